@@ -1,0 +1,250 @@
+//! `App`: the shared state, built once per process, and the one place writes go
+//! through. Every write validates, stores (on the blocking pool), refreshes the
+//! caches and marks the change feed, whichever adapter (HTTP, bot, admin
+//! socket, CLI) it came from.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::changes::ChangeFeed;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::github::{self, GithubError, Record};
+use crate::ids::UserId;
+use crate::kv::KvLimits;
+use crate::presence::Presences;
+use crate::store::Store;
+use crate::token;
+
+/// A user's stored public state, serialised once per change: `KV` and `github`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extras {
+    /// The KV pairs as a JSON object.
+    pub kv: Bytes,
+    /// The linked GitHub profile as JSON, or `null`.
+    pub github: Bytes,
+}
+
+/// The shared state of a harmy process.
+pub struct App {
+    config: Config,
+    limits: KvLimits,
+    store: Arc<Store>,
+    /// Live presences, filled by the gateway.
+    pub presences: Presences,
+    /// Changed users, drained by the WebSocket hub.
+    pub changes: ChangeFeed,
+    tokens: token::Verifier,
+    extras: Mutex<HashMap<UserId, Arc<Extras>>>,
+    /// Serialises writes so the cached extras always follow the last commit.
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl App {
+    /// Builds the state over an open store.
+    pub fn new(config: Config, store: Store) -> Arc<App> {
+        Arc::new(App {
+            limits: config.kv.into(),
+            config,
+            store: Arc::new(store),
+            presences: Presences::default(),
+            changes: ChangeFeed::default(),
+            tokens: token::Verifier::default(),
+            extras: Mutex::default(),
+            write_lock: Arc::default(),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The KV limits in force.
+    pub fn kv_limits(&self) -> KvLimits {
+        self.limits
+    }
+
+    /// Whether the database answers (for `/health`).
+    pub async fn store_ok(&self) -> bool {
+        self.blocking(|store| store.kv_get(UserId(1), "_")).await.is_ok()
+    }
+
+    /// Runs a store call on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Error::Internal(format!("store task: {e}")))?
+            .map_err(Error::from)
+    }
+
+    /// Runs a write on the blocking pool under the write lock, then re-renders
+    /// the user's extras from the committed state and marks the change.
+    async fn write<T: Send + 'static>(
+        &self,
+        user: UserId,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        let lock = self.write_lock.clone();
+        let (value, extras) = tokio::task::spawn_blocking(move || {
+            let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let value = f(&store)?;
+            let extras = load_extras(&store, user)?;
+            Ok::<_, Error>((value, extras))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("store task: {e}")))??;
+        self.extras.lock().unwrap_or_else(|e| e.into_inner()).insert(user, Arc::new(extras));
+        self.changes.mark(user);
+        Ok(value)
+    }
+
+    /// A user's KV and GitHub profile, serialised.
+    pub async fn extras(&self, user: UserId) -> Result<Arc<Extras>> {
+        if let Some(extras) = self.extras.lock().unwrap_or_else(|e| e.into_inner()).get(&user) {
+            return Ok(extras.clone());
+        }
+        let store = self.store.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_extras(&store, user))
+            .await
+            .map_err(|e| Error::Internal(format!("store task: {e}")))??;
+        let loaded = Arc::new(loaded);
+        // A write that committed meanwhile has inserted its own, newer render: keep it.
+        let mut cache = self.extras.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(cache.entry(user).or_insert(loaded).clone())
+    }
+
+    /// Sets one KV pair.
+    pub async fn kv_set(&self, user: UserId, key: String, value: String) -> Result<()> {
+        self.kv_set_many(user, vec![(key, value)]).await
+    }
+
+    /// Sets several pairs at once: all of them, or (on any broken limit) none.
+    pub async fn kv_set_many(&self, user: UserId, pairs: Vec<(String, String)>) -> Result<()> {
+        for (key, value) in &pairs {
+            self.limits.check_pair(key, value)?;
+        }
+        let max_keys = self.limits.max_keys;
+        self.write(user, move |store| Ok(store.kv_set(user, &pairs, max_keys)??)).await
+    }
+
+    /// One value.
+    pub async fn kv_get(&self, user: UserId, key: String) -> Result<String> {
+        self.limits.check_key(&key)?;
+        let found = self.blocking({
+            let key = key.clone();
+            move |store| store.kv_get(user, &key)
+        });
+        found.await?.ok_or(Error::KvKeyNotFound(key))
+    }
+
+    /// Every pair of a user.
+    pub async fn kv_all(&self, user: UserId) -> Result<BTreeMap<String, String>> {
+        Ok(self.blocking(move |store| store.kv_all(user)).await?.into_iter().collect())
+    }
+
+    /// Deletes a key; true when it existed.
+    pub async fn kv_del(&self, user: UserId, key: String) -> Result<bool> {
+        self.limits.check_key(&key)?;
+        self.write(user, move |store| Ok(store.kv_del(user, &key)?)).await
+    }
+
+    /// Issues a new token for a user; the old one stops verifying at once.
+    pub async fn token_rotate(&self, user: UserId) -> Result<String> {
+        let issued = tokio::task::spawn_blocking(token::issue)
+            .await
+            .map_err(|e| Error::Internal(format!("token task: {e}")))?;
+        let store = self.store.clone();
+        let (selector, phc) = (issued.selector.clone(), issued.phc.clone());
+        tokio::task::spawn_blocking(move || store.token_set(user, &selector, &phc))
+            .await
+            .map_err(|e| Error::Internal(format!("store task: {e}")))??;
+        self.tokens.forget(user);
+        Ok(issued.token)
+    }
+
+    /// Removes a user's token; true when there was one.
+    pub async fn token_revoke(&self, user: UserId) -> Result<bool> {
+        let existed = self.blocking(move |store| store.token_remove(user)).await?;
+        self.tokens.forget(user);
+        Ok(existed)
+    }
+
+    /// The user a token belongs to, or `Unauthorized`.
+    pub async fn authenticate(&self, token: &str) -> Result<UserId> {
+        if let Some(user) = self.tokens.remembered(token) {
+            return Ok(user);
+        }
+        let Some((selector, _)) = token::parse(token) else { return Err(Error::Unauthorized) };
+        let selector = selector.to_string();
+        let Some((user, phc)) = self.blocking(move |store| store.token_by_selector(&selector)).await? else {
+            return Err(Error::Unauthorized);
+        };
+        if self.tokens.verify(token, user, phc).await { Ok(user) } else { Err(Error::Unauthorized) }
+    }
+
+    /// Whether `text` contains `user`'s current token (a leak to rotate).
+    pub async fn contains_token_of(&self, user: UserId, text: &str) -> Result<bool> {
+        for candidate in token::find_in_text(text) {
+            if self.authenticate(candidate).await.ok() == Some(user) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Links a GitHub login, with its first profile record when one was fetched.
+    pub async fn github_link(&self, user: UserId, login: String, record: Option<Record>) -> Result<()> {
+        github::check_login(&login)?;
+        let record = record.map(|r| serde_json::to_string(&r)).transpose().map_err(internal)?;
+        self.write(user, move |store| Ok(store.github_link(user, &login, record.as_deref())?)).await
+    }
+
+    /// Stores a refreshed profile; false when the user was unlinked meanwhile.
+    pub async fn github_store_profile(&self, user: UserId, login: String, record: Record) -> Result<bool> {
+        let record = serde_json::to_string(&record).map_err(internal)?;
+        self.write(user, move |store| Ok(store.github_set_profile(user, &login, &record)?)).await
+    }
+
+    /// Removes a GitHub link; `NotLinked` when there was none.
+    pub async fn github_unlink(&self, user: UserId) -> Result<()> {
+        let existed = self.write(user, move |store| Ok(store.github_unlink(user)?)).await?;
+        if existed { Ok(()) } else { Err(GithubError::NotLinked.into()) }
+    }
+
+    /// The linked login and its stored record.
+    pub async fn github_get(&self, user: UserId) -> Result<Option<(String, Option<Record>)>> {
+        let found = self.blocking(move |store| store.github_get(user)).await?;
+        Ok(found.map(|(login, record)| (login, record.and_then(|r| serde_json::from_str(&r).ok()))))
+    }
+
+    /// Every GitHub link.
+    pub async fn github_links(&self) -> Result<Vec<(UserId, String)>> {
+        self.blocking(|store| store.github_links()).await
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// Reads and serialises a user's extras from the store.
+fn load_extras(store: &Store, user: UserId) -> Result<Extras> {
+    let kv: serde_json::Map<String, serde_json::Value> =
+        store.kv_all(user)?.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+    let github = match store.github_get(user)? {
+        Some((_, Some(record))) => {
+            let record: Record = serde_json::from_str(&record).map_err(internal)?;
+            serde_json::to_vec(&record.profile).map_err(internal)?
+        }
+        _ => b"null".to_vec(),
+    };
+    Ok(Extras { kv: serde_json::to_vec(&kv).map_err(internal)?.into(), github: github.into() })
+}

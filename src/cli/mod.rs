@@ -1,0 +1,128 @@
+//! The command line: the clap definition (the one source of `--help`, the man
+//! pages and the completions) and the dispatch to one file per command group.
+
+mod bot;
+mod docs;
+mod github;
+mod kv;
+mod migrate;
+mod serve;
+mod token;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Loaded};
+
+pub use docs::generate as generate_docs;
+
+/// harmy: your Discord presence on your own website, served by your own server.
+///
+/// harmy sits in your Discord server as a bot, tracks the live presence of its
+/// members (status, Spotify, games, custom status) and serves it over an HTTP
+/// and WebSocket API that speaks both the api.harmy.gg shape and Lanyard's, next
+/// to a per-user key/value store and a linked GitHub profile.
+#[derive(Debug, Parser)]
+#[command(name = "harmy", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes, before or after its name.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml].
+    #[arg(long, global = true, value_name = "PATH", env = "HARMY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The database file (overrides storage.path).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub database: Option<PathBuf>,
+    /// The admin socket (overrides admin.socket).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub admin_socket: Option<PathBuf>,
+    /// Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`.
+    #[arg(long = "set", global = true, value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Discord gateway, the bot commands, the HTTP/WebSocket API and the admin socket.
+    Serve(serve::ServeArgs),
+    /// Check, invite and configure the Discord bot.
+    #[command(subcommand)]
+    Bot(bot::BotCommand),
+    /// Issue and revoke users' API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Read and write users' key/value pairs.
+    #[command(subcommand)]
+    Kv(kv::KvCommand),
+    /// Link, unlink and refresh users' GitHub profiles.
+    #[command(subcommand)]
+    Github(github::GithubCommand),
+    /// Create or upgrade the database schema.
+    Migrate(migrate::MigrateArgs),
+    /// Write the man pages and shell completions (for packagers and the repo's own docs).
+    #[command(hide = true)]
+    GenerateDocs(docs::DocsArgs),
+}
+
+/// Runs a parsed command line; the error is printed by `main`.
+pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    if let Command::GenerateDocs(args) = &cli.command {
+        return docs::run(args);
+    }
+    let mut flags = Vec::new();
+    if let Some(path) = &cli.global.database {
+        flags.push(("storage.path".to_string(), path.display().to_string()));
+    }
+    if let Some(path) = &cli.global.admin_socket {
+        flags.push(("admin.socket".to_string(), path.display().to_string()));
+    }
+    if let Command::Serve(args) = &cli.command {
+        flags.extend(args.flags());
+    }
+    for item in &cli.global.set {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--set {item}: expected SECTION.KEY=VALUE"))?;
+        flags.push((key.trim().to_string(), value.to_string()));
+    }
+    let loaded = config::load_from_env(cli.global.config.clone(), flags)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve(args) => serve::run(loaded, args),
+        Command::Bot(command) => bot::run(loaded, command),
+        Command::Token(command) => token::run(&loaded, command),
+        Command::Kv(command) => kv::run(&loaded, command),
+        Command::Github(command) => github::run(&loaded, command),
+        Command::Migrate(args) => migrate::run(&loaded, args),
+        Command::GenerateDocs(_) => unreachable!("handled above"),
+    }
+}
+
+/// A runtime for the commands that need one.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Runs an operator command through the admin socket, or on the database itself
+/// when no server runs, and prints its output.
+fn run_admin(loaded: &Loaded, request: crate::admin::Request) -> anyhow::Result<std::process::ExitCode> {
+    let output = runtime()?.block_on(crate::admin::client::run(&loaded.config, request))?;
+    if !output.is_empty() {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{output}")?;
+        stdout.flush()?;
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

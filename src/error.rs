@@ -1,0 +1,39 @@
+//! The crate's error: every way an `App` operation can fail. The HTTP layer maps
+//! it to a status and code in one place; the CLI and the bot print its message.
+
+use crate::github::GithubError;
+use crate::ids::{InvalidUserId, UserId};
+use crate::kv::KvError;
+use crate::store::StoreError;
+
+/// What went wrong, in terms a user of the API can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A user id that is not a snowflake.
+    #[error(transparent)]
+    InvalidUserId(#[from] InvalidUserId),
+    /// A KV write that breaks a rule.
+    #[error(transparent)]
+    Kv(#[from] KvError),
+    /// A KV key that is not set.
+    #[error("key `{0}` is not set")]
+    KvKeyNotFound(String),
+    /// A user no configured guild has.
+    #[error("user {0} is not monitored by this harmy")]
+    NotMonitored(UserId),
+    /// A missing, wrong or other user's token.
+    #[error("missing or invalid API token")]
+    Unauthorized,
+    /// A GitHub link problem.
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A bug or a lost task; the message is for the log, not for users.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The crate's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,62 @@
+//! Discord snowflakes as harmy accepts them from users: decimal, non-zero, fitting in a u64.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Discord user id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub u64);
+
+impl UserId {
+    /// The id as twilight's typed id.
+    pub fn to_twilight(self) -> twilight_model::id::Id<twilight_model::id::marker::UserMarker> {
+        twilight_model::id::Id::new(self.0)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Not a snowflake: the message names what was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a Discord user id (a snowflake: up to 20 decimal digits)")]
+pub struct InvalidUserId(pub String);
+
+impl FromStr for UserId {
+    type Err = InvalidUserId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_snowflake(s).map(UserId).ok_or_else(|| InvalidUserId(s.chars().take(40).collect()))
+    }
+}
+
+impl<M> From<twilight_model::id::Id<M>> for UserId {
+    fn from(id: twilight_model::id::Id<M>) -> Self {
+        UserId(id.get())
+    }
+}
+
+/// Parses a decimal snowflake: digits only, 1 to 20 of them, non-zero, at most `u64::MAX`.
+pub fn parse_snowflake(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok().filter(|&n| n != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snowflakes_are_decimal_nonzero_u64() {
+        assert_eq!(parse_snowflake("470320681905684500"), Some(470320681905684500));
+        assert_eq!(parse_snowflake("18446744073709551615"), Some(u64::MAX));
+        for bad in ["", "0", "-1", "+1", "12a", " 1", "18446744073709551616", "1e5", "@me"] {
+            assert_eq!(parse_snowflake(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! harmy: a self-hosted Discord presence API.
+//!
+//! # How data flows
+//!
+//! ```text
+//!  Discord gateway ──► gateway/ ──► presence::Presences ──┐ (serialised views)
+//!                                                        ├──► http/ (REST, /socket)
+//!  bot/ · http/ · admin/ (CLI) ──► App (validate, store, ─┘
+//!                                  re-render, mark ChangeFeed) ──► WebSocket hub
+//! ```
+//!
+//! * [`app::App`] is the shared state, built once per process. Every write
+//!   (from the bot, the REST API or the operator CLI) goes through one `App`
+//!   method that validates it ([`kv`], [`token`], [`github`]), stores it in
+//!   redb ([`store`], on the blocking pool), re-renders the user's cached JSON
+//!   and marks the [`changes::ChangeFeed`] so WebSocket subscribers get it.
+//! * Presences live in memory only ([`presence`]); KV pairs, token hashes and
+//!   GitHub links live in the redb file ([`store`], one writer: `harmy serve`).
+//! * The operator CLI ([`cli`]) sends its commands to the running server over
+//!   the admin socket ([`admin`]) or, with no server, runs the same
+//!   [`admin::execute`] on the database itself.
+//! * `http`, `gateway`, `bot`, `admin` and `cli` are adapters: none of them
+//!   opens a redb table. The layout follows `STYLE.md`; the one addition is
+//!   [`changes`], the coalescing change feed between writers and the socket hub.
+
+pub mod admin;
+pub mod app;
+pub mod changes;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod github;
+pub mod ids;
+pub mod kv;
+pub mod presence;
+pub mod serve;
+pub mod store;
+pub mod token;
+
+/// Installs rustls' crypto provider (ring) once; twilight and the GitHub client
+/// panic without one.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

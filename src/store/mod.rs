@@ -1,0 +1,165 @@
+//! The redb store: opening the file with its schema check, migrations, and one
+//! file per domain (`kv`, `tokens`, `github`). Every call is blocking; async
+//! callers go through `spawn_blocking` (see `App`).
+
+mod github;
+mod kv;
+pub mod migrations;
+mod tables;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, DatabaseError, ReadableDatabase};
+
+use migrations::{CURRENT_VERSION, MIGRATIONS};
+use tables::META;
+
+const SCHEMA_KEY: &str = "schema_version";
+/// Page cache size; harmy's data is small and the OS caches the file too.
+const CACHE_BYTES: usize = 32 << 20;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No database file yet.
+    #[error("database {0} does not exist; run `harmy migrate` to create it")]
+    Missing(PathBuf),
+    /// Another process holds the file.
+    #[error("database {0} is locked by another process")]
+    Locked(PathBuf),
+    /// The file is at an older schema.
+    #[error("database {path} is at schema version {found}, this harmy needs {expected}; run `harmy migrate`")]
+    NeedsMigration { path: PathBuf, found: u64, expected: u64 },
+    /// The file was written by a newer harmy.
+    #[error("database {path} is at schema version {found}, newer than this harmy supports ({supported}); upgrade harmy")]
+    TooNew { path: PathBuf, found: u64, supported: u64 },
+    /// Anything redb reports.
+    #[error("database error: {0}")]
+    Redb(String),
+}
+
+macro_rules! redb_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Redb(redb::Error::from(e).to_string())
+            }
+        }
+    )*};
+}
+redb_errors!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The open database.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens an existing database at the current schema, refusing any other.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let store = Self::open_file(path, false)?;
+        match store.schema_version()? {
+            v if v == CURRENT_VERSION => Ok(store),
+            v if v > CURRENT_VERSION => {
+                Err(StoreError::TooNew { path: path.into(), found: v, supported: CURRENT_VERSION })
+            }
+            v => Err(StoreError::NeedsMigration { path: path.into(), found: v, expected: CURRENT_VERSION }),
+        }
+    }
+
+    /// The file this store is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates or upgrades the database; returns what was (or, dry, would be) done.
+    pub fn migrate(path: &Path, dry_run: bool) -> Result<Vec<String>, StoreError> {
+        let mut done = Vec::new();
+        let exists = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+        let found = if exists {
+            Self::open_file(path, false)?.schema_version()?
+        } else {
+            done.push(format!("create database {}", path.display()));
+            0
+        };
+        if found > CURRENT_VERSION {
+            return Err(StoreError::TooNew { path: path.into(), found, supported: CURRENT_VERSION });
+        }
+        let pending: Vec<_> = MIGRATIONS.iter().filter(|m| m.version > found).collect();
+        done.extend(pending.iter().map(|m| format!("schema {}: {}", m.version, m.description)));
+        if dry_run || pending.is_empty() {
+            return Ok(done);
+        }
+        let store = Self::open_file(path, true)?;
+        for migration in pending {
+            let txn = store.db.begin_write()?;
+            (migration.apply)(&txn)?;
+            txn.open_table(META)?.insert(SCHEMA_KEY, migration.version)?;
+            txn.commit()?;
+        }
+        Ok(done)
+    }
+
+    fn open_file(path: &Path, create: bool) -> Result<Store, StoreError> {
+        let mut builder = Database::builder();
+        builder.set_cache_size(CACHE_BYTES);
+        let result = if create {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Redb(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            builder.create(path)
+        } else {
+            builder.open(path)
+        };
+        let db = result.map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.into()),
+            DatabaseError::Storage(redb::StorageError::Io(io)) => {
+                StoreError::Redb(format!("cannot open {}: {io}", path.display()))
+            }
+            other => StoreError::Redb(format!("cannot open {}: {}", path.display(), redb::Error::from(other))),
+        })?;
+        Ok(Store { db, path: path.into() })
+    }
+
+    /// The schema version recorded in the file (0 when none).
+    fn schema_version(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(table.get(SCHEMA_KEY)?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    /// Test support: writes a schema version directly (to fake an old or a newer file).
+    #[doc(hidden)]
+    pub fn force_schema_version(path: &Path, version: u64) -> Result<(), StoreError> {
+        let store = Self::open_file(path, true)?;
+        let txn = store.db.begin_write()?;
+        txn.open_table(META)?.insert(SCHEMA_KEY, version)?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
