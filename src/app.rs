@@ -200,6 +200,12 @@ impl App {
         Ok(false)
     }
 
+    /// Links a GitHub login for a user: the bot, the REST API and the CLI call this.
+    /// (The GitHub issue makes it fetch the profile first and refuse unknown logins.)
+    pub async fn link_github(&self, user: UserId, login: String) -> Result<()> {
+        self.github_link(user, login, None).await
+    }
+
     /// Links a GitHub login, with its first profile record when one was fetched.
     pub async fn github_link(&self, user: UserId, login: String, record: Option<Record>) -> Result<()> {
         github::check_login(&login)?;

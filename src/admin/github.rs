@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::ids::UserId;
 
 pub async fn link(app: &App, user: UserId, login: String) -> Result<String> {
-    app.github_link(user, login.clone(), None).await?;
+    app.link_github(user, login.clone()).await?;
     Ok(format!("linked {user} to GitHub user {login}"))
 }
 
