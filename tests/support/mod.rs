@@ -1,0 +1,211 @@
+//! Shared harness of the end-to-end tests: a temporary harmy instance (config,
+//! database, admin socket) driven through the real binary, and the fakes of
+//! Discord and GitHub it talks to instead of the internet.
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn harmy_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_harmy")
+}
+
+/// A temporary harmy setup: a directory with `config.toml`, the database and the socket.
+pub struct Instance {
+    pub dir: tempfile::TempDir,
+}
+
+impl Instance {
+    /// A migrated instance whose config is the defaults for paths plus `extra` TOML
+    /// (whole sections, e.g. "[kv]\nmax_keys = 3\n"). `[storage]`/`[admin]` are set here.
+    pub fn new(extra: &str) -> Instance {
+        let instance = Instance::unmigrated(extra);
+        let out = instance.cli(&["migrate"]);
+        assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        instance
+    }
+
+    /// Like `new`, without running `harmy migrate`.
+    pub fn unmigrated(extra: &str) -> Instance {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = format!(
+            "[storage]\npath = \"{}\"\n\n[admin]\nsocket = \"{}\"\n\n{}",
+            dir.path().join("harmy.redb").display(),
+            dir.path().join("admin.sock").display(),
+            extra
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
+        Instance { dir }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("harmy.redb")
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.path().join("admin.sock")
+    }
+
+    /// A `harmy` command with this instance's config and a clean environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(harmy_bin());
+        cmd.args(args).arg("--config").arg(self.config_path());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("HARMY_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("HARMY_LOG", "info,harmy=debug");
+        cmd
+    }
+
+    /// Runs a CLI command to completion.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().expect("run harmy")
+    }
+
+    /// Runs a CLI command with `input` on stdin.
+    pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child =
+            self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Starts `harmy serve` and waits until it says it has started.
+    pub fn serve(&self) -> Server {
+        Server::start(self.command(&["serve"]))
+    }
+}
+
+/// Trims a command's stdout.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// A command's stderr.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// A running `harmy serve`.
+pub struct Server {
+    pub child: Child,
+    /// Every stderr line so far (the log).
+    pub log: Arc<Mutex<Vec<String>>>,
+    /// The HTTP address, when the started line names one (`http=IP:PORT`).
+    pub http: Option<std::net::SocketAddr>,
+}
+
+/// How long a server gets to start or stop.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+impl Server {
+    /// Spawns the command and waits for the `harmy serve started` log line.
+    pub fn start(mut cmd: Command) -> Server {
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn({
+            let log = log.clone();
+            move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if line.contains("harmy serve started") {
+                        let _ = tx.send(line.clone());
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            }
+        });
+        let started = match rx.recv_timeout(PATIENCE) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("harmy serve did not start; log:\n{}", log.lock().unwrap().join("\n"));
+            }
+        };
+        let http = started
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("http="))
+            .and_then(|addr| addr.trim_matches('"').parse().ok());
+        Server { child, log, http }
+    }
+
+    /// The log so far, one string.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if self.log.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no log line with {needle:?}; log:\n{}", self.log_text());
+    }
+
+    /// Sends a signal (e.g. "TERM", "KILL").
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait()
+    }
+
+    /// Waits for the process to exit (bounded).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("harmy serve did not exit; log:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns Some, or panics after `PATIENCE`.
+pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a path exists (for sockets).
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
