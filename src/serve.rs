@@ -1,9 +1,14 @@
 //! `harmy serve`: opens the store, starts every part (admin socket, gateway,
 //! HTTP API) around one `App`, and stops them together on SIGTERM or SIGINT.
+//!
+//! Each part is a task returning `anyhow::Result<()>`: `Ok` once the shutdown
+//! token is cancelled, `Err` on a fatal error (e.g. Discord refusing the
+//! privileged intents), which stops the others and makes `serve` exit non-zero.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -17,23 +22,41 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
     let app = App::new(config.clone(), store);
     let shutdown = CancellationToken::new();
+    let mut parts: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
+    // Bind every listener before saying "started", so a client that waits for
+    // the line can connect at once.
     let admin = crate::admin::server::bind(&config.admin.socket)
         .with_context(|| format!("admin socket {}", config.admin.socket.display()))?;
-    let admin_task = tokio::spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
+    parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
+
     tracing::info!(
         database = %config.storage.path.display(),
         admin_socket = %config.admin.socket.display(),
         "harmy serve started"
     );
 
-    wait_for_signal().await;
-    tracing::info!("shutting down");
+    let code = tokio::select! {
+        () = wait_for_signal() => {
+            tracing::info!("shutting down");
+            ExitCode::SUCCESS
+        }
+        Some(ended) = parts.join_next() => match ended {
+            Ok(Err(e)) => {
+                tracing::error!("{e:#}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                tracing::error!("a part of harmy serve failed: {e}");
+                ExitCode::FAILURE
+            }
+            Ok(Ok(())) => ExitCode::SUCCESS,
+        },
+    };
     shutdown.cancel();
-    let _ = admin_task.await;
+    while parts.join_next().await.is_some() {}
     let _ = std::fs::remove_file(&config.admin.socket);
-    drop(app);
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// SIGTERM (systemd) or SIGINT (a terminal).

@@ -29,7 +29,11 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Serves requests until the future `shutdown` completes.
-pub async fn serve(app: Arc<App>, listener: UnixListener, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    app: Arc<App>,
+    listener: UnixListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -42,6 +46,7 @@ pub async fn serve(app: Arc<App>, listener: UnixListener, shutdown: impl std::fu
             },
         }
     }
+    Ok(())
 }
 
 async fn handle(app: Arc<App>, stream: UnixStream) {
