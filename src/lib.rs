@@ -30,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod github;
+pub mod http;
 pub mod ids;
 pub mod kv;
 pub mod presence;
