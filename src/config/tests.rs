@@ -22,7 +22,8 @@ fn load_with(file_text: Option<&str>, env: &[(&str, &str)], flags: &[(&str, &str
 fn precedence_is_defaults_file_env_flags() {
     let file = "[http]\nlisten = \"127.0.0.1:1000\"\n[rate_limit]\nper_second = 10\nper_minute = 11\n";
     // (file, env, flags) → expected listen port, per_second, per_minute
-    let cases: &[(Option<&str>, &[(&str, &str)], &[(&str, &str)], u16, u32, u32)] = &[
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Option<&str>, Pairs, Pairs, u16, u32, u32)] = &[
         (None, &[], &[], 4001, 3, 120),
         (Some(file), &[], &[], 1000, 10, 11),
         (Some(file), &[("HARMY_HTTP_LISTEN", "127.0.0.1:2000")], &[], 2000, 10, 11),
