@@ -20,29 +20,30 @@ fn load_with(file_text: Option<&str>, env: &[(&str, &str)], flags: &[(&str, &str
 
 #[test]
 fn precedence_is_defaults_file_env_flags() {
-    let file = "[http]\nlisten = \"127.0.0.1:1000\"\n[rate_limit]\nper_second = 10\nper_minute = 11\n";
-    // (file, env, flags) → expected listen port, per_second, per_minute
-    type Pairs<'a> = &'a [(&'a str, &'a str)];
-    let cases: &[(Option<&str>, Pairs, Pairs, u16, u32, u32)] = &[
-        (None, &[], &[], 4001, 3, 120),
-        (Some(file), &[], &[], 1000, 10, 11),
-        (Some(file), &[("HARMY_HTTP_LISTEN", "127.0.0.1:2000")], &[], 2000, 10, 11),
-        (None, &[("HARMY_RATE_LIMIT_PER_SECOND", "7")], &[], 4001, 7, 120),
-        (
-            Some(file),
-            &[("HARMY_HTTP_LISTEN", "127.0.0.1:2000"), ("HARMY_RATE_LIMIT_PER_MINUTE", "50")],
-            &[("http.listen", "127.0.0.1:3000")],
-            3000,
-            10,
-            50,
-        ),
-        (None, &[], &[("rate_limit.per_second", "99")], 4001, 99, 120),
+    struct Case {
+        file: Option<&'static str>,
+        env: &'static [(&'static str, &'static str)],
+        flags: &'static [(&'static str, &'static str)],
+        expect: (u16, u32, u32), // listen port, per_second, per_minute
+    }
+    const FILE: &str = "[http]\nlisten = \"127.0.0.1:1000\"\n[rate_limit]\nper_second = 10\nper_minute = 11\n";
+    let cases = [
+        Case { file: None, env: &[], flags: &[], expect: (4001, 3, 120) },
+        Case { file: Some(FILE), env: &[], flags: &[], expect: (1000, 10, 11) },
+        Case { file: Some(FILE), env: &[("HARMY_HTTP_LISTEN", "127.0.0.1:2000")], flags: &[], expect: (2000, 10, 11) },
+        Case { file: None, env: &[("HARMY_RATE_LIMIT_PER_SECOND", "7")], flags: &[], expect: (4001, 7, 120) },
+        Case {
+            file: Some(FILE),
+            env: &[("HARMY_HTTP_LISTEN", "127.0.0.1:2000"), ("HARMY_RATE_LIMIT_PER_MINUTE", "50")],
+            flags: &[("http.listen", "127.0.0.1:3000")],
+            expect: (3000, 10, 50),
+        },
+        Case { file: None, env: &[], flags: &[("rate_limit.per_second", "99")], expect: (4001, 99, 120) },
     ];
-    for (i, (file, env, flags, port, per_second, per_minute)) in cases.iter().enumerate() {
-        let config = load_with(*file, env, flags).unwrap_or_else(|e| panic!("case {i}: {e}"));
-        assert_eq!(config.http.listen.port(), *port, "case {i}");
-        assert_eq!(config.rate_limit.per_second, *per_second, "case {i}");
-        assert_eq!(config.rate_limit.per_minute, *per_minute, "case {i}");
+    for (i, case) in cases.iter().enumerate() {
+        let config = load_with(case.file, case.env, case.flags).unwrap_or_else(|e| panic!("case {i}: {e}"));
+        let got = (config.http.listen.port(), config.rate_limit.per_second, config.rate_limit.per_minute);
+        assert_eq!(got, case.expect, "case {i}");
     }
 }
 
