@@ -58,7 +58,8 @@ pub fn guild_create(users: u64, large: bool) -> String {
     )
 }
 
-/// The GUILD_MEMBERS_CHUNK payloads answering op 8 for `users` members, 1000 per chunk.
+/// The GUILD_MEMBERS_CHUNK payloads answering op 8 for `users` members, 1000 per
+/// chunk, each open at the end for the request's nonce and the closing brace.
 pub fn chunks(users: u64) -> Vec<String> {
     let ids: Vec<u64> = (FIRST_USER..FIRST_USER + users).collect();
     let count = ids.len().div_ceil(1000);
@@ -68,7 +69,7 @@ pub fn chunks(users: u64) -> Vec<String> {
             let members: Vec<String> = ids.iter().map(|&u| member(u)).collect();
             let presences: Vec<String> = ids.iter().map(|&u| presence(u, 0)).collect();
             format!(
-                r#"{{"guild_id":"{GUILD}","chunk_index":{index},"chunk_count":{count},"nonce":"{GUILD}","members":[{}],"presences":[{}]}}"#,
+                r#"{{"guild_id":"{GUILD}","chunk_index":{index},"chunk_count":{count},"members":[{}],"presences":[{}],"nonce":"#,
                 members.join(","),
                 presences.join(",")
             )

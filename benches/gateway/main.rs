@@ -200,6 +200,9 @@ fn run_binary(users: u64) -> BinaryRun {
     let synced_needle = format!("monitored={users}");
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if std::env::var_os("BENCH_LOG").is_some() {
+                eprintln!("{line}");
+            }
             if line.contains("harmy serve started") {
                 let http = line.split_whitespace().find_map(|f| f.strip_prefix("http=")).map(str::to_string);
                 let _ = tx.send((false, http));

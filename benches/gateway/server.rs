@@ -72,10 +72,12 @@ impl BenchGateway {
                             }
                             Some(8) => {
                                 if let Script::Chunks { chunks, .. } = &script {
+                                    let nonce = frame["d"]["nonce"].to_string();
                                     for chunk in chunks.iter() {
                                         seq += 1;
-                                        let _ =
-                                            ws.feed(Message::text(dispatch(seq, "GUILD_MEMBERS_CHUNK", chunk))).await;
+                                        let chunk = format!("{chunk}{nonce}}}");
+                                        let frame = dispatch(seq, "GUILD_MEMBERS_CHUNK", &chunk);
+                                        let _ = ws.feed(Message::text(frame)).await;
                                     }
                                     let _ = ws.flush().await;
                                 }

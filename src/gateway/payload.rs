@@ -85,6 +85,9 @@ pub struct MembersChunk<'a> {
     pub chunk_index: u32,
     /// How many chunks answer the request.
     pub chunk_count: u32,
+    /// The request's nonce.
+    #[serde(default, borrow)]
+    pub nonce: Option<Cow<'a, str>>,
     /// Members of this chunk.
     #[serde(default, borrow)]
     pub members: Vec<Member<'a>>,

@@ -160,8 +160,9 @@ impl Roster {
         if guild.large {
             // The rest of the members, with presences, come as GUILD_MEMBERS_CHUNKs.
             if let Some(guild_id) = Id::new_checked(id) {
-                let request =
-                    RequestGuildMembers::builder(guild_id).presences(true).nonce(id.to_string()).query("", None);
+                // The nonce ties the chunks to this sync, so a stale request's last chunk sweeps nothing.
+                let nonce = format!("{id}:{epoch}");
+                let request = RequestGuildMembers::builder(guild_id).presences(true).nonce(nonce).query("", None);
                 shard.command(&request);
             }
             tracing::info!(guild = id, members = guild.members.len(), "large guild: requesting its members");
@@ -177,7 +178,8 @@ impl Roster {
         }
         let epoch = self.epoch(guild);
         self.members(guild, epoch, &chunk.members, &chunk.presences, true);
-        if chunk.chunk_index + 1 >= chunk.chunk_count {
+        let requested = chunk.nonce.as_deref().and_then(|n| n.split_once(':')).and_then(|(_, e)| e.parse().ok());
+        if chunk.chunk_index + 1 >= chunk.chunk_count && requested == Some(epoch) {
             self.end_sync(guild, epoch);
         }
     }
