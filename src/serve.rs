@@ -34,6 +34,11 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let metrics_addr = listeners.metrics.as_ref().map(|l| l.local_addr()).transpose()?;
     parts.spawn(crate::http::serve(app.clone(), listeners, shutdown.clone().cancelled_owned()));
 
+    // The gateway fills the presence cache and hands the bot its events.
+    let (bot_events, bot_inbox) = crate::gateway::bot_channel();
+    parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
+    parts.spawn(drain_bot_events(bot_inbox, shutdown.clone()));
+
     tracing::info!(
         http = %http_addr,
         metrics = ?metrics_addr,
@@ -63,6 +68,17 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     while parts.join_next().await.is_some() {}
     let _ = std::fs::remove_file(&config.admin.socket);
     Ok(code)
+}
+
+/// Until the bot consumes them: reads and discards the bot's events. Ends only
+/// at shutdown, so that a gateway failure is the part that ends `serve`.
+async fn drain_bot_events(
+    mut inbox: tokio::sync::mpsc::Receiver<twilight_gateway::Event>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    while let Some(Some(_)) = shutdown.run_until_cancelled(inbox.recv()).await {}
+    shutdown.cancelled().await;
+    Ok(())
 }
 
 /// SIGTERM (systemd) or SIGINT (a terminal).

@@ -3,6 +3,7 @@
 //! Discord and GitHub it talks to instead of the internet.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod discord_gateway;
 pub mod http_client;
 
 use std::io::{BufRead, BufReader};
