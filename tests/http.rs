@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use std::future::Future;
+use support::discord_gateway::{FakeGateway, Guild, member, member_add, presence, presence_update, spotify};
 use support::http_client::{self as client, Frame, get, next, next_json, say, send};
 use support::{Instance, Server};
 
@@ -17,13 +19,72 @@ use support::{Instance, Server};
 const NO_LIMITS: &str = "[rate_limit]\nper_second = 1000000\nper_minute = 100000000\n";
 const ALICE: &str = "470320681905684500";
 const BOB: &str = "94490510688792576";
+const ALICE_ID: u64 = 470320681905684500;
+const BOB_ID: u64 = 94490510688792576;
 
-/// A served instance; `extra` is TOML after `[http]`'s `listen` line (so it may add `[http]` keys first).
-fn start(extra: &str) -> (Instance, Server, SocketAddr) {
-    let instance = Instance::new(&format!("[http]\nlisten = \"127.0.0.1:0\"\n{extra}"));
-    let server = instance.serve();
-    let addr = server.http.expect("the started line names the HTTP address");
-    (instance, server, addr)
+/// Retries `check` (async) until it returns Some, or panics after the harness's patience.
+async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A served instance against a fake Discord gateway (guild 1 with `members`).
+struct Served {
+    gw: Option<FakeGateway>,
+    instance: Instance,
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl Served {
+    fn gw(&self) -> &FakeGateway {
+        self.gw.as_ref().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // The fake owns a runtime, which may not be dropped inside the test's own.
+        let gw = self.gw.take();
+        std::thread::spawn(move || drop(gw)).join().unwrap();
+    }
+}
+
+/// Serves an instance; `extra` is TOML after `[http]`'s `listen` line (so it may add `[http]` keys first).
+/// Built on a plain thread: the fake gateway starts its own runtime.
+fn serve_with(extra: &str, guild: Guild) -> Served {
+    serve_with_gateway(extra, move |gw| gw.set_guild(guild), true)
+}
+
+fn serve_with_gateway(extra: &str, setup: impl FnOnce(&FakeGateway) + Send + 'static, wait: bool) -> Served {
+    let extra = extra.to_string();
+    std::thread::spawn(move || {
+        let gw = FakeGateway::start();
+        setup(&gw);
+        let discord = gw.discord_toml("http://127.0.0.1:1");
+        let instance = Instance::new(&format!("[http]\nlisten = \"127.0.0.1:0\"\n{extra}\n{discord}"));
+        let server = instance.serve();
+        let addr = server.http.expect("the started line names the HTTP address");
+        if wait {
+            gw.wait_for_identifies(1);
+        }
+        Served { gw: Some(gw), instance, server, addr }
+    })
+    .join()
+    .unwrap()
+}
+
+/// A served instance whose guild has no members.
+fn start(extra: &str) -> (Served, SocketAddr) {
+    let served = serve_with(extra, Guild::new(1));
+    let addr = served.addr;
+    (served, addr)
 }
 
 fn token(instance: &Instance, user: &str) -> String {
@@ -35,7 +96,7 @@ fn token(instance: &Instance, user: &str) -> String {
 
 #[tokio::test]
 async fn root_health_and_metrics() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     let root = get(addr, "/").await;
     assert_eq!(root.status, 200);
     assert_eq!(root.json()["name"], "harmy");
@@ -43,10 +104,9 @@ async fn root_health_and_metrics() {
     assert!(root.json()["version"].is_string());
     assert_eq!(root.header("content-type"), "application/json; charset=utf-8");
 
-    let health = get(addr, "/health").await;
-    assert_eq!(health.status, 503, "no gateway session: {}", health.text());
-    assert_eq!(health.json()["gateway"], "down");
-    assert_eq!(health.json()["database"], "up");
+    let health =
+        until("a gateway session", || async { Some(get(addr, "/health").await).filter(|h| h.status == 200) }).await;
+    assert_eq!(health.json(), serde_json::json!({"status": "ok", "database": "up", "gateway": "up"}));
 
     let metrics = get(addr, "/metrics").await;
     assert_eq!(metrics.status, 200);
@@ -54,6 +114,8 @@ async fn root_health_and_metrics() {
     let text = metrics.text();
     assert!(text.contains("harmy_http_requests_total{route=\"/\",status=\"200\"} 1"), "{text}");
     for name in [
+        "harmy_gateway_events_total",
+        "harmy_gateway_reconnects_total",
         "harmy_http_request_duration_seconds_bucket",
         "harmy_monitored_users 0",
         "harmy_websocket_sessions",
@@ -65,14 +127,22 @@ async fn root_health_and_metrics() {
 }
 
 #[tokio::test]
+async fn health_is_503_naming_the_gateway_while_it_has_no_session() {
+    let served = serve_with_gateway(NO_LIMITS, |gw| gw.refuse_identify(Some(4000)), false);
+    let health = get(served.addr, "/health").await;
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert_eq!(health.json(), serde_json::json!({"status": "unavailable", "database": "up", "gateway": "down"}));
+}
+
+#[tokio::test]
 async fn metrics_can_be_turned_off() {
-    let (_i, _s, addr) = start(&format!("{NO_LIMITS}[metrics]\nenabled = false\n"));
+    let (_served, addr) = start(&format!("{NO_LIMITS}[metrics]\nenabled = false\n"));
     assert_eq!(get(addr, "/metrics").await.status, 404);
 }
 
 #[tokio::test]
 async fn unknown_users_and_bad_ids() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     let native = get(addr, &format!("/user/{ALICE}")).await;
     assert_eq!((native.status, native.code()), (404, "user_not_monitored".into()));
     assert!(native.json().get("success").is_none());
@@ -87,7 +157,7 @@ async fn unknown_users_and_bad_ids() {
 
 #[tokio::test]
 async fn unknown_route_is_404_and_wrong_method_is_405() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     let missing = get(addr, "/nope").await;
     assert_eq!((missing.status, missing.code()), (404, "not_found".into()));
     let missing = get(addr, "/v1/nope").await;
@@ -103,9 +173,9 @@ async fn unknown_route_is_404_and_wrong_method_is_405() {
 
 #[tokio::test]
 async fn token_auth_cases() {
-    let (instance, _s, addr) = start(NO_LIMITS);
-    let alice = token(&instance, ALICE);
-    let bob = token(&instance, BOB);
+    let (served, addr) = start(NO_LIMITS);
+    let alice = token(&served.instance, ALICE);
+    let bob = token(&served.instance, BOB);
     let path = format!("/user/{ALICE}/kv");
     let with = |t: &str| format!("Bearer {t}");
     let none = get(addr, &path).await;
@@ -124,7 +194,7 @@ async fn token_auth_cases() {
     assert_eq!(me.status, 204);
     let read = send(addr, "GET", &format!("/user/{BOB}/kv/who"), &[("authorization", &with(&bob))], "").await;
     assert_eq!(read.json(), serde_json::json!({"key": "who", "value": "bob"}));
-    let rotated = token(&instance, ALICE);
+    let rotated = token(&served.instance, ALICE);
     assert_eq!(
         send(addr, "GET", &path, &[("authorization", &alice)], "").await.status,
         401,
@@ -135,8 +205,8 @@ async fn token_auth_cases() {
 
 #[tokio::test]
 async fn kv_routes_round_trip() {
-    let (instance, _s, addr) = start(NO_LIMITS);
-    let t = token(&instance, ALICE);
+    let (served, addr) = start(NO_LIMITS);
+    let t = token(&served.instance, ALICE);
     let auth = [("authorization", t.as_str())];
     let base = format!("/user/{ALICE}/kv");
     assert_eq!(send(addr, "PUT", &format!("{base}/First1"), &auth, "Key/ValuePair0").await.status, 204);
@@ -170,8 +240,8 @@ async fn kv_routes_round_trip() {
 
 #[tokio::test]
 async fn kv_limits_at_the_boundary() {
-    let (instance, _s, addr) = start(&format!("{NO_LIMITS}[kv]\nmax_keys = 3\n"));
-    let t = token(&instance, ALICE);
+    let (served, addr) = start(&format!("{NO_LIMITS}[kv]\nmax_keys = 3\n"));
+    let t = token(&served.instance, ALICE);
     let auth = [("authorization", t.as_str())];
     let put = |key: String, value: String| async move {
         send(addr, "PUT", &format!("/user/{ALICE}/kv/{key}"), &auth, value).await
@@ -193,8 +263,8 @@ async fn kv_limits_at_the_boundary() {
 
 #[tokio::test]
 async fn bodies_over_64_kib_get_413() {
-    let (instance, _s, addr) = start(NO_LIMITS);
-    let t = token(&instance, ALICE);
+    let (served, addr) = start(NO_LIMITS);
+    let t = token(&served.instance, ALICE);
     let big = Bytes::from(vec![b'x'; 64 * 1024 + 1]);
     let reply = send(addr, "PUT", &format!("/user/{ALICE}/kv/k"), &[("authorization", &t)], big).await;
     assert_eq!((reply.status, reply.code()), (413, "body_too_large".into()));
@@ -203,7 +273,7 @@ async fn bodies_over_64_kib_get_413() {
 
 #[tokio::test]
 async fn rate_limit_headers_and_429() {
-    let (_i, _s, addr) = start("");
+    let (_served, addr) = start("");
     let mut replies = Vec::new();
     for _ in 0..4 {
         replies.push(get(addr, "/").await);
@@ -227,7 +297,7 @@ async fn rate_limit_headers_and_429() {
 
 #[tokio::test]
 async fn trusted_proxies_forward_the_client_address() {
-    let (_i, _s, addr) = start("trusted_proxies = [\"127.0.0.0/8\"]\n[rate_limit]\nper_second = 0\nper_minute = 2\n");
+    let (_served, addr) = start("trusted_proxies = [\"127.0.0.0/8\"]\n[rate_limit]\nper_second = 0\nper_minute = 2\n");
     let from = |ip: &'static str| async move { send(addr, "GET", "/", &[("x-forwarded-for", ip)], "").await.status };
     assert_eq!(from("198.51.100.1").await, 200);
     assert_eq!(from("198.51.100.1").await, 200);
@@ -237,7 +307,7 @@ async fn trusted_proxies_forward_the_client_address() {
 
 #[tokio::test]
 async fn cors_on_every_response_and_the_preflight() {
-    let (_i, _s, addr) = start(&format!("cors_origins = [\"https://me.example\"]\n{NO_LIMITS}"));
+    let (_served, addr) = start(&format!("cors_origins = [\"https://me.example\"]\n{NO_LIMITS}"));
     let origin = [("origin", "https://me.example")];
     let preflight = send(
         addr,
@@ -266,7 +336,7 @@ async fn cors_on_every_response_and_the_preflight() {
 
 #[tokio::test]
 async fn a_malformed_request_line_and_an_oversized_header_leave_the_server_serving() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     let answer = client::raw(addr, b"BLAH\x01 / nonsense\r\n\r\n").await;
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 400"), "{answer:?}");
     let huge = format!("GET / HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "a".repeat(100 * 1024));
@@ -278,7 +348,7 @@ async fn a_malformed_request_line_and_an_oversized_header_leave_the_server_servi
 
 #[tokio::test]
 async fn an_idle_connection_is_closed_after_the_header_timeout() {
-    let (_i, _s, addr) = start(&format!("header_timeout = \"1s\"\n{NO_LIMITS}"));
+    let (_served, addr) = start(&format!("header_timeout = \"1s\"\n{NO_LIMITS}"));
     let started = std::time::Instant::now();
     let answer = client::raw(addr, b"GET / HTTP/1.1\r\nhost: x\r\n").await;
     assert!(started.elapsed() < std::time::Duration::from_secs(4), "closed by the server, not the test's 5 s");
@@ -287,19 +357,19 @@ async fn an_idle_connection_is_closed_after_the_header_timeout() {
 
 #[tokio::test]
 async fn sigterm_closes_sockets_with_1001_and_exits_0() {
-    let (_i, server, addr) = start(NO_LIMITS);
+    let (mut served, addr) = start(NO_LIMITS);
     let mut ws = client::socket(addr, "/socket").await;
     assert_eq!(next(&mut ws).await, Frame::Text(r#"{"op":1,"d":{"heartbeat_interval":30000}}"#.into()));
-    let status = std::thread::spawn(move || server.stop());
+    served.server.signal("TERM");
     assert_eq!(next(&mut ws).await, Frame::Close(1001, "server shutting down".into()));
-    assert!(status.join().unwrap().success());
+    assert!(served.server.wait().success());
 }
 
 // --- /socket, as the published Lanyard clients speak it -------------------
 
 #[tokio::test]
 async fn socket_hello_and_heartbeats_as_clients_send_them() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     let mut ws = client::socket(addr, "/socket").await;
     // use-lanyard / lanyard-wrapper: read the hello, beat `{"op":3}`; others send `"d":null`.
     assert_eq!(next(&mut ws).await, Frame::Text(r#"{"op":1,"d":{"heartbeat_interval":30000}}"#.into()));
@@ -311,7 +381,7 @@ async fn socket_hello_and_heartbeats_as_clients_send_them() {
 
 #[tokio::test]
 async fn socket_op_2_before_the_hello_is_accepted() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     let mut ws = client::socket(addr, "/socket").await;
     say(&mut ws, &format!(r#"{{"op":2,"d":{{"subscribe_to_ids":["{ALICE}","{BOB}"]}}}}"#)).await;
     assert_eq!(next_json(&mut ws).await["op"], 1);
@@ -320,7 +390,7 @@ async fn socket_op_2_before_the_hello_is_accepted() {
 
 #[tokio::test]
 async fn socket_close_codes() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     for (sent, code, reason) in [
         (r#"{"op":7}"#, 4004, "unknown_opcode"),
         (r#"{"op":2}"#, 4005, "requires_data_object"),
@@ -339,7 +409,7 @@ async fn socket_close_codes() {
 
 #[tokio::test]
 async fn socket_zlib_json_frames_deflate_each_message() {
-    let (_i, _s, addr) = start(NO_LIMITS);
+    let (_served, addr) = start(NO_LIMITS);
     let mut ws = client::socket(addr, "/socket?compression=zlib_json").await;
     let Frame::Binary(deflated) = next(&mut ws).await else { panic!("a binary frame") };
     assert_eq!(inflate(&deflated), r#"{"op":1,"d":{"heartbeat_interval":30000}}"#);
@@ -350,6 +420,65 @@ fn inflate(bytes: &[u8]) -> String {
     let mut out = String::new();
     flate2::read::ZlibDecoder::new(bytes).read_to_string(&mut out).expect("zlib");
     out
+}
+
+// --- presence from the fake gateway, end to end ---------------------------
+
+#[tokio::test]
+async fn gateway_presence_in_both_shapes_and_pushed_on_presence_and_kv_changes() {
+    let served = serve_with(NO_LIMITS, Guild::new(1).member(member(ALICE_ID, "vaq"), Some(presence(ALICE_ID, "dnd"))));
+    let addr = served.addr;
+    let path = format!("/user/{ALICE}");
+    let native = until("alice monitored", || async { Some(get(addr, &path).await).filter(|r| r.status == 200) }).await;
+    let body = native.json();
+    assert_eq!(body["presence"]["userId"], ALICE);
+    assert_eq!(body["presence"]["status"], "dnd");
+    assert_eq!((body["KV"].clone(), body["github"].clone()), (serde_json::json!({}), serde_json::Value::Null));
+    let lanyard = get(addr, &format!("/v1/users/{ALICE}")).await.json();
+    assert_eq!(lanyard["success"], true);
+    assert_eq!(lanyard["data"]["discord_user"]["id"], ALICE);
+    assert_eq!(lanyard["data"]["discord_status"], "dnd");
+    assert_eq!(
+        (lanyard["data"]["kv"].clone(), lanyard["data"]["github"].clone()),
+        (serde_json::json!({}), serde_json::Value::Null)
+    );
+
+    // use-lanyard: wait for the hello, then op 2 with subscribe_to_id, exactly as JSON.stringify writes it.
+    let mut ws = client::socket(addr, "/socket").await;
+    assert_eq!(next(&mut ws).await, Frame::Text(r#"{"op":1,"d":{"heartbeat_interval":30000}}"#.into()));
+    say(&mut ws, &format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{ALICE}"}}}}"#)).await;
+    let init = next_json(&mut ws).await;
+    assert_eq!(
+        (init["t"].clone(), init["d"]["discord_status"].clone()),
+        (serde_json::json!("INIT_STATE"), serde_json::json!("dnd"))
+    );
+
+    served.gw().dispatch("PRESENCE_UPDATE", presence_update(1, ALICE_ID, "online", vec![spotify("BMW")]));
+    let update = next_json(&mut ws).await;
+    assert_eq!(update["t"], "PRESENCE_UPDATE");
+    assert_eq!(update["d"]["discord_status"], "online");
+    assert_eq!(update["d"]["spotify"]["song"], "BMW");
+
+    let out = served.instance.cli(&["kv", "set", ALICE, "mood", "sunny"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let update = next_json(&mut ws).await;
+    assert_eq!(update["d"]["kv"], serde_json::json!({"mood": "sunny"}), "a KV change from the CLI is pushed");
+    let native = get(addr, &path).await.json();
+    assert_eq!(native["KV"]["mood"], "sunny");
+}
+
+#[tokio::test]
+async fn gateway_newcomer_reaches_a_subscription_made_before_they_appeared() {
+    let served = serve_with(NO_LIMITS, Guild::new(1));
+    let mut ws = client::socket(served.addr, "/socket").await;
+    next_json(&mut ws).await;
+    say(&mut ws, &format!(r#"{{"op":2,"d":{{"subscribe_to_ids":["{BOB}"]}}}}"#)).await;
+    assert_eq!(next(&mut ws).await, Frame::Text(r#"{"op":0,"t":"INIT_STATE","d":{}}"#.into()));
+    served.gw().dispatch("GUILD_MEMBER_ADD", member_add(1, &member(BOB_ID, "bob")));
+    let update = next_json(&mut ws).await;
+    assert_eq!(update["t"], "PRESENCE_UPDATE");
+    assert_eq!(update["d"]["discord_user"]["id"], BOB);
+    assert_eq!(update["d"]["discord_status"], "offline");
 }
 
 // --- presence routes and pushes, in-process over the library ---------------

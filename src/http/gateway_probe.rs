@@ -5,17 +5,16 @@
 use crate::app::App;
 
 /// Whether the gateway currently has a session.
-// Placeholder until the gateway lands its session flag: no gateway runs yet, so none.
-pub fn has_session(_app: &App) -> bool {
-    false
+pub fn has_session(app: &App) -> bool {
+    app.presences.gateway_up()
 }
 
-/// Gateway events received, if the gateway counts them.
-pub fn events(_app: &App) -> Option<u64> {
-    None
+/// Gateway events received.
+pub fn events(app: &App) -> Option<u64> {
+    Some(app.presences.gateway_events())
 }
 
-/// Gateway reconnects, if the gateway counts them.
-pub fn reconnects(_app: &App) -> Option<u64> {
-    None
+/// Gateway reconnects.
+pub fn reconnects(app: &App) -> Option<u64> {
+    Some(app.presences.gateway_reconnects())
 }
