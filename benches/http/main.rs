@@ -69,6 +69,13 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
     config.http.listen = "127.0.0.1:0".parse()?;
     config.rate_limit.per_second = 1_000_000_000;
     config.rate_limit.per_minute = 1_000_000_000;
+    // Knobs for finding where time goes (not for the recorded results).
+    if std::env::var_os("BENCH_NO_LIMITER").is_some() {
+        (config.rate_limit.per_second, config.rate_limit.per_minute) = (0, 0);
+    }
+    if std::env::var_os("BENCH_NO_HEADER_TIMEOUT").is_some() {
+        config.http.header_timeout = std::time::Duration::ZERO;
+    }
     let app = App::new(config.clone(), harmy::store::Store::open(&path)?);
     for i in 0..USERS {
         app.presences.insert_view(UserId(FIRST + i), view(FIRST + i, "online"));
@@ -77,6 +84,9 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
     let listeners = harmy::http::bind(&config).await?;
     let addr = listeners.api.local_addr()?;
     tokio::spawn(harmy::http::serve(app.clone(), listeners, std::future::pending()));
+    // Let the socket hub take in the first batch of 100 000 users (it learns who is
+    // monitored from the change feed), as it would have long before a steady state.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     Ok((app, addr, dir))
 }
 
@@ -152,12 +162,23 @@ async fn rest(addr: SocketAddr) -> anyhow::Result<()> {
     let path = format!("/user/{}", FIRST + 4242);
     let body = fetch(addr, &path, &[]).await?;
     let bare = bare_server(body).await?;
-    // Warm both (the first read of a user composes its body).
+    // Warm harmy (the first read of a user composes its body), then alternate the two
+    // servers, best of three rounds each: the machine is shared, and a neighbour's burst
+    // should not decide the ratio.
     wrk(&format!("http://{addr}{path}"), &["-d2s"]).await?;
-    let base = wrk(&format!("http://{bare}{path}"), &[]).await?;
-    let ours = wrk(&format!("http://{addr}{path}"), &[]).await?;
-    println!("bare hyper      : {:>10.0} req/s  p99 {:>7.2} ms", base.rps, base.p99_ms);
-    println!("harmy GET /user : {:>10.0} req/s  p99 {:>7.2} ms", ours.rps, ours.p99_ms);
+    let (mut base, mut ours) = (Wrk { rps: 0.0, p99_ms: f64::MAX }, Wrk { rps: 0.0, p99_ms: f64::MAX });
+    for round in 1..=3 {
+        let b = wrk(&format!("http://{bare}{path}"), &[]).await?;
+        let o = wrk(&format!("http://{addr}{path}"), &[]).await?;
+        println!(
+            "round {round}: bare {:>9.0} req/s p99 {:>6.2} ms | harmy {:>9.0} req/s p99 {:>6.2} ms",
+            b.rps, b.p99_ms, o.rps, o.p99_ms
+        );
+        base = Wrk { rps: base.rps.max(b.rps), p99_ms: base.p99_ms.min(b.p99_ms) };
+        ours = Wrk { rps: ours.rps.max(o.rps), p99_ms: ours.p99_ms.min(o.p99_ms) };
+    }
+    println!("bare hyper      : {:>10.0} req/s  p99 {:>7.2} ms (best of 3)", base.rps, base.p99_ms);
+    println!("harmy GET /user : {:>10.0} req/s  p99 {:>7.2} ms (best of 3)", ours.rps, ours.p99_ms);
     println!(
         "ratio           : {:.3} x throughput (target >= 0.85), {:.2} x p99 (target <= 2)",
         ours.rps / base.rps,

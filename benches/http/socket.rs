@@ -110,7 +110,10 @@ async fn subscriber(uri: &str, all: bool, latencies: Arc<Mutex<Vec<u128>>>) -> a
         format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{HOT}"}}}}"#)
     };
     ws.send(Message::text(op)).await?;
-    ws.next().await.ok_or_else(|| anyhow::anyhow!("no INIT_STATE"))??;
+    let init = ws.next().await.ok_or_else(|| anyhow::anyhow!("no INIT_STATE"))??;
+    if all {
+        eprintln!("subscribe_to_all INIT_STATE: {} bytes", init.as_payload().len());
+    }
     tokio::spawn(async move {
         while let Some(Ok(message)) = ws.next().await {
             let Some(text) = message.as_text() else { continue };

@@ -34,6 +34,10 @@ impl Cors {
     pub fn apply(&self, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
         if self.any {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ANY);
+            // Only a browser's cross-origin request (it sends Origin) reads the exposed list.
+            if origin.is_none() {
+                return;
+            }
         } else {
             // The answer depends on the request's Origin: caches must know.
             headers.append(header::VARY, HeaderValue::from_static("origin"));

@@ -5,10 +5,12 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::FutureExt;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -18,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Api;
+use super::error::ApiError;
 use super::router::{self, Scope};
 use crate::app::App;
 use crate::config::Config;
@@ -106,10 +109,18 @@ async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAd
     let header_timeout = api.header_timeout;
     let service = service_fn(move |req| {
         let api = api.clone();
-        async move { Ok::<_, Infallible>(router::handle(&api, req, peer, scope).await) }
+        async move {
+            // A bug must not leave the client without an answer, nor show it the panic.
+            let handled = AssertUnwindSafe(router::handle(&api, req, peer, scope)).catch_unwind().await;
+            Ok::<_, Infallible>(
+                handled.unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(false)),
+            )
+        }
     });
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).max_header_size(MAX_HEAD);
+    builder.timer(TokioTimer::new()).max_header_size(MAX_HEAD);
+    // Zero turns the timeout off (a benchmark knob; the default is 10 s).
+    builder.header_read_timeout((!header_timeout.is_zero()).then_some(header_timeout));
     let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
     tokio::pin!(conn);
     let result = tokio::select! {

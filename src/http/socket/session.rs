@@ -144,3 +144,61 @@ async fn close<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>, co
         let _ = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::App;
+    use crate::config::Config;
+    use crate::store::Store;
+    use tokio_util::task::TaskTracker;
+
+    fn api(dir: &tempfile::TempDir) -> Arc<Api> {
+        let path = dir.path().join("harmy.redb");
+        Store::migrate(&path, false).unwrap();
+        let mut config = Config::default();
+        config.storage.path = path.clone();
+        let app = App::new(config, Store::open(&path).unwrap());
+        Arc::new(Api::new(app, CancellationToken::new(), TaskTracker::new(), true))
+    }
+
+    /// A session over an in-memory pipe, and the client end.
+    fn pipe(api: &Arc<Api>) -> WebSocketStream<tokio::io::DuplexStream> {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(run(api.clone(), server, false, api.stop.clone()));
+        tokio_websockets::ClientBuilder::new().take_over(client)
+    }
+
+    async fn close_code(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<u16> {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Some((code, _)) = message.as_close() {
+                return Some(code.into());
+            }
+        }
+        None
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_closes_after_twice_the_interval_and_any_message_resets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(&dir);
+        let mut ws = pipe(&api);
+        assert_eq!(ws.next().await.unwrap().unwrap().as_text(), Some(std::str::from_utf8(protocol::HELLO).unwrap()));
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        ws.send(Message::text(r#"{"op":3}"#)).await.unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(HEARTBEAT_TIMEOUT_CODE));
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(110) && waited < Duration::from_secs(111), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_with_1001() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(&dir);
+        let mut ws = pipe(&api);
+        ws.next().await.unwrap().unwrap();
+        api.stop.cancel();
+        assert_eq!(close_code(&mut ws).await, Some(1001));
+    }
+}
