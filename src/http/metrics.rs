@@ -2,7 +2,7 @@
 //! rendered as Prometheus text on demand.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::router::Route;
@@ -12,11 +12,40 @@ const STATUSES: [u16; 15] = [101, 200, 204, 304, 400, 401, 404, 405, 408, 413, 4
 /// Latency histogram bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
-/// The API's counters.
-pub struct Metrics {
+/// Request counters are striped by thread: each worker thread counts in its own
+/// stripe (its own cache lines), and rendering sums them.
+const STRIPES: usize = 8;
+
+/// One thread's share of the request counters.
+#[repr(align(128))]
+struct Stripe {
     requests: Vec<[AtomicU64; STATUSES.len()]>,
     latency: [AtomicU64; BUCKETS.len() + 1],
     latency_sum_us: AtomicU64,
+}
+
+impl Default for Stripe {
+    fn default() -> Self {
+        Stripe {
+            requests: (0..Route::LABELS.len()).map(|_| Default::default()).collect(),
+            latency: Default::default(),
+            latency_sum_us: AtomicU64::new(0),
+        }
+    }
+}
+
+/// This thread's stripe number.
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    STRIPE.with(|s| *s)
+}
+
+/// The API's counters.
+pub struct Metrics {
+    stripes: Box<[Stripe]>,
     /// Open WebSocket sessions.
     pub sessions: AtomicI64,
     /// WebSocket sessions opened since start.
@@ -32,9 +61,7 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
-            requests: (0..Route::LABELS.len()).map(|_| Default::default()).collect(),
-            latency: Default::default(),
-            latency_sum_us: AtomicU64::new(0),
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             sessions: AtomicI64::new(0),
             sessions_opened: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
@@ -57,14 +84,15 @@ pub struct Outside {
 impl Metrics {
     /// Counts one finished request.
     pub fn observe(&self, route: usize, status: u16, took: Duration) {
+        let stripe = &self.stripes[stripe()];
         let slot = STATUSES.iter().position(|&s| s == status).unwrap_or(STATUSES.len() - 1);
-        if let Some(row) = self.requests.get(route) {
+        if let Some(row) = stripe.requests.get(route) {
             row[slot].fetch_add(1, Ordering::Relaxed);
         }
         let secs = took.as_secs_f64();
         let bucket = BUCKETS.iter().position(|&b| secs <= b).unwrap_or(BUCKETS.len());
-        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        stripe.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        stripe.latency_sum_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -77,9 +105,12 @@ impl Metrics {
     fn write(&self, out: &mut String, outside: &Outside) -> std::fmt::Result {
         writeln!(out, "# HELP harmy_http_requests_total HTTP requests by route and status.")?;
         writeln!(out, "# TYPE harmy_http_requests_total counter")?;
-        for (route, row) in Route::LABELS.iter().zip(&self.requests) {
-            for (status, count) in STATUSES.iter().zip(row) {
-                let count = count.load(Ordering::Relaxed);
+        let sum = |f: &dyn Fn(&Stripe) -> &AtomicU64| -> u64 {
+            self.stripes.iter().map(|s| f(s).load(Ordering::Relaxed)).sum()
+        };
+        for (r, route) in Route::LABELS.iter().enumerate() {
+            for (i, status) in STATUSES.iter().enumerate() {
+                let count = sum(&|s| &s.requests[r][i]);
                 if count > 0 {
                     let status = if *status == 0 { "other".to_string() } else { status.to_string() };
                     writeln!(out, "harmy_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}")?;
@@ -90,13 +121,13 @@ impl Metrics {
         writeln!(out, "# TYPE harmy_http_request_duration_seconds histogram")?;
         let mut cumulative = 0;
         for (i, bound) in BUCKETS.iter().enumerate() {
-            cumulative += self.latency[i].load(Ordering::Relaxed);
+            cumulative += sum(&|s| &s.latency[i]);
             writeln!(out, "harmy_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}")?;
         }
-        cumulative += self.latency[BUCKETS.len()].load(Ordering::Relaxed);
+        cumulative += sum(&|s| &s.latency[BUCKETS.len()]);
         writeln!(out, "harmy_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}")?;
-        let sum = self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-        writeln!(out, "harmy_http_request_duration_seconds_sum {sum}")?;
+        let seconds = sum(&|s| &s.latency_sum_us) as f64 / 1e6;
+        writeln!(out, "harmy_http_request_duration_seconds_sum {seconds}")?;
         writeln!(out, "harmy_http_request_duration_seconds_count {cumulative}")?;
         let mut one = |name: &str, kind: &str, help: &str, value: String| {
             writeln!(out, "# HELP {name} {help}")?;

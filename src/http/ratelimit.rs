@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
@@ -37,9 +37,27 @@ pub struct RateLimiter {
     per_second: u32,
     per_minute: u32,
     start: Instant,
-    shards: Vec<RwLock<HashMap<IpAddr, Windows>>>,
+    shards: Vec<RwLock<HashMap<IpAddr, Arc<Windows>>>>,
     hasher: std::collections::hash_map::RandomState,
+    /// This limiter's identity and prune count, for the per-thread cache below.
+    id: u64,
+    generation: AtomicU64,
 }
+
+/// Per worker thread, the last client looked up: a busy client (a site behind one proxy,
+/// a benchmark) skips the shard lock, whose counter would bounce between cores.
+struct LastClient {
+    limiter: u64,
+    generation: u64,
+    client: IpAddr,
+    windows: Arc<Windows>,
+}
+
+thread_local! {
+    static LAST: std::cell::RefCell<Option<LastClient>> = const { std::cell::RefCell::new(None) };
+}
+
+static LIMITER_IDS: AtomicU64 = AtomicU64::new(0);
 
 /// The outcome for one request, and what its headers say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +98,8 @@ impl RateLimiter {
             start: Instant::now(),
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             hasher: Default::default(),
+            id: LIMITER_IDS.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -93,28 +113,13 @@ impl RateLimiter {
             return Verdict { allowed: true, limit: 0, remaining: 0, reset: 0 };
         }
         let client = bucket(client);
-        let shard = &self.shards[self.shard_of(&client)];
-        let (second, minute) = {
-            let read = shard.read().unwrap_or_else(|e| e.into_inner());
-            match read.get(&client) {
-                Some(w) => (bump(&w.second, now_ms / 1000), bump(&w.minute, now_ms / 60_000)),
-                None => {
-                    drop(read);
-                    let mut write = shard.write().unwrap_or_else(|e| e.into_inner());
-                    if write.len() > PRUNE_ABOVE {
-                        let current = now_ms / 60_000;
-                        write.retain(|_, w| w.minute.load(Ordering::Relaxed) >> 32 == current);
-                    }
-                    let w = write.entry(client).or_default();
-                    (bump(&w.second, now_ms / 1000), bump(&w.minute, now_ms / 60_000))
-                }
-            }
-        };
-        let windows =
+        let count = |w: &Windows| (bump(&w.second, now_ms / 1000), bump(&w.minute, now_ms / 60_000));
+        let (second, minute) = self.with_windows(client, now_ms, count);
+        let limits =
             [(self.per_second, second, 1000 - now_ms % 1000), (self.per_minute, minute, 60_000 - now_ms % 60_000)];
         // Report the window closest to running out; on refusal, the one that refused.
         let mut verdict: Option<Verdict> = None;
-        for (limit, count, left_ms) in windows {
+        for (limit, count, left_ms) in limits {
             if limit == 0 {
                 continue;
             }
@@ -139,6 +144,39 @@ impl RateLimiter {
             });
         }
         verdict.unwrap_or(Verdict { allowed: true, limit: 0, remaining: 0, reset: 0 })
+    }
+
+    /// Runs `f` on the client's windows: this thread's last lookup (no shared
+    /// counter touched but the windows themselves), or the shard map.
+    fn with_windows<T>(&self, client: IpAddr, now_ms: u64, f: impl Fn(&Windows) -> T) -> T {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = LAST.with_borrow(|last| {
+            last.as_ref()
+                .filter(|l| l.limiter == self.id && l.generation == generation && l.client == client)
+                .map(|l| f(&l.windows))
+        });
+        if let Some(result) = cached {
+            return result;
+        }
+        let shard = &self.shards[self.shard_of(&client)];
+        let found = shard.read().unwrap_or_else(|e| e.into_inner()).get(&client).cloned();
+        let windows = match found {
+            Some(windows) => windows,
+            None => {
+                let mut write = shard.write().unwrap_or_else(|e| e.into_inner());
+                if write.len() > PRUNE_ABOVE {
+                    let current = now_ms / 60_000;
+                    write.retain(|_, w| w.minute.load(Ordering::Relaxed) >> 32 == current);
+                    // Threads may hold a pruned entry: make them look again.
+                    self.generation.fetch_add(1, Ordering::Release);
+                }
+                write.entry(client).or_default().clone()
+            }
+        };
+        let result = f(&windows);
+        let generation = self.generation.load(Ordering::Acquire);
+        LAST.with_borrow_mut(|last| *last = Some(LastClient { limiter: self.id, generation, client, windows }));
+        result
     }
 
     fn shard_of(&self, client: &IpAddr) -> usize {
