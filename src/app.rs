@@ -158,9 +158,8 @@ impl App {
 
     /// Issues a new token for a user; the old one stops verifying at once.
     pub async fn token_rotate(&self, user: UserId) -> Result<String> {
-        let issued = tokio::task::spawn_blocking(token::issue)
-            .await
-            .map_err(|e| Error::Internal(format!("token task: {e}")))?;
+        let issued =
+            tokio::task::spawn_blocking(token::issue).await.map_err(|e| Error::Internal(format!("token task: {e}")))?;
         let store = self.store.clone();
         let (selector, phc) = (issued.selector.clone(), issued.phc.clone());
         tokio::task::spawn_blocking(move || store.token_set(user, &selector, &phc))
