@@ -36,6 +36,8 @@ pub enum BotCommand {
 pub fn run(loaded: Loaded, command: BotCommand) -> anyhow::Result<ExitCode> {
     let config = loaded.config;
     let runtime = super::runtime()?;
+    // twilight's client spawns its rate limiter task when built: inside the runtime.
+    let _entered = runtime.enter();
     let mut stdout = std::io::stdout().lock();
     match command {
         BotCommand::Check => {

@@ -2,7 +2,8 @@
 //! 127.0.0.1:0 on its own runtime thread. It records every request (method,
 //! path, JSON body, `Authorization`) for assertions, and can be told to refuse
 //! DMs (403, code 50007), to report missing intent flags, or which guilds the
-//! bot is in. Shapes follow `shared/notes/discord-frames.md`.
+//! bot is in. Shapes follow `shared/notes/discord-frames.md`. Paths outside
+//! `/api/v10` answer as GitHub's `GET /users/:login`, so one fake serves both.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -145,7 +146,10 @@ async fn handle(
     req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
-    let path = req.uri().path().strip_prefix("/api/v10").unwrap_or(req.uri().path()).to_string();
+    if !req.uri().path().starts_with("/api/v10/") {
+        return Ok(github_user(req.uri().path()));
+    }
+    let path = req.uri().path()["/api/v10".len()..].to_string();
     let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -179,8 +183,10 @@ async fn handle(
             let guilds: Vec<Value> = behaviour
                 .guilds
                 .iter()
-                .map(|id| json!({"id": id.to_string(), "name": format!("guild {id}"), "icon": null,
-                                 "owner": false, "permissions": "0", "features": []}))
+                .map(|id| {
+                    json!({"id": id.to_string(), "name": format!("guild {id}"), "icon": null,
+                                 "owner": false, "permissions": "0", "features": []})
+                })
                 .collect();
             json_response(StatusCode::OK, Value::Array(guilds))
         }
@@ -199,7 +205,8 @@ async fn handle(
                 json_response(StatusCode::OK, message(channel, &body))
             }
         }
-        (&Method::PUT, ["applications", _, "commands"]) | (&Method::PUT, ["applications", _, "guilds", _, "commands"]) => {
+        (&Method::PUT, ["applications", _, "commands"])
+        | (&Method::PUT, ["applications", _, "guilds", _, "commands"]) => {
             let registered: Vec<Value> = body
                 .as_array()
                 .into_iter()
@@ -221,6 +228,20 @@ async fn handle(
         _ => json_response(StatusCode::NOT_FOUND, json!({"message": "404: Not Found", "code": 0})),
     };
     Ok(response)
+}
+
+/// A stand-in for GitHub's `GET /users/:login` (set `github.api_url` to this
+/// fake's URL), so that linking works offline; the login `nobody` does not exist.
+fn github_user(path: &str) -> Response<Full<Bytes>> {
+    match path.trim_start_matches('/').split('/').collect::<Vec<_>>().as_slice() {
+        ["users", login] if *login != "nobody" => json_response(
+            StatusCode::OK,
+            json!({"login": login, "id": 111227553, "avatar_url": "https://avatars.example/u/1",
+                   "html_url": format!("https://github.com/{login}"), "company": null,
+                   "blog": "", "bio": "casual coder", "public_repos": 1}),
+        ),
+        _ => json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+    }
 }
 
 /// A message object as Discord returns it for a sent message.
