@@ -18,7 +18,7 @@ struct Setup {
     rest: DiscordRest,
     gw: FakeGateway,
     instance: Instance,
-    _server: Server,
+    server: Server,
     next_id: std::cell::Cell<u64>,
 }
 
@@ -41,7 +41,7 @@ impl Setup {
         let instance = Instance::new(&format!("{toml}\n{extra_sections}"));
         let server = instance.serve();
         gw.wait_for_identifies(1);
-        Setup { rest, gw, instance, _server: server, next_id: std::cell::Cell::new(1000) }
+        Setup { rest, gw, instance, server, next_id: std::cell::Cell::new(1000) }
     }
 
     fn id(&self) -> u64 {
@@ -191,7 +191,7 @@ fn token_is_sent_by_dm_and_a_leaked_token_is_replaced() {
     let id = s.post(None, dm_channel(ALICE), alice(), ".apikey");
     let reply = s.reply_to(dm_channel(ALICE), id);
     assert!(s.token_is_valid(&token_in(&content(&reply))));
-    let log = s._server.log_text();
+    let log = s.server.log_text();
     assert!(!log.contains(&first) && !log.contains(&second), "tokens must not be logged");
 }
 
