@@ -83,7 +83,8 @@ impl Bot {
     }
 }
 
-/// Handles the bot's events until `shutdown`, each in its own task.
+/// Handles the bot's events until `shutdown`, each in its own task. Returns
+/// only at shutdown, so that it is never the part that ends `serve`.
 pub async fn run(app: Arc<App>, mut events: mpsc::Receiver<Event>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let bot = Arc::new(Bot::new(app));
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -99,7 +100,11 @@ pub async fn run(app: Arc<App>, mut events: mpsc::Receiver<Event>, shutdown: Can
             }
             event = events.recv() => match event {
                 Some(event) => event,
-                None => break,
+                // The gateway has ended: `serve` is stopping for its reason, not the bot's.
+                None => {
+                    shutdown.cancelled().await;
+                    break;
+                }
             },
         };
         if !message::worth_a_look(&bot, &event) {
