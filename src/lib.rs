@@ -30,6 +30,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod github;
 pub mod ids;
 pub mod kv;

@@ -30,13 +30,10 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("admin socket {}", config.admin.socket.display()))?;
     parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
 
-    // The bot's commands arrive from the gateway over a bounded channel.
-    let (bot_events, bot_rx) = tokio::sync::mpsc::channel(crate::bot::EVENT_QUEUE);
-    parts.spawn(crate::bot::run(app.clone(), bot_rx, shutdown.clone()));
-    if !config.discord.token.is_empty() {
-        // Stand-in until the gateway runner lands: a bare shard that feeds only the bot.
-        parts.spawn(bot_only_shard(config.discord.clone(), bot_events, shutdown.clone()));
-    }
+    // The gateway fills the presence cache and hands the bot its events.
+    let (bot_events, bot_inbox) = crate::gateway::bot_channel();
+    parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
+    parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
 
     tracing::info!(
         database = %config.storage.path.display(),
@@ -65,39 +62,6 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     while parts.join_next().await.is_some() {}
     let _ = std::fs::remove_file(&config.admin.socket);
     Ok(code)
-}
-
-/// A shard that forwards message and interaction events to the bot (a stand-in
-/// for the gateway runner, which also tracks presences).
-async fn bot_only_shard(
-    discord: crate::config::DiscordConfig,
-    events: tokio::sync::mpsc::Sender<twilight_gateway::Event>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    use twilight_gateway::{ConfigBuilder, EventTypeFlags, Intents, Shard, ShardId, StreamExt};
-    let intents = Intents::GUILDS
-        | Intents::GUILD_MEMBERS
-        | Intents::GUILD_PRESENCES
-        | Intents::GUILD_MESSAGES
-        | Intents::DIRECT_MESSAGES
-        | Intents::MESSAGE_CONTENT;
-    let mut builder = ConfigBuilder::new(discord.token.expose().to_string(), intents);
-    if discord.gateway_url != crate::config::DISCORD_GATEWAY {
-        builder = builder.proxy_url(discord.gateway_url.trim_end_matches('/').to_string());
-    }
-    let mut shard = Shard::with_config(ShardId::ONE, builder.build());
-    let wanted = EventTypeFlags::MESSAGE_CREATE | EventTypeFlags::INTERACTION_CREATE;
-    loop {
-        let item = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            item = shard.next_event(wanted) => item,
-        };
-        let Some(item) = item else { anyhow::bail!("the Discord gateway closed the connection for good") };
-        let Ok(event) = item else { continue };
-        if events.send(event).await.is_err() {
-            return Ok(());
-        }
-    }
 }
 
 /// SIGTERM (systemd) or SIGINT (a terminal).

@@ -39,8 +39,6 @@ use crate::error::Result;
 use crate::ids::UserId;
 use command::Action;
 
-/// Events the gateway may queue for the bot before it waits.
-pub const EVENT_QUEUE: usize = 256;
 /// Commands handled at once; further events wait in the gateway's channel.
 pub const MAX_IN_FLIGHT: usize = 64;
 /// How long in-flight replies may take to finish on shutdown.
