@@ -297,4 +297,11 @@ fn bot_invite_prints_the_oauth_url_without_the_network() {
         "https://discord.com/oauth2/authorize?client_id=100&scope=bot+applications.commands&permissions=84992"
     );
     assert!(rest.requests().is_empty(), "the id comes from the token");
+
+    // A token of another shape: the id is asked of Discord.
+    rest.set(|b| b.token = "not-base64".into());
+    let out = offline(&rest, "not-base64", "").cli(&["bot", "invite"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("client_id=100&"), "{}", stdout(&out));
+    assert_eq!(rest.requests()[0].path, "/applications/@me");
 }

@@ -42,11 +42,13 @@ pub struct Behaviour {
     pub guilds: Vec<u64>,
     /// Sending to a DM channel answers 403 / 50007.
     pub dms_closed: bool,
+    /// The bot token accepted (without `Bot `); others get 401.
+    pub token: String,
 }
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Self { flags: ALL_INTENTS, guilds: vec![1], dms_closed: false }
+        Self { flags: ALL_INTENTS, guilds: vec![1], dms_closed: false, token: TOKEN.into() }
     }
 }
 
@@ -163,7 +165,7 @@ async fn handle(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // Interaction callbacks are authenticated by their token in the path, not the header.
     let is_callback = segments.first() == Some(&"interactions");
-    if !is_callback && authorization.as_deref() != Some(&format!("Bot {TOKEN}")) {
+    if !is_callback && authorization.as_deref() != Some(&format!("Bot {}", state.behaviour.token)) {
         return Ok(json_response(StatusCode::UNAUTHORIZED, json!({"message": "401: Unauthorized", "code": 0})));
     }
     let behaviour = &state.behaviour;
