@@ -41,11 +41,14 @@ pub async fn by_message(bot: &Bot, message: &Message) -> String {
             if let DmFailure::Closed = failure {
                 "I can't DM you: you don't accept direct messages from this server's members. \
                  Allow them (server menu → Privacy Settings) and try again, or use `/token`, \
-                 whose answer only you can see. No token was issued."
+                 whose answer only you can see. No new token was issued, and any previous one \
+                 no longer works."
                     .into()
             } else {
                 tracing::warn!(user = %user, "could not DM a token: {failure}");
-                "I couldn't reach your DMs just now; no token was issued. Please try again.".into()
+                "I couldn't reach your DMs just now. No new token was issued, and any previous one \
+                 no longer works; please try again."
+                    .into()
             }
         }
     }
