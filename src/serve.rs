@@ -37,7 +37,7 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     // The gateway fills the presence cache and hands the bot its events.
     let (bot_events, bot_inbox) = crate::gateway::bot_channel();
     parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
-    parts.spawn(drain_bot_events(bot_inbox, shutdown.clone()));
+    parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
 
     tracing::info!(
         http = %http_addr,
@@ -68,17 +68,6 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     while parts.join_next().await.is_some() {}
     let _ = std::fs::remove_file(&config.admin.socket);
     Ok(code)
-}
-
-/// Until the bot consumes them: reads and discards the bot's events. Ends only
-/// at shutdown, so that a gateway failure is the part that ends `serve`.
-async fn drain_bot_events(
-    mut inbox: tokio::sync::mpsc::Receiver<twilight_gateway::Event>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    while let Some(Some(_)) = shutdown.run_until_cancelled(inbox.recv()).await {}
-    shutdown.cancelled().await;
-    Ok(())
 }
 
 /// SIGTERM (systemd) or SIGINT (a terminal).
