@@ -11,6 +11,8 @@
 mod fatal;
 mod payload;
 mod roster;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,8 +130,10 @@ fn dispatch(roster: &mut roster::Roster, shard: &Shard, app: &App, text: &str) -
     if kind == "READY" || kind == "RESUMED" {
         app.presences.set_gateway_up(true);
     }
-    if let Err(error) = roster.handle(shard, kind, text) {
-        tracing::warn!(event = kind, %error, "unreadable gateway event");
+    match roster.handle(kind, text) {
+        Ok(Some(request)) => shard.command(&request),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(event = kind, %error, "unreadable gateway event"),
     }
     matches!(kind, "MESSAGE_CREATE" | "INTERACTION_CREATE" | "READY")
 }
