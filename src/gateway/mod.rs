@@ -110,10 +110,25 @@ async fn shard_loop(
                 continue;
             }
         };
-        if dispatch(&mut roster, shard, &app, &text) {
+        let for_bot = if text.len() > BIG_FRAME && multi_thread() {
+            // A big guild's member list takes a while to apply: let the runtime
+            // move this worker's other tasks (HTTP) elsewhere meanwhile.
+            tokio::task::block_in_place(|| dispatch(&mut roster, shard, &app, &text))
+        } else {
+            dispatch(&mut roster, shard, &app, &text)
+        };
+        if for_bot {
             forward(&bot, text);
         }
     }
+}
+
+/// Frames above this size (a large GUILD_CREATE or member chunk) are applied
+/// with `block_in_place`.
+const BIG_FRAME: usize = 256 * 1024;
+
+fn multi_thread() -> bool {
+    tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
 }
 
 /// Applies a frame to the cache; true when it is an event for the bot.
