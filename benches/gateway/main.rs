@@ -6,9 +6,10 @@
 //! cargo bench --bench gateway -- startup   # time from spawning `harmy serve` to the 100 000th member served
 //! ```
 //!
-//! Ingest runs harmy's gateway and cache in this process (the same code
-//! `harmy serve` runs) and, in the same run against the same local gateway, a
-//! bare twilight shard that only deserialises the flood. Memory and start-up
+//! Ingest runs, in the same run against the same local gateway: a bare
+//! twilight shard that only deserialises the flood; harmy's gateway and cache
+//! in this process (the code `harmy serve` runs); and the release binary end
+//! to end (first update written → last update in `GET /user/:id`). Memory and start-up
 //! run the release `harmy` binary against a large guild answered with
 //! GUILD_MEMBERS_CHUNKs. Rounds alternate harmy and the baseline; the median is reported.
 
