@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod discord_gateway;
+pub mod discord_payloads;
 pub mod discord_rest;
 pub mod http_client;
 
