@@ -429,7 +429,11 @@ async fn gateway_presence_in_both_shapes_and_pushed_on_presence_and_kv_changes()
     let served = serve_with(NO_LIMITS, Guild::new(1).member(member(ALICE_ID, "vaq"), Some(presence(ALICE_ID, "dnd"))));
     let addr = served.addr;
     let path = format!("/user/{ALICE}");
-    let native = until("alice monitored", || async { Some(get(addr, &path).await).filter(|r| r.status == 200) }).await;
+    // GUILD_CREATE's members land before their presences: wait for the presence.
+    let native = until("alice's presence", || async {
+        Some(get(addr, &path).await).filter(|r| r.status == 200 && r.json()["presence"]["status"] == "dnd")
+    })
+    .await;
     let body = native.json();
     assert_eq!(body["presence"]["userId"], ALICE);
     assert_eq!(body["presence"]["status"], "dnd");
@@ -465,6 +469,45 @@ async fn gateway_presence_in_both_shapes_and_pushed_on_presence_and_kv_changes()
     assert_eq!(update["d"]["kv"], serde_json::json!({"mood": "sunny"}), "a KV change from the CLI is pushed");
     let native = get(addr, &path).await.json();
     assert_eq!(native["KV"]["mood"], "sunny");
+}
+
+#[tokio::test]
+async fn react_use_lanyard_as_it_talks() {
+    // react-use-lanyard: op 2 on "open" (before the hello), `{"op":3}` every 30 s, REST
+    // `GET /v1/users/:id` reading `error.message`, KV `PUT` with the raw key in
+    // `Authorization` and a string body (fetch labels it text/plain), `DELETE` likewise.
+    let served = serve_with(NO_LIMITS, Guild::new(1).member(member(ALICE_ID, "vaq"), Some(presence(ALICE_ID, "idle"))));
+    let addr = served.addr;
+    let mut ws = client::socket(addr, "/socket").await;
+    say(&mut ws, &format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{ALICE}"}}}}"#)).await;
+    assert_eq!(next(&mut ws).await, Frame::Text(r#"{"op":1,"d":{"heartbeat_interval":30000}}"#.into()));
+    let init = next_json(&mut ws).await;
+    assert_eq!(init["t"], "INIT_STATE");
+    // Subscribed before the gateway's GUILD_CREATE was applied, the presence follows (the
+    // member may first show as offline, then with their presence).
+    let mut latest = init["d"].clone();
+    while latest["discord_status"] != "idle" {
+        latest = next_json(&mut ws).await["d"].clone();
+    }
+    say(&mut ws, r#"{"op":3}"#).await;
+
+    let missing = get(addr, &format!("/v1/users/{BOB}")).await.json();
+    assert!(missing["error"]["message"].is_string());
+
+    let key = token(&served.instance, ALICE);
+    let put = [("authorization", key.as_str()), ("content-type", "text/plain;charset=UTF-8")];
+    assert_eq!(send(addr, "PUT", &format!("/v1/users/{ALICE}/kv/test_key"), &put, "test value").await.status, 204);
+    assert_eq!(next_json(&mut ws).await["d"]["kv"]["test_key"], "test value");
+    assert_eq!(
+        send(addr, "DELETE", &format!("/v1/users/{ALICE}/kv/test_key"), &[("authorization", &key)], "").await.status,
+        204
+    );
+    assert_eq!(next_json(&mut ws).await["d"]["kv"], serde_json::json!({}));
+    let rest = get(addr, &format!("/v1/users/{ALICE}")).await.json();
+    assert_eq!(
+        (rest["success"].clone(), rest["data"]["discord_status"].clone()),
+        (serde_json::json!(true), serde_json::json!("idle"))
+    );
 }
 
 #[tokio::test]
