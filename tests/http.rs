@@ -365,6 +365,40 @@ async fn sigterm_closes_sockets_with_1001_and_exits_0() {
     assert!(served.server.wait().success());
 }
 
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut served, addr) = start(NO_LIMITS);
+    let t = token(&served.instance, ALICE);
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head =
+        format!("PUT /user/{ALICE}/kv/k HTTP/1.1\r\nhost: x\r\nauthorization: {t}\r\ncontent-length: 10\r\n\r\nhello");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The handler is now waiting for the rest of the body; nothing outside shows that, so
+    // give it a moment to get there (the token check runs first).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    served.server.signal("TERM");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stream.write_all(b"world").await.unwrap();
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_string(&mut answer)).await;
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer:?}");
+    assert!(served.server.wait().success());
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_for_a_free_slot() {
+    use tokio::io::AsyncWriteExt;
+    let (_served, addr) = start(&format!("max_connections = 1\n{NO_LIMITS}"));
+    let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+    first.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n").await.unwrap(); // an unfinished head holds the slot
+    let second = tokio::spawn(async move { get(addr, "/").await.status });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second connection waits while the first holds the only slot");
+    drop(first);
+    assert_eq!(second.await.unwrap(), 200);
+}
+
 // --- /socket, as the published Lanyard clients speak it -------------------
 
 #[tokio::test]
