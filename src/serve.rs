@@ -18,6 +18,11 @@ use crate::store::Store;
 /// Runs until a signal (exit 0) or a fatal error of a part (non-zero).
 pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let config = loaded.config;
+    anyhow::ensure!(
+        !config.discord.token.is_empty(),
+        "discord.token is not set: put the bot token in the config file, in HARMY_DISCORD_TOKEN, \
+         or in a file named by discord.token_file"
+    );
     let path = config.storage.path.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
     let app = App::new(config.clone(), store);

@@ -143,6 +143,14 @@ fn a_database_from_a_newer_harmy_is_refused_untouched() {
 }
 
 #[test]
+fn serve_refuses_to_start_without_a_bot_token() {
+    let h = Instance::new("[discord]\ngateway_url = \"ws://127.0.0.1:9\"\n");
+    let err = fails(h.cli(&["serve"]));
+    assert!(err.contains("discord.token is not set"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
 fn serve_refuses_an_old_schema() {
     let h = Instance::new("");
     harmy::store::Store::force_schema_version(&h.db_path(), 0).unwrap();

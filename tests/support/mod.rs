@@ -27,7 +27,9 @@ pub struct Instance {
 impl Instance {
     /// A migrated instance whose config is the defaults for paths plus `extra` TOML
     /// (whole sections, e.g. "[kv]\nmax_keys = 3\n"). `[storage]`/`[admin]` are set here,
-    /// and `[http] listen` on port 0 when `extra` has no `[http]` section.
+    /// `[http] listen` on port 0 when `extra` has no `[http]` section, and Discord and
+    /// GitHub at a closed local port when it has no `[discord]` / `[github]` (no test
+    /// reaches the internet, not even by omission).
     pub fn new(extra: &str) -> Instance {
         let instance = Instance::unmigrated(extra);
         let out = instance.cli(&["migrate"]);
@@ -40,8 +42,14 @@ impl Instance {
         let dir = tempfile::tempdir().expect("temp dir");
         // `harmy serve` binds the HTTP API: on a free port, unless the test sets `[http]` itself.
         let http = if extra.contains("[http]") { "" } else { "[http]\nlisten = \"127.0.0.1:0\"\n\n" };
+        let discord = if extra.contains("[discord]") {
+            ""
+        } else {
+            "[discord]\ntoken = \"test-token\"\ngateway_url = \"ws://127.0.0.1:9\"\napi_url = \"http://127.0.0.1:9\"\n\n"
+        };
+        let github = if extra.contains("[github]") { "" } else { "[github]\napi_url = \"http://127.0.0.1:9\"\n\n" };
         let config = format!(
-            "[storage]\npath = \"{}\"\n\n[admin]\nsocket = \"{}\"\n\n{http}{}",
+            "[storage]\npath = \"{}\"\n\n[admin]\nsocket = \"{}\"\n\n{http}{discord}{github}{}",
             dir.path().join("harmy.redb").display(),
             dir.path().join("admin.sock").display(),
             extra
