@@ -4,7 +4,7 @@
 //! socket, CLI) it came from.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 
@@ -37,7 +37,9 @@ pub struct App {
     /// Changed users, drained by the WebSocket hub.
     pub changes: ChangeFeed,
     tokens: token::Verifier,
-    extras: Mutex<HashMap<UserId, Arc<Extras>>>,
+    /// Rendered extras; readers share the lock, and a write replaces its user's entry
+    /// under the write lock after its commit (see `write`), so the newest render wins.
+    extras: Arc<RwLock<HashMap<UserId, Arc<Extras>>>>,
     /// Serialises writes so the cached extras always follow the last commit.
     write_lock: Arc<Mutex<()>>,
 }
@@ -52,7 +54,7 @@ impl App {
             presences: Presences::default(),
             changes: ChangeFeed::default(),
             tokens: token::Verifier::default(),
-            extras: Mutex::default(),
+            extras: Arc::default(),
             write_lock: Arc::default(),
         })
     }
@@ -85,7 +87,9 @@ impl App {
     }
 
     /// Runs a write on the blocking pool under the write lock, then re-renders
-    /// the user's extras from the committed state and marks the change.
+    /// the user's extras from the committed state and marks the change. The
+    /// render replaces the cached one before the write lock is released, so two
+    /// writes of one user can never leave the older render in the cache.
     async fn write<T: Send + 'static>(
         &self,
         user: UserId,
@@ -93,22 +97,23 @@ impl App {
     ) -> Result<T> {
         let store = self.store.clone();
         let lock = self.write_lock.clone();
-        let (value, extras) = tokio::task::spawn_blocking(move || {
+        let cache = self.extras.clone();
+        let value = tokio::task::spawn_blocking(move || {
             let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
             let value = f(&store)?;
-            let extras = load_extras(&store, user)?;
-            Ok::<_, Error>((value, extras))
+            let extras = Arc::new(load_extras(&store, user)?);
+            cache.write().unwrap_or_else(|e| e.into_inner()).insert(user, extras);
+            Ok::<_, Error>(value)
         })
         .await
         .map_err(|e| Error::Internal(format!("store task: {e}")))??;
-        self.extras.lock().unwrap_or_else(|e| e.into_inner()).insert(user, Arc::new(extras));
         self.changes.mark(user);
         Ok(value)
     }
 
     /// A user's KV and GitHub profile, serialised.
     pub async fn extras(&self, user: UserId) -> Result<Arc<Extras>> {
-        if let Some(extras) = self.extras.lock().unwrap_or_else(|e| e.into_inner()).get(&user) {
+        if let Some(extras) = self.extras.read().unwrap_or_else(|e| e.into_inner()).get(&user) {
             return Ok(extras.clone());
         }
         let store = self.store.clone();
@@ -117,7 +122,7 @@ impl App {
             .map_err(|e| Error::Internal(format!("store task: {e}")))??;
         let loaded = Arc::new(loaded);
         // A write that committed meanwhile has inserted its own, newer render: keep it.
-        let mut cache = self.extras.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.extras.write().unwrap_or_else(|e| e.into_inner());
         Ok(cache.entry(user).or_insert(loaded).clone())
     }
 
