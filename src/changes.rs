@@ -4,9 +4,15 @@
 //! marked users in batches. Marks coalesce, so a flood of updates for the same
 //! user costs one push of its latest state, memory is bounded by the number of
 //! users, and nothing is ever dropped for lagging.
+//!
+//! The feed also keeps a generation number, bumped by every mark after the
+//! change is visible: a reader that saw generation `g` before reading some
+//! state may reuse what it derived from that state while the generation is
+//! still `g` (the per-thread body cache of the HTTP reads does).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 
@@ -17,11 +23,13 @@ use crate::ids::UserId;
 pub struct ChangeFeed {
     dirty: Mutex<HashSet<UserId>>,
     notify: Notify,
+    generation: AtomicU64,
 }
 
 impl ChangeFeed {
     /// Records that a user's state changed.
     pub fn mark(&self, user: UserId) {
+        self.generation.fetch_add(1, Ordering::Release);
         let first = {
             let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
             let was_empty = dirty.is_empty();
@@ -35,11 +43,18 @@ impl ChangeFeed {
 
     /// Records many changes at once.
     pub fn mark_all(&self, users: impl IntoIterator<Item = UserId>) {
+        self.generation.fetch_add(1, Ordering::Release);
         let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
         dirty.extend(users);
         if !dirty.is_empty() {
             self.notify.notify_one();
         }
+    }
+
+    /// The number of marks so far. Read it before reading the state it validates:
+    /// while it is unchanged, no marked change has happened since.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Waits for changes and takes all of them.
@@ -70,6 +85,9 @@ mod tests {
         let mut batch = feed.next_batch().await;
         batch.sort();
         assert_eq!(batch, vec![UserId(1), UserId(2)]);
+        assert_eq!(feed.generation(), 3);
+        feed.mark_all([UserId(3)]);
+        assert_eq!(feed.generation(), 4);
     }
 
     #[tokio::test]

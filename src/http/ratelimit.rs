@@ -80,7 +80,7 @@ impl Verdict {
         if self.limit == 0 {
             return;
         }
-        headers.insert(LIMIT.clone(), number(u64::from(self.limit)));
+        headers.insert(LIMIT.clone(), limit_number(u64::from(self.limit)));
         headers.insert(REMAINING.clone(), number(u64::from(self.remaining)));
         headers.insert(RESET.clone(), number(self.reset));
         if !self.allowed {
@@ -187,9 +187,26 @@ impl RateLimiter {
 /// A header value for a number; small ones (every reset, most limits) come from a table
 /// built once, which spares the request path an allocation each.
 fn number(n: u64) -> HeaderValue {
-    static SMALL: std::sync::OnceLock<Vec<HeaderValue>> = std::sync::OnceLock::new();
-    let small = SMALL.get_or_init(|| (0..=1024u64).map(HeaderValue::from).collect());
-    small.get(n as usize).cloned().unwrap_or_else(|| HeaderValue::from(n))
+    // Per thread: a value shared by all threads would bounce its reference count
+    // between cores on every request.
+    thread_local! {
+        static SMALL: Vec<HeaderValue> = (0..=1024u64).map(HeaderValue::from).collect();
+    }
+    SMALL.with(|small| small.get(n as usize).cloned()).unwrap_or_else(|| HeaderValue::from(n))
+}
+
+/// `number` for the limit, which rarely changes: the last one is kept per thread.
+fn limit_number(n: u64) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, HeaderValue)> =
+            const { std::cell::RefCell::new((0, HeaderValue::from_static("0"))) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if last.0 != n {
+            *last = (n, HeaderValue::from(n));
+        }
+        last.1.clone()
+    })
 }
 
 /// Counts one request in a window; returns the count in the current window.
