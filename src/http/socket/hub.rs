@@ -8,18 +8,26 @@
 //! as the gateway has it. The hub also tracks which users are monitored (from
 //! the same feed: the gateway marks every user it adds or drops), which is the
 //! list `subscribe_to_all` starts from.
+//!
+//! Each session's queue is bounded ([`QUEUE`] frames): a client that stops
+//! reading is not allowed to grow memory. When a push finds the queue full,
+//! the session's `lagged` token is cancelled and the session closes (1008).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::mpsc::{Receiver, Sender, channel};
 use tokio_util::sync::CancellationToken;
 
 use super::protocol::{self, Unsubscribe};
 use crate::http::Api;
 use crate::ids::UserId;
+
+/// Frames a session may have queued and not yet written; one more and it is closed.
+pub const QUEUE: usize = 1024;
 
 /// A socket session's number.
 pub type SessionId = u64;
@@ -33,8 +41,17 @@ struct State {
 }
 
 struct Session {
-    tx: UnboundedSender<Bytes>,
+    tx: Sender<Bytes>,
+    lagged: CancellationToken,
     users: HashSet<UserId>,
+}
+
+/// What a session reads from the hub.
+pub struct Queue {
+    /// Frames to write, in order.
+    pub frames: Receiver<Bytes>,
+    /// Cancelled when the session fell [`QUEUE`] frames behind.
+    pub lagged: CancellationToken,
 }
 
 /// Subscriptions and fan-out.
@@ -50,11 +67,12 @@ impl Hub {
     }
 
     /// A new session and the queue of frames for it.
-    pub fn register(&self) -> (SessionId, UnboundedReceiver<Bytes>) {
+    pub fn register(&self) -> (SessionId, Queue) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = unbounded_channel();
-        self.state().sessions.insert(id, Session { tx, users: HashSet::new() });
-        (id, rx)
+        let (tx, frames) = channel(QUEUE);
+        let lagged = CancellationToken::new();
+        self.state().sessions.insert(id, Session { tx, lagged: lagged.clone(), users: HashSet::new() });
+        (id, Queue { frames, lagged })
     }
 
     /// Forgets a session and its subscriptions.
@@ -124,17 +142,19 @@ impl Hub {
         };
     }
 
-    /// Queues a frame for a user's subscribers; returns how many got it.
-    fn push(&self, user: UserId, frame: &Bytes) -> u64 {
+    /// Queues a frame for a user's subscribers; returns how many got it. A
+    /// session whose queue is full misses it and is told to close.
+    pub(super) fn push(&self, user: UserId, frame: &Bytes) -> u64 {
         let state = self.state();
         let mut sent = 0;
         let direct = state.by_user.get(&user).into_iter().flatten();
         let everyone = state.all.iter().filter(|id| !state.by_user.get(&user).is_some_and(|s| s.contains(id)));
         for id in direct.chain(everyone) {
-            if let Some(session) = state.sessions.get(id)
-                && session.tx.send(frame.clone()).is_ok()
-            {
-                sent += 1;
+            let Some(session) = state.sessions.get(id) else { continue };
+            match session.tx.try_send(frame.clone()) {
+                Ok(()) => sent += 1,
+                Err(TrySendError::Full(_)) => session.lagged.cancel(),
+                Err(TrySendError::Closed(_)) => {}
             }
         }
         sent
@@ -193,10 +213,24 @@ mod tests {
         hub.subscribe(b, &[UserId(1)]);
         hub.subscribe_all(b);
         assert_eq!(hub.push(UserId(1), &Bytes::from_static(b"x")), 2);
-        assert_eq!(ra.try_recv().unwrap(), "x");
-        assert_eq!(rb.try_recv().unwrap(), "x");
-        assert!(rb.try_recv().is_err(), "no duplicate for a session subscribed both ways");
-        assert!(rc.try_recv().is_err());
+        assert_eq!(ra.frames.try_recv().unwrap(), "x");
+        assert_eq!(rb.frames.try_recv().unwrap(), "x");
+        assert!(rb.frames.try_recv().is_err(), "no duplicate for a session subscribed both ways");
+        assert!(rc.frames.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_full_queue_marks_the_session_lagged() {
+        let hub = Hub::default();
+        let (a, queue) = hub.register();
+        hub.subscribe(a, &[UserId(1)]);
+        for _ in 0..QUEUE {
+            assert_eq!(hub.push(UserId(1), &Bytes::from_static(b"x")), 1);
+        }
+        assert!(!queue.lagged.is_cancelled());
+        assert_eq!(hub.push(UserId(1), &Bytes::from_static(b"x")), 0, "the frame past the bound is not queued");
+        assert!(queue.lagged.is_cancelled());
+        assert_eq!(queue.frames.len(), QUEUE);
     }
 
     #[test]

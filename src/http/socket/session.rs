@@ -25,6 +25,10 @@ pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(2 * protocol::HEAR
 const MAX_CLIENT_MESSAGE: usize = 1024 * 1024;
 /// Close code of a heartbeat timeout.
 pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
+/// Close code of a session that fell `hub::QUEUE` frames behind (policy violation).
+pub const LAGGED_CODE: u16 = 1008;
+/// Close reason of a session that fell behind.
+pub const LAGGED_REASON: &str = "too slow: send queue full";
 
 /// Unregisters the session however it ends.
 struct Registered<'a> {
@@ -42,7 +46,8 @@ impl Drop for Registered<'_> {
 /// Runs a session over an upgraded connection until it ends.
 pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: bool, stop: CancellationToken) {
     let mut ws = ServerBuilder::new().limits(Limits::default().max_payload_len(Some(MAX_CLIENT_MESSAGE))).serve(io);
-    let (id, mut queue) = api.hub.register();
+    let (id, queue) = api.hub.register();
+    let (mut frames, lagged) = (queue.frames, queue.lagged);
     api.metrics.sessions.fetch_add(1, Ordering::Relaxed);
     api.metrics.sessions_opened.fetch_add(1, Ordering::Relaxed);
     let _registered = Registered { api: &api, id };
@@ -54,10 +59,17 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
         tokio::select! {
             () = stop.cancelled() => return close(ws, 1001, "server shutting down").await,
             () = sleep_until(deadline) => return close(ws, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await,
-            frame = queue.recv() => {
+            () = lagged.cancelled() => return close_lagging(ws).await,
+            frame = frames.recv() => {
                 let Some(frame) = frame else { return };
-                if send(&mut ws, zlib, frame).await.is_err() {
-                    return;
+                if lagged.is_cancelled() {
+                    return close_lagging(ws).await;
+                }
+                // A client that stopped reading blocks this write: once the queue
+                // overflows, give up on it (mid-frame, so without a close frame).
+                tokio::select! {
+                    sent = send(&mut ws, zlib, frame) => if sent.is_err() { return },
+                    () = lagged.cancelled() => return,
                 }
             }
             incoming = ws.next() => {
@@ -137,6 +149,11 @@ async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     ws.send(message).await
 }
 
+/// Closes a session that fell behind, giving up if even the close cannot be written.
+async fn close_lagging<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>) {
+    let _ = timeout(Duration::from_secs(2), close(ws, LAGGED_CODE, LAGGED_REASON)).await;
+}
+
 /// Closes with a code and reason, then waits briefly for the client's close.
 async fn close<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>, code: u16, reason: &str) {
     let code = CloseCode::try_from(code).unwrap_or(CloseCode::NORMAL_CLOSURE);
@@ -190,6 +207,36 @@ mod tests {
         assert_eq!(close_code(&mut ws).await, Some(HEARTBEAT_TIMEOUT_CODE));
         let waited = started.elapsed();
         assert!(waited >= Duration::from_secs(110) && waited < Duration::from_secs(111), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_is_closed_with_1008() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(&dir);
+        let mut ws = pipe(&api);
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
+        ws.next().await.unwrap().unwrap();
+        // Nothing is read from here on; the session cannot run while this loop fills its queue.
+        let frame = Bytes::from(vec![b' '; 512]);
+        let queued: u64 = (0..=super::super::hub::QUEUE).map(|_| api.hub.push(crate::ids::UserId(1), &frame)).sum();
+        assert_eq!(queued, super::super::hub::QUEUE as u64);
+        let closed = timeout(Duration::from_secs(10), async {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Some((code, reason)) = message.as_close() {
+                    return Some((u16::from(code), reason.to_string()));
+                }
+            }
+            None
+        });
+        assert_eq!(closed.await.ok().flatten(), Some((LAGGED_CODE, LAGGED_REASON.to_string())));
+        drop(ws);
+        let gone = timeout(Duration::from_secs(5), async {
+            while api.metrics.sessions.load(Ordering::Relaxed) != 0 {
+                tokio::task::yield_now().await;
+            }
+        });
+        assert!(gone.await.is_ok(), "the session is gone");
     }
 
     #[tokio::test]
