@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::mpsc::error::TrySendError;
@@ -25,6 +25,26 @@ use tokio_util::sync::CancellationToken;
 use super::protocol::{self, Unsubscribe};
 use crate::http::Api;
 use crate::ids::UserId;
+
+/// A pushed frame, shared by every subscriber: the text, and its `zlib_json`
+/// form, deflated by the first compressed session that sends it.
+pub struct Pushed {
+    /// The frame as JSON text.
+    pub text: Bytes,
+    zlib: OnceLock<Bytes>,
+}
+
+impl Pushed {
+    /// A frame to push.
+    pub fn new(text: Bytes) -> Arc<Pushed> {
+        Arc::new(Pushed { text, zlib: OnceLock::new() })
+    }
+
+    /// The deflated form, computed once.
+    pub fn zlib(&self, deflate: impl FnOnce(&[u8]) -> Bytes) -> Bytes {
+        self.zlib.get_or_init(|| deflate(&self.text)).clone()
+    }
+}
 
 /// Frames a session may have queued and not yet written; one more and it is closed.
 pub const QUEUE: usize = 1024;
@@ -41,7 +61,7 @@ struct State {
 }
 
 struct Session {
-    tx: Sender<Bytes>,
+    tx: Sender<Arc<Pushed>>,
     lagged: CancellationToken,
     users: HashSet<UserId>,
 }
@@ -49,7 +69,7 @@ struct Session {
 /// What a session reads from the hub.
 pub struct Queue {
     /// Frames to write, in order.
-    pub frames: Receiver<Bytes>,
+    pub frames: Receiver<Arc<Pushed>>,
     /// Cancelled when the session fell [`QUEUE`] frames behind.
     pub lagged: CancellationToken,
 }
@@ -144,7 +164,7 @@ impl Hub {
 
     /// Queues a frame for a user's subscribers; returns how many got it. A
     /// session whose queue is full misses it and is told to close.
-    pub(super) fn push(&self, user: UserId, frame: &Bytes) -> u64 {
+    pub(super) fn push(&self, user: UserId, frame: &Arc<Pushed>) -> u64 {
         let state = self.state();
         let mut sent = 0;
         let direct = state.by_user.get(&user).into_iter().flatten();
@@ -179,7 +199,7 @@ impl Hub {
                 }
                 match api.bodies.get(&api.app, user).await {
                     Ok(Some(composed)) => {
-                        let sent = self.push(user, &protocol::presence_update(&composed.lanyard));
+                        let sent = self.push(user, &Pushed::new(protocol::presence_update(&composed.lanyard)));
                         api.metrics.pushes.fetch_add(sent, Ordering::Relaxed);
                     }
                     Ok(None) => {}
@@ -212,9 +232,9 @@ mod tests {
         hub.subscribe(a, &[UserId(1)]);
         hub.subscribe(b, &[UserId(1)]);
         hub.subscribe_all(b);
-        assert_eq!(hub.push(UserId(1), &Bytes::from_static(b"x")), 2);
-        assert_eq!(ra.frames.try_recv().unwrap(), "x");
-        assert_eq!(rb.frames.try_recv().unwrap(), "x");
+        assert_eq!(hub.push(UserId(1), &Pushed::new(Bytes::from_static(b"x"))), 2);
+        assert_eq!(ra.frames.try_recv().unwrap().text, "x");
+        assert_eq!(rb.frames.try_recv().unwrap().text, "x");
         assert!(rb.frames.try_recv().is_err(), "no duplicate for a session subscribed both ways");
         assert!(rc.frames.try_recv().is_err());
     }
@@ -225,10 +245,14 @@ mod tests {
         let (a, queue) = hub.register();
         hub.subscribe(a, &[UserId(1)]);
         for _ in 0..QUEUE {
-            assert_eq!(hub.push(UserId(1), &Bytes::from_static(b"x")), 1);
+            assert_eq!(hub.push(UserId(1), &Pushed::new(Bytes::from_static(b"x"))), 1);
         }
         assert!(!queue.lagged.is_cancelled());
-        assert_eq!(hub.push(UserId(1), &Bytes::from_static(b"x")), 0, "the frame past the bound is not queued");
+        assert_eq!(
+            hub.push(UserId(1), &Pushed::new(Bytes::from_static(b"x"))),
+            0,
+            "the frame past the bound is not queued"
+        );
         assert!(queue.lagged.is_cancelled());
         assert_eq!(queue.frames.len(), QUEUE);
     }
@@ -239,10 +263,10 @@ mod tests {
         let (a, _ra) = hub.register();
         hub.subscribe(a, &[UserId(1), UserId(2)]);
         hub.unsubscribe(a, Unsubscribe::Id(UserId(1)));
-        assert_eq!(hub.push(UserId(1), &Bytes::new()), 0);
-        assert_eq!(hub.push(UserId(2), &Bytes::new()), 1);
+        assert_eq!(hub.push(UserId(1), &Pushed::new(Bytes::new())), 0);
+        assert_eq!(hub.push(UserId(2), &Pushed::new(Bytes::new())), 1);
         hub.unregister(a);
-        assert_eq!(hub.push(UserId(2), &Bytes::new()), 0);
+        assert_eq!(hub.push(UserId(2), &Pushed::new(Bytes::new())), 0);
         assert!(hub.state().by_user.is_empty());
     }
 }

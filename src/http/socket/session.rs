@@ -14,7 +14,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_websockets::{CloseCode, Limits, Message, ServerBuilder, WebSocketStream};
 
-use super::hub::SessionId;
+use super::hub::{Pushed, SessionId};
 use super::protocol::{self, ClientOp, Subscribe};
 use crate::http::Api;
 
@@ -68,7 +68,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
                 // A client that stopped reading blocks this write: once the queue
                 // overflows, give up on it (mid-frame, so without a close frame).
                 tokio::select! {
-                    sent = send(&mut ws, zlib, frame) => if sent.is_err() { return },
+                    sent = send_pushed(&mut ws, zlib, &frame) => if sent.is_err() { return },
                     () = lagged.cancelled() => return,
                 }
             }
@@ -138,15 +138,27 @@ async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     zlib: bool,
     frame: Bytes,
 ) -> Result<(), tokio_websockets::Error> {
-    let message = if zlib {
-        let mut encoder =
-            flate2::write::ZlibEncoder::new(Vec::with_capacity(frame.len() / 4 + 16), flate2::Compression::fast());
-        encoder.write_all(&frame)?;
-        Message::binary(encoder.finish()?)
-    } else {
-        Message::text(frame)
-    };
+    let message = if zlib { Message::binary(deflate(&frame)) } else { Message::text(frame) };
     ws.send(message).await
+}
+
+/// Sends a pushed frame; its deflated form is shared with the other compressed sessions.
+async fn send_pushed<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    zlib: bool,
+    frame: &Pushed,
+) -> Result<(), tokio_websockets::Error> {
+    let message = if zlib { Message::binary(frame.zlib(deflate)) } else { Message::text(frame.text.clone()) };
+    ws.send(message).await
+}
+
+/// A complete zlib stream (with header) of `text`.
+fn deflate(text: &[u8]) -> Bytes {
+    let mut encoder =
+        flate2::write::ZlibEncoder::new(Vec::with_capacity(text.len() / 4 + 16), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    encoder.write_all(text).expect("deflating into memory");
+    encoder.finish().expect("deflating into memory").into()
 }
 
 /// Closes a session that fell behind, giving up if even the close cannot be written.
@@ -218,7 +230,7 @@ mod tests {
         ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
         ws.next().await.unwrap().unwrap();
         // Nothing is read from here on; the session cannot run while this loop fills its queue.
-        let frame = Bytes::from(vec![b' '; 512]);
+        let frame = Pushed::new(Bytes::from(vec![b' '; 512]));
         let queued: u64 = (0..=super::super::hub::QUEUE).map(|_| api.hub.push(crate::ids::UserId(1), &frame)).sum();
         assert_eq!(queued, super::super::hub::QUEUE as u64);
         let closed = timeout(Duration::from_secs(10), async {
