@@ -41,6 +41,11 @@ pub async fn run(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
     });
     let (line, lines) = ready.await?;
     println!("{}", line.transpose()?.unwrap_or_default());
+    // Let the connect phase settle, then count the CPU each process spends on the updates.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let child_pid = child.id();
+    let (server_before, clients_before) = (cpu_ms("self"), cpu_ms(&child_pid.to_string()));
+    let wall = Instant::now();
     for _ in 0..UPDATES {
         let base = super::view(HOT, "dnd");
         let stamp = format!("{{\"bench_sent_ns\":{},", now_ns());
@@ -49,6 +54,14 @@ pub async fn run(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
         app.changes.mark(UserId(HOT));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    let (server, clients) = (cpu_ms("self") - server_before, cpu_ms(&child_pid.to_string()) - clients_before);
+    println!(
+        "CPU per update (to {SUBSCRIBERS} subscribers): server {:.1} ms, clients {:.1} ms; both processes share \
+         the 2 cores ({:.1} s of wall time, {UPDATES} updates)",
+        server / UPDATES as f64,
+        clients / UPDATES as f64,
+        wall.elapsed().as_secs_f64()
+    );
     let _ = child.stdin.take().unwrap().write_all(b"done\n");
     let rest = tokio::task::spawn_blocking(move || lines.map_while(Result::ok).collect::<Vec<_>>()).await?;
     for line in rest {
@@ -56,6 +69,15 @@ pub async fn run(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
     }
     child.wait()?;
     Ok(())
+}
+
+/// A process's user + system CPU time so far, in ms (from /proc, 0 when unreadable).
+fn cpu_ms(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let ticks: f64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<f64>().ok()).sum();
+    ticks * 10.0 // USER_HZ is 100 on Linux
 }
 
 /// The client process.
