@@ -54,12 +54,18 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
     if send(&mut ws, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
         return;
     }
-    let mut deadline = Instant::now() + HEARTBEAT_TIMEOUT;
+    // Created once and re-polled: a fresh `cancelled()` or `sleep_until` per loop would
+    // register with the shared stop token's list and the timer on every frame, and
+    // with 10 000 sessions that per-frame registration was most of a fan-out's cost.
+    let stopped = stop.cancelled();
+    let lagging = lagged.cancelled();
+    let silence = sleep_until(Instant::now() + HEARTBEAT_TIMEOUT);
+    tokio::pin!(stopped, lagging, silence);
     loop {
         tokio::select! {
-            () = stop.cancelled() => return close(ws, 1001, "server shutting down").await,
-            () = sleep_until(deadline) => return close(ws, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await,
-            () = lagged.cancelled() => return close_lagging(ws).await,
+            () = &mut stopped => return close(ws, 1001, "server shutting down").await,
+            () = &mut silence => return close(ws, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await,
+            () = &mut lagging => return close_lagging(ws).await,
             frame = frames.recv() => {
                 let Some(frame) = frame else { return };
                 if lagged.is_cancelled() {
@@ -69,12 +75,12 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
                 // overflows, give up on it (mid-frame, so without a close frame).
                 tokio::select! {
                     sent = send_pushed(&mut ws, zlib, &frame) => if sent.is_err() { return },
-                    () = lagged.cancelled() => return,
+                    () = &mut lagging => return,
                 }
             }
             incoming = ws.next() => {
                 let Some(Ok(message)) = incoming else { return };
-                deadline = Instant::now() + HEARTBEAT_TIMEOUT;
+                silence.as_mut().reset(Instant::now() + HEARTBEAT_TIMEOUT);
                 if message.is_close() {
                     let _ = ws.close().await;
                     return;
