@@ -276,9 +276,8 @@ pub fn load(sources: &Sources) -> Result<Loaded, ConfigError> {
 
     let file = resolve_file(sources.file.as_deref());
     if let Some(path) = &file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError(format!("config file {}: {}", path.display(), io_reason(&e)))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("config file {}: {}", path.display(), io_reason(&e))))?;
         let table = parse_file(path, &text)?;
         merge_layer(&mut merged, table, &format!("config file {}", path.display()))?;
     }
@@ -457,8 +456,7 @@ fn resolve_secret(secret: &mut Secret, file: &str, key: &str) -> Result<(), Conf
     if file.is_empty() {
         return Ok(());
     }
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| ConfigError(format!("{key} {file}: {}", io_reason(&e))))?;
+    let text = std::fs::read_to_string(file).map_err(|e| ConfigError(format!("{key} {file}: {}", io_reason(&e))))?;
     *secret = Secret(text.trim_end_matches(['\n', '\r']).to_string());
     Ok(())
 }

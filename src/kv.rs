@@ -106,10 +106,7 @@ mod tests {
     fn value_length_counts_characters_not_bytes() {
         let limits = KvLimits::default();
         assert!(limits.check_value(&"é".repeat(10_000)).is_ok());
-        assert_eq!(
-            limits.check_value(&"é".repeat(10_001)),
-            Err(KvError::ValueTooLong { len: 10_001, max: 10_000 })
-        );
+        assert_eq!(limits.check_value(&"é".repeat(10_001)), Err(KvError::ValueTooLong { len: 10_001, max: 10_000 }));
         assert!(limits.check_value(&"x".repeat(10_000)).is_ok());
     }
 

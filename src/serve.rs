@@ -29,6 +29,7 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let admin = crate::admin::server::bind(&config.admin.socket)
         .with_context(|| format!("admin socket {}", config.admin.socket.display()))?;
     parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
+    parts.spawn(crate::github::refresher::run(app.clone(), shutdown.clone()));
 
     tracing::info!(
         database = %config.storage.path.display(),

@@ -17,11 +17,7 @@ pub async fn get(app: &App, user: UserId, key: Option<String>) -> Result<String>
 }
 
 pub async fn del(app: &App, user: UserId, key: String) -> Result<String> {
-    Ok(if app.kv_del(user, key.clone()).await? {
-        format!("deleted {key}")
-    } else {
-        format!("{key} was not set")
-    })
+    Ok(if app.kv_del(user, key.clone()).await? { format!("deleted {key}") } else { format!("{key} was not set") })
 }
 
 pub async fn list(app: &App, user: UserId) -> Result<String> {

@@ -46,7 +46,9 @@ pub fn run(loaded: &Loaded, command: KvCommand) -> anyhow::Result<std::process::
         KvCommand::Set { user_id, key, value } => {
             let value = if value == "-" {
                 let mut buf = String::new();
-                std::io::stdin().read_to_string(&mut buf).map_err(|e| anyhow::anyhow!("reading the value from stdin: {e}"))?;
+                std::io::stdin()
+                    .read_to_string(&mut buf)
+                    .map_err(|e| anyhow::anyhow!("reading the value from stdin: {e}"))?;
                 // A trailing newline from `echo` or a file is not part of the value.
                 buf.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s).to_string()).unwrap_or(buf)
             } else {

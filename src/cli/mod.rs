@@ -89,9 +89,8 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         flags.extend(args.flags());
     }
     for item in &cli.global.set {
-        let (key, value) = item
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("--set {item}: expected SECTION.KEY=VALUE"))?;
+        let (key, value) =
+            item.split_once('=').ok_or_else(|| anyhow::anyhow!("--set {item}: expected SECTION.KEY=VALUE"))?;
         flags.push((key.trim().to_string(), value.to_string()));
     }
     let loaded = config::load_from_env(cli.global.config.clone(), flags)?;

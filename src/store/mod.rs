@@ -32,7 +32,9 @@ pub enum StoreError {
     #[error("database {path} is at schema version {found}, this harmy needs {expected}; run `harmy migrate`")]
     NeedsMigration { path: PathBuf, found: u64, expected: u64 },
     /// The file was written by a newer harmy.
-    #[error("database {path} is at schema version {found}, newer than this harmy supports ({supported}); upgrade harmy")]
+    #[error(
+        "database {path} is at schema version {found}, newer than this harmy supports ({supported}); upgrade harmy"
+    )]
     TooNew { path: PathBuf, found: u64, supported: u64 },
     /// Anything redb reports.
     #[error("database error: {0}")]
@@ -48,13 +50,7 @@ macro_rules! redb_errors {
         }
     )*};
 }
-redb_errors!(
-    redb::Error,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+redb_errors!(redb::Error, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
 
 /// The open database.
 pub struct Store {

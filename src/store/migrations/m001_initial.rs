@@ -1,7 +1,7 @@
 //! Schema 1: the KV, token and GitHub tables.
 
 use super::Migration;
-use crate::store::tables::{GITHUB_LINKS, GITHUB_PROFILES, KV, META, TOKENS, TOKEN_SELECTORS};
+use crate::store::tables::{GITHUB_LINKS, GITHUB_PROFILES, KV, META, TOKEN_SELECTORS, TOKENS};
 
 pub const MIGRATION: Migration = Migration {
     version: 1,
