@@ -1,0 +1,299 @@
+//! The GitHub link end to end (SPEC §7): linking fetches the profile, unknown
+//! logins link nothing, the refresher of `serve` revalidates with ETags, stores
+//! changes, unlinks vanished logins, waits out rate limits and keeps the last
+//! good profile on failure; `harmy github refresh` with and without a server;
+//! the token never reaches a log. All against the fake GitHub of `support`.
+
+mod support;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use harmy::github::{Record, Refreshed};
+use harmy::ids::UserId;
+use support::github::{FakeGithub, unix_now, wait_for_request};
+use support::{Instance, Server, stderr, stdout};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An instance whose `[github]` section points at the fake, plus `github_keys` lines.
+fn instance(fake: &FakeGithub, github_keys: &str) -> Instance {
+    Instance::new(&format!("[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url))
+}
+
+/// A fake with octocat (blog unset) and two more users.
+fn fake() -> FakeGithub {
+    let fake = FakeGithub::start();
+    fake.put_user("octocat", 583231, "There once was...", 8);
+    fake.put_user("alice", 1001, "alice's bio", 3);
+    fake.put_user("bob", 1002, "bob's bio", 5);
+    fake
+}
+
+/// The stored link, read from the database (no server may be running).
+fn stored(instance: &Instance, user: u64) -> Option<(String, Option<Record>)> {
+    let store = harmy::store::Store::open(&instance.db_path()).expect("open the database");
+    let (login, record) = store.github_get(UserId(user)).unwrap()?;
+    Some((login, record.map(|r| serde_json::from_str(&r).unwrap())))
+}
+
+fn link(instance: &Instance, user: &str, login: &str) -> String {
+    let out = instance.cli(&["github", "link", user, login]);
+    assert!(out.status.success(), "link failed: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn linking_fetches_the_profile_and_stores_it_with_its_etag() {
+    let fake = fake();
+    let instance = instance(&fake, "");
+    let out = link(&instance, "42", "OctoCat");
+    assert!(out.starts_with("linked 42 to GitHub user octocat"), "{out}");
+    assert!(out.contains("public_repos: 8") && out.contains("blog: -") && out.contains("id: 583231"), "{out}");
+
+    let (login, record) = stored(&instance, 42).expect("linked");
+    let record = record.expect("profile stored");
+    assert_eq!(login, "octocat", "GitHub's spelling of the login is kept");
+    assert_eq!(record.profile.username, "octocat");
+    assert_eq!(record.profile.url, "https://github.com/octocat");
+    assert_eq!(record.profile.blog, None, "GitHub's empty blog is stored as null");
+    assert_eq!(record.profile.bio.as_deref(), Some("There once was..."));
+    assert_eq!(record.etag, Some(fake.etag("octocat")));
+
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 1);
+    let headers = &seen[0].headers;
+    assert_eq!(headers["user-agent"], format!("harmy/{VERSION}"));
+    assert_eq!(headers["accept"], "application/vnd.github+json");
+    assert_eq!(headers["x-github-api-version"], "2022-11-28");
+    assert!(!headers.contains_key("authorization"), "no token configured, none sent");
+    assert!(!headers.contains_key("if-none-match"), "a first fetch is unconditional");
+}
+
+#[test]
+fn an_unknown_login_is_refused_and_links_nothing() {
+    let fake = fake();
+    let instance = instance(&fake, "");
+    let out = instance.cli(&["github", "link", "42", "nobody-here"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("GitHub has no user `nobody-here`"), "{}", stderr(&out));
+    assert_eq!(stored(&instance, 42), None);
+
+    let out = instance.cli(&["github", "link", "42", "not a login"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is not a GitHub login"), "{}", stderr(&out));
+    assert_eq!(fake.count("not a login"), 0, "a malformed login is not sent to GitHub");
+    assert_eq!(stored(&instance, 42), None);
+}
+
+#[test]
+fn linking_through_a_running_server_prints_the_same_and_stores_the_profile() {
+    let fake = fake();
+    let instance = instance(&fake, "");
+    let without_server = link(&instance, "7", "alice");
+    let server = instance.serve();
+    let with_server = link(&instance, "8", "alice");
+    assert_eq!(with_server, without_server.replace("linked 7", "linked 8"));
+    let refused = instance.cli(&["github", "link", "9", "nobody-here"]);
+    assert!(stderr(&refused).contains("GitHub has no user `nobody-here`"), "{}", stderr(&refused));
+    server.wait_for_log("GitHub profile linked");
+    assert!(server.stop().success());
+    assert_eq!(stored(&instance, 8).unwrap().1.unwrap().profile.username, "alice");
+    assert_eq!(stored(&instance, 9), None);
+}
+
+#[test]
+fn github_refresh_reports_each_profile_without_a_server() {
+    let fake = fake();
+    let instance = instance(&fake, "");
+    link(&instance, "1", "alice");
+    link(&instance, "2", "bob");
+    fake.put_user("bob", 1002, "bob's new bio", 6);
+    fake.remove_user("alice");
+
+    let out = instance.cli(&["github", "refresh"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "1 alice: unlinked (GitHub has no such user any more)\n2 bob: refreshed");
+    assert_eq!(stored(&instance, 1), None);
+    assert_eq!(stored(&instance, 2).unwrap().1.unwrap().profile.bio.as_deref(), Some("bob's new bio"));
+
+    let out = instance.cli(&["github", "refresh", "2"]);
+    assert_eq!(stdout(&out), "2 bob: unchanged");
+    let last = fake.seen().pop().unwrap();
+    assert_eq!((last.status, last.headers.get("if-none-match")), (304, Some(&fake.etag("bob"))));
+
+    let out = instance.cli(&["github", "refresh", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no GitHub profile is linked"), "{}", stderr(&out));
+}
+
+#[test]
+fn github_refresh_goes_through_a_running_server() {
+    let fake = fake();
+    let instance = instance(&fake, "");
+    link(&instance, "1", "alice");
+    link(&instance, "2", "bob");
+    let server = instance.serve();
+    fake.put_user("alice", 1001, "alice, changed", 4);
+    let out = instance.cli(&["github", "refresh"]);
+    assert_eq!(stdout(&out), "1 alice: refreshed\n2 bob: unchanged", "{}", stderr(&out));
+    server.wait_for_log("GitHub profile changed");
+
+    fake.fail_with(Some(502));
+    let out = instance.cli(&["github", "refresh"]);
+    assert_eq!(
+        stdout(&out),
+        "1 alice: failed: GitHub answered 502 Bad Gateway\n2 bob: failed: GitHub answered 502 Bad Gateway"
+    );
+    let out = instance.cli(&["github", "refresh", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("GitHub answered 502"), "{}", stderr(&out));
+    assert!(server.stop().success());
+    let alice = stored(&instance, 1).unwrap().1.unwrap();
+    assert_eq!(alice.profile.bio.as_deref(), Some("alice, changed"), "a failure keeps the last good profile");
+}
+
+#[test]
+fn the_refresher_revalidates_with_the_etag_and_a_304_changes_nothing() {
+    let fake = fake();
+    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    link(&instance, "1", "alice");
+    let before = stored(&instance, 1);
+    let server = instance.serve();
+    support::eventually("three conditional refreshes", || (fake.count("alice") >= 4).then_some(()));
+    assert!(!server.log_text().contains("GitHub profile changed"), "{}", server.log_text());
+    assert!(server.stop().success());
+    let refreshes: Vec<_> = fake.seen().into_iter().skip(1).collect();
+    assert!(refreshes.iter().all(|s| s.status == 304 && s.headers.get("if-none-match") == Some(&fake.etag("alice"))));
+    assert_eq!(stored(&instance, 1), before, "a 304 writes nothing, not even the fetch time");
+}
+
+#[test]
+fn the_refresher_stores_a_changed_profile() {
+    let fake = fake();
+    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    link(&instance, "1", "alice");
+    let server = instance.serve();
+    fake.put_user("alice", 1001, "alice has news", 9);
+    server.wait_for_log("GitHub profile changed");
+    assert!(server.stop().success());
+    let record = stored(&instance, 1).unwrap().1.unwrap();
+    assert_eq!((record.profile.bio.as_deref(), record.profile.public_repos), (Some("alice has news"), 9));
+    assert_eq!(record.etag, Some(fake.etag("alice")));
+}
+
+#[test]
+fn a_login_gone_from_github_is_unlinked_on_refresh_and_logged() {
+    let fake = fake();
+    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    link(&instance, "31", "alice");
+    link(&instance, "32", "bob");
+    fake.remove_user("alice");
+    let server = instance.serve();
+    server.wait_for_log("unlinked it");
+    let line = server.log_text().lines().find(|l| l.contains("unlinked it")).unwrap().to_string();
+    assert!(line.contains("WARN") && line.contains("31") && line.contains("alice"), "{line}");
+    assert!(server.stop().success());
+    assert_eq!(stored(&instance, 31), None);
+    assert!(stored(&instance, 32).is_some(), "other links stay");
+}
+
+#[test]
+fn a_rate_limit_answer_holds_every_request_until_the_reset() {
+    let fake = fake();
+    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    link(&instance, "1", "alice");
+    link(&instance, "2", "bob");
+    let reset = unix_now() + 3;
+    fake.rate_limit_until(reset);
+    let server = instance.serve();
+    let limited = wait_for_request(&fake, "a rate-limited request", |s| s.status == 403);
+
+    // A link through the server meanwhile is refused without asking GitHub.
+    let out = instance.cli(&["github", "link", "3", "octocat"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("rate limit"), "{}", stderr(&out));
+    assert_eq!(fake.count("octocat"), 0);
+
+    wait_for_request(&fake, "a request after the reset", |s| s.status == 304);
+    assert!(server.log_text().contains("GitHub's rate limit is reached"), "{}", server.log_text());
+    assert!(server.stop().success());
+    let reset_at = UNIX_EPOCH + Duration::from_secs(reset);
+    let early: Vec<_> = fake.seen().into_iter().filter(|s| s.at > limited.at && s.at < reset_at).collect();
+    assert!(early.is_empty(), "requests before X-RateLimit-Reset: {early:?}");
+}
+
+#[test]
+fn a_failing_github_keeps_the_last_good_profile() {
+    let fake = fake();
+    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    link(&instance, "1", "alice");
+    let before = stored(&instance, 1);
+    fake.fail_with(Some(500));
+    let server = instance.serve();
+    server.wait_for_log("keeping the last one");
+    assert!(server.stop().success());
+    assert_eq!(stored(&instance, 1), before);
+}
+
+#[test]
+fn the_github_token_never_reaches_a_log() {
+    const TOKEN: &str = "ghp_s3cr3tT0k3nV4lu3xyz";
+    let fake = fake();
+    let instance = instance(&fake, &format!("token = \"{TOKEN}\"\nrefresh_interval = \"300ms\""));
+    let local = instance.command(&["github", "link", "1", "alice"]).env("HARMY_LOG", "trace").output().unwrap();
+    assert!(local.status.success(), "{}", stderr(&local));
+
+    let mut serve = instance.command(&["serve"]);
+    serve.env("HARMY_LOG", "trace");
+    let server = Server::start(serve);
+    let remote = instance.command(&["github", "link", "2", "bob"]).env("HARMY_LOG", "trace").output().unwrap();
+    assert!(remote.status.success(), "{}", stderr(&remote));
+    support::eventually("a refresh by the server", || (fake.count("alice") >= 2).then_some(()));
+    let log = server.log_text();
+    eprintln!("SERVERLOG\n{log}\nLOCAL\n{}", stderr(&local));
+    assert!(server.stop().success());
+
+    assert!(fake.seen().iter().all(|s| s.headers.get("authorization") == Some(&format!("Bearer {TOKEN}"))));
+    for (what, text) in [("local CLI", stderr(&local)), ("remote CLI", stderr(&remote)), ("server", log)] {
+        assert!(!text.contains(TOKEN) && !text.contains("s3cr3t"), "the token is in the {what} log:\n{text}");
+        assert!(!text.to_lowercase().contains("bearer"), "an Authorization value is in the {what} log:\n{text}");
+    }
+}
+
+/// The users marked in the change feed since the last look (no waiting: a
+/// write marks before it returns).
+async fn marked(app: &harmy::app::App) -> Vec<UserId> {
+    tokio::time::timeout(Duration::ZERO, app.changes.next_batch()).await.unwrap_or_default()
+}
+
+/// In-process: the change feed (what the WebSocket hub pushes) is marked by a
+/// changed profile and not by a 304.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_profile_marks_the_change_feed_and_a_304_does_not() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("harmy.redb");
+    harmy::store::Store::migrate(&path, false).unwrap();
+    let mut config = harmy::config::Config::default();
+    config.github.api_url = fake.url.clone();
+    let app = harmy::app::App::new(config, harmy::store::Store::open(&path).unwrap());
+    let user = UserId(5);
+
+    app.link_github(user, "alice".into()).await.unwrap();
+    assert_eq!(marked(&app).await, vec![user], "linking pushes");
+    assert_eq!(app.github_refresh(user).await.unwrap(), ("alice".into(), Refreshed::Unchanged));
+    assert_eq!(marked(&app).await, vec![], "a 304 pushes nothing");
+
+    fake.put_user("alice", 1001, "fresh", 3);
+    let (_, refreshed) = app.github_refresh(user).await.unwrap();
+    assert!(matches!(refreshed, Refreshed::Changed(ref p) if p.bio.as_deref() == Some("fresh")), "{refreshed:?}");
+    assert_eq!(marked(&app).await, vec![user], "a changed profile pushes");
+    let github: serde_json::Value = serde_json::from_slice(&app.extras(user).await.unwrap().github).unwrap();
+    assert_eq!(github["bio"], "fresh");
+    assert_eq!(github["blog"], serde_json::Value::Null);
+
+    fake.remove_user("alice");
+    assert_eq!(app.github_refresh(user).await.unwrap().1, Refreshed::Unlinked);
+    assert_eq!(marked(&app).await, vec![user], "an unlink pushes");
+    assert_eq!(&app.extras(user).await.unwrap().github[..], b"null");
+}
