@@ -8,6 +8,9 @@ mod support;
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use std::sync::Arc;
+
+use harmy::app::App;
 use harmy::github::{Record, Refreshed};
 use harmy::ids::UserId;
 use support::github::{FakeGithub, unix_now, wait_for_request};
@@ -260,9 +263,20 @@ fn the_github_token_never_reaches_a_log() {
     }
 }
 
+/// An in-process `App` over a fresh database, talking to the fake.
+fn app(fake: &FakeGithub, refresh_interval: &str) -> (Arc<App>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("harmy.redb");
+    harmy::store::Store::migrate(&path, false).unwrap();
+    let mut config = harmy::config::Config::default();
+    config.github.api_url = fake.url.clone();
+    config.github.refresh_interval = humantime::parse_duration(refresh_interval).unwrap();
+    (App::new(config, harmy::store::Store::open(&path).unwrap()), dir)
+}
+
 /// The users marked in the change feed since the last look (no waiting: a
 /// write marks before it returns).
-async fn marked(app: &harmy::app::App) -> Vec<UserId> {
+async fn marked(app: &App) -> Vec<UserId> {
     tokio::time::timeout(Duration::ZERO, app.changes.next_batch()).await.unwrap_or_default()
 }
 
@@ -271,18 +285,20 @@ async fn marked(app: &harmy::app::App) -> Vec<UserId> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_profile_marks_the_change_feed_and_a_304_does_not() {
     let fake = fake();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("harmy.redb");
-    harmy::store::Store::migrate(&path, false).unwrap();
-    let mut config = harmy::config::Config::default();
-    config.github.api_url = fake.url.clone();
-    let app = harmy::app::App::new(config, harmy::store::Store::open(&path).unwrap());
+    let (app, _dir) = app(&fake, "6h");
     let user = UserId(5);
 
     app.link_github(user, "alice".into()).await.unwrap();
     assert_eq!(marked(&app).await, vec![user], "linking pushes");
     assert_eq!(app.github_refresh(user).await.unwrap(), ("alice".into(), Refreshed::Unchanged));
     assert_eq!(marked(&app).await, vec![], "a 304 pushes nothing");
+
+    fake.put_user("alice", 1001, "alice's bio", 3); // same shown fields, new ETag
+    assert_eq!(app.github_refresh(user).await.unwrap().1, Refreshed::Unchanged);
+    assert_eq!(app.github_get(user).await.unwrap().unwrap().1.unwrap().etag, Some(fake.etag("alice")));
+    assert_eq!(app.github_refresh(user).await.unwrap().1, Refreshed::Unchanged);
+    assert_eq!(fake.seen().last().unwrap().status, 304, "the new ETag was kept for revalidation");
+    marked(&app).await;
 
     fake.put_user("alice", 1001, "fresh", 3);
     let (_, refreshed) = app.github_refresh(user).await.unwrap();
@@ -296,4 +312,26 @@ async fn a_changed_profile_marks_the_change_feed_and_a_304_does_not() {
     assert_eq!(app.github_refresh(user).await.unwrap().1, Refreshed::Unlinked);
     assert_eq!(marked(&app).await, vec![user], "an unlink pushes");
     assert_eq!(&app.extras(user).await.unwrap().github[..], b"null");
+}
+
+/// In-process: many links due together are refreshed at a bounded pace, not at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresher_paces_many_links() {
+    let fake = FakeGithub::start();
+    let (app, _dir) = app(&fake, "300ms");
+    for i in 0..30 {
+        fake.put_user(&format!("user{i}"), 5000 + i, "bio", 1);
+        app.link_github(UserId(100 + i), format!("user{i}")).await.unwrap();
+    }
+    let linked = fake.seen().len();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let refresher = tokio::spawn(harmy::github::refresher::run(app.clone(), stop.clone()));
+    support::eventually("ten refreshes", || (fake.seen().len() >= linked + 10).then_some(()));
+    stop.cancel();
+    refresher.await.unwrap().unwrap();
+    let times: Vec<_> = fake.seen()[linked..].iter().map(|s| s.at).collect();
+    for pair in times.windows(2) {
+        let gap = pair[1].duration_since(pair[0]).unwrap_or_default();
+        assert!(gap >= Duration::from_millis(90), "two refreshes {gap:?} apart");
+    }
 }

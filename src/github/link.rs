@@ -77,13 +77,20 @@ impl App {
         let etag = record.as_ref().and_then(|r| r.etag.as_deref());
         let refreshed = match self.github.fetch(&login, etag).await {
             Fetch::Fresh(profile, etag) => {
+                let same_profile = record.as_ref().is_some_and(|r| r.profile == profile);
                 if record.is_some_and(|r| r.profile == profile && r.etag == etag) {
-                    Refreshed::Unchanged // a 200 without a usable ETag that changes nothing
+                    return Ok((login, Refreshed::Unchanged)); // a 200 without a usable ETag
+                }
+                // A new ETag over the same shown fields (GitHub's covers followers and
+                // more) is still stored, so that the next revalidation is a free 304.
+                let record = Record { profile: profile.clone(), etag, fetched_at: unix_now() };
+                if !self.github_store_profile(user, login.clone(), record).await? {
+                    return Err(GithubError::NotLinked.into()); // unlinked while we asked
+                }
+                if same_profile {
+                    tracing::debug!(%user, %login, "GitHub profile unchanged under a new ETag");
+                    Refreshed::Unchanged
                 } else {
-                    let record = Record { profile: profile.clone(), etag, fetched_at: unix_now() };
-                    if !self.github_store_profile(user, login.clone(), record).await? {
-                        return Err(GithubError::NotLinked.into()); // unlinked while we asked
-                    }
                     tracing::info!(%user, %login, "GitHub profile changed");
                     Refreshed::Changed(profile)
                 }
