@@ -252,3 +252,98 @@ fn load_extras(store: &Store, user: UserId) -> Result<Extras> {
     };
     Ok(Extras { kv: serde_json::to_vec(&kv).map_err(internal)?.into(), github: github.into() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(config: Config) -> (tempfile::TempDir, Arc<App>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.redb");
+        Store::migrate(&path, false).unwrap();
+        (dir, App::new(config, Store::open(&path).unwrap()))
+    }
+
+    #[tokio::test]
+    async fn a_rotated_token_stops_verifying_at_once() {
+        let (_dir, app) = app(Config::default());
+        let user = UserId(42);
+        let old = app.token_rotate(user).await.unwrap();
+        assert_eq!(app.authenticate(&old).await.unwrap(), user);
+        assert_eq!(app.authenticate(&old).await.unwrap(), user, "served from the cache");
+        let new = app.token_rotate(user).await.unwrap();
+        assert!(matches!(app.authenticate(&old).await, Err(Error::Unauthorized)));
+        assert_eq!(app.authenticate(&new).await.unwrap(), user);
+        app.token_revoke(user).await.unwrap();
+        assert!(matches!(app.authenticate(&new).await, Err(Error::Unauthorized)));
+    }
+
+    #[tokio::test]
+    async fn wrong_and_malformed_tokens_are_unauthorized() {
+        let (_dir, app) = app(Config::default());
+        let token = app.token_rotate(UserId(1)).await.unwrap();
+        let (selector, _) = token::parse(&token).unwrap();
+        let wrong_secret = format!("harmy_{selector}_{}", "0".repeat(32));
+        for bad in ["", "nonsense", wrong_secret.as_str(), "harmy_0000000000000000_00000000000000000000000000000000"] {
+            assert!(matches!(app.authenticate(bad).await, Err(Error::Unauthorized)), "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn leaked_tokens_are_found_in_text() {
+        let (_dir, app) = app(Config::default());
+        let token = app.token_rotate(UserId(1)).await.unwrap();
+        assert!(app.contains_token_of(UserId(1), &format!("oops {token} oops")).await.unwrap());
+        assert!(!app.contains_token_of(UserId(2), &format!("oops {token}")).await.unwrap());
+        assert!(!app.contains_token_of(UserId(1), "nothing here").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_refused_patch_changes_nothing() {
+        let mut config = Config::default();
+        config.kv.max_keys = 2;
+        let (_dir, app) = app(config);
+        let user = UserId(3);
+        app.kv_set(user, "a".into(), "1".into()).await.unwrap();
+        let too_long = "x".repeat(10_001);
+        let err = app.kv_set_many(user, vec![("a".into(), "2".into()), ("b".into(), too_long)]).await.unwrap_err();
+        assert!(matches!(err, Error::Kv(crate::kv::KvError::ValueTooLong { .. })));
+        let err = app
+            .kv_set_many(user, vec![("a".into(), "2".into()), ("b".into(), "".into()), ("c".into(), "".into())])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Kv(crate::kv::KvError::TooManyKeys { max: 2 })));
+        assert_eq!(app.kv_all(user).await.unwrap(), BTreeMap::from([("a".to_string(), "1".to_string())]));
+    }
+
+    #[tokio::test]
+    async fn extras_follow_every_write_and_mark_the_change() {
+        let (_dir, app) = app(Config::default());
+        let user = UserId(8);
+        let empty = app.extras(user).await.unwrap();
+        assert_eq!((&empty.kv[..], &empty.github[..]), (&b"{}"[..], &b"null"[..]));
+        app.kv_set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+        assert_eq!(&app.extras(user).await.unwrap().kv[..], br#"{"k":"v \"quoted\""}"#);
+        assert_eq!(app.changes.next_batch().await, vec![user]);
+        let record = Record {
+            profile: github::Profile {
+                id: 1,
+                username: "octocat".into(),
+                avatar_url: "a".into(),
+                url: "u".into(),
+                company: None,
+                blog: None,
+                bio: Some("hi".into()),
+                public_repos: 2,
+            },
+            etag: Some("\"e\"".into()),
+            fetched_at: 0,
+        };
+        app.github_link(user, "octocat".into(), Some(record.clone())).await.unwrap();
+        let github: github::Profile = serde_json::from_slice(&app.extras(user).await.unwrap().github).unwrap();
+        assert_eq!(github, record.profile);
+        app.github_unlink(user).await.unwrap();
+        assert_eq!(&app.extras(user).await.unwrap().github[..], b"null");
+        assert!(matches!(app.github_unlink(user).await, Err(Error::Github(GithubError::NotLinked))));
+    }
+}

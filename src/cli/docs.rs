@@ -29,7 +29,9 @@ pub fn generate(out: &Path) -> std::io::Result<()> {
     let completions = out.join("completions");
     std::fs::create_dir_all(&man)?;
     std::fs::create_dir_all(&completions)?;
-    let command = Cli::command();
+    let mut command = Cli::command();
+    // Building propagates the global options and the version into every subcommand's page.
+    command.build();
     write_man(&man, &command, "harmy")?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::PowerShell] {
         let mut command = Cli::command();

@@ -1,0 +1,368 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[harmy] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'harmy'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'harmy'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Run the Discord gateway, the bot commands, the HTTP/WebSocket API and the admin socket'
+            cand bot 'Check, invite and configure the Discord bot'
+            cand token 'Issue and revoke users'' API tokens'
+            cand kv 'Read and write users'' key/value pairs'
+            cand github 'Link, unlink and refresh users'' GitHub profiles'
+            cand migrate 'Create or upgrade the database schema'
+            cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;serve'= {
+            cand --listen 'Address of the HTTP API (overrides http.listen)'
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;bot'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Check the bot setup against Discord: token, privileged intents, guild membership'
+            cand invite 'Print the OAuth2 URL that adds the bot to a server'
+            cand commands 'Register the slash commands, globally or in one guild'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;bot;check'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;bot;invite'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;bot;commands'= {
+            cand --guild 'Register in this guild only (takes effect at once, unlike global commands)'
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;bot;help'= {
+            cand check 'Check the bot setup against Discord: token, privileged intents, guild membership'
+            cand invite 'Print the OAuth2 URL that adds the bot to a server'
+            cand commands 'Register the slash commands, globally or in one guild'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;bot;help;check'= {
+        }
+        &'harmy;bot;help;invite'= {
+        }
+        &'harmy;bot;help;commands'= {
+        }
+        &'harmy;bot;help;help'= {
+        }
+        &'harmy;token'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand rotate 'Issue a new API token for a user and print it once; the old one stops working at once'
+            cand revoke 'Remove a user''s API token'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;token;rotate'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;token;revoke'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;token;help'= {
+            cand rotate 'Issue a new API token for a user and print it once; the old one stops working at once'
+            cand revoke 'Remove a user''s API token'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;token;help;rotate'= {
+        }
+        &'harmy;token;help;revoke'= {
+        }
+        &'harmy;token;help;help'= {
+        }
+        &'harmy;kv'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Set a key (a VALUE of `-` reads the value from standard input)'
+            cand get 'Print one value, or all pairs as a JSON object'
+            cand del 'Delete a key'
+            cand list 'List a user''s keys, one per line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;kv;set'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;kv;get'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;kv;del'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;kv;list'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;kv;help'= {
+            cand set 'Set a key (a VALUE of `-` reads the value from standard input)'
+            cand get 'Print one value, or all pairs as a JSON object'
+            cand del 'Delete a key'
+            cand list 'List a user''s keys, one per line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;kv;help;set'= {
+        }
+        &'harmy;kv;help;get'= {
+        }
+        &'harmy;kv;help;del'= {
+        }
+        &'harmy;kv;help;list'= {
+        }
+        &'harmy;kv;help;help'= {
+        }
+        &'harmy;github'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand link 'Link a user to a GitHub login and fetch the profile'
+            cand unlink 'Remove a user''s GitHub link'
+            cand refresh 'Refetch one linked profile, or all of them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;github;link'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;github;unlink'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;github;refresh'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;github;help'= {
+            cand link 'Link a user to a GitHub login and fetch the profile'
+            cand unlink 'Remove a user''s GitHub link'
+            cand refresh 'Refetch one linked profile, or all of them'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;github;help;link'= {
+        }
+        &'harmy;github;help;unlink'= {
+        }
+        &'harmy;github;help;refresh'= {
+        }
+        &'harmy;github;help;help'= {
+        }
+        &'harmy;migrate'= {
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand --dry-run 'Say what would be done, change nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;generate-docs'= {
+            cand --out 'Directory to write `man/` and `completions/` into'
+            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path)'
+            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;help'= {
+            cand serve 'Run the Discord gateway, the bot commands, the HTTP/WebSocket API and the admin socket'
+            cand bot 'Check, invite and configure the Discord bot'
+            cand token 'Issue and revoke users'' API tokens'
+            cand kv 'Read and write users'' key/value pairs'
+            cand github 'Link, unlink and refresh users'' GitHub profiles'
+            cand migrate 'Create or upgrade the database schema'
+            cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;help;serve'= {
+        }
+        &'harmy;help;bot'= {
+            cand check 'Check the bot setup against Discord: token, privileged intents, guild membership'
+            cand invite 'Print the OAuth2 URL that adds the bot to a server'
+            cand commands 'Register the slash commands, globally or in one guild'
+        }
+        &'harmy;help;bot;check'= {
+        }
+        &'harmy;help;bot;invite'= {
+        }
+        &'harmy;help;bot;commands'= {
+        }
+        &'harmy;help;token'= {
+            cand rotate 'Issue a new API token for a user and print it once; the old one stops working at once'
+            cand revoke 'Remove a user''s API token'
+        }
+        &'harmy;help;token;rotate'= {
+        }
+        &'harmy;help;token;revoke'= {
+        }
+        &'harmy;help;kv'= {
+            cand set 'Set a key (a VALUE of `-` reads the value from standard input)'
+            cand get 'Print one value, or all pairs as a JSON object'
+            cand del 'Delete a key'
+            cand list 'List a user''s keys, one per line'
+        }
+        &'harmy;help;kv;set'= {
+        }
+        &'harmy;help;kv;get'= {
+        }
+        &'harmy;help;kv;del'= {
+        }
+        &'harmy;help;kv;list'= {
+        }
+        &'harmy;help;github'= {
+            cand link 'Link a user to a GitHub login and fetch the profile'
+            cand unlink 'Remove a user''s GitHub link'
+            cand refresh 'Refetch one linked profile, or all of them'
+        }
+        &'harmy;help;github;link'= {
+        }
+        &'harmy;help;github;unlink'= {
+        }
+        &'harmy;help;github;refresh'= {
+        }
+        &'harmy;help;migrate'= {
+        }
+        &'harmy;help;generate-docs'= {
+        }
+        &'harmy;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
