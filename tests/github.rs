@@ -206,9 +206,9 @@ fn a_rate_limit_answer_holds_every_request_until_the_reset() {
     let instance = instance(&fake, "refresh_interval = \"300ms\"");
     link(&instance, "1", "alice");
     link(&instance, "2", "bob");
-    let reset = unix_now() + 3;
-    fake.rate_limit_until(reset);
     let server = instance.serve();
+    let reset = unix_now() + 4;
+    fake.rate_limit_until(reset);
     let limited = wait_for_request(&fake, "a rate-limited request", |s| s.status == 403);
 
     // A link through the server meanwhile is refused without asking GitHub.
@@ -265,11 +265,16 @@ fn the_github_token_never_reaches_a_log() {
 
 /// An in-process `App` over a fresh database, talking to the fake.
 fn app(fake: &FakeGithub, refresh_interval: &str) -> (Arc<App>, tempfile::TempDir) {
+    app_at(&fake.url, refresh_interval)
+}
+
+/// An in-process `App` over a fresh database, with GitHub at `api_url`.
+fn app_at(api_url: &str, refresh_interval: &str) -> (Arc<App>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("harmy.redb");
     harmy::store::Store::migrate(&path, false).unwrap();
     let mut config = harmy::config::Config::default();
-    config.github.api_url = fake.url.clone();
+    config.github.api_url = api_url.to_string();
     config.github.refresh_interval = humantime::parse_duration(refresh_interval).unwrap();
     (App::new(config, harmy::store::Store::open(&path).unwrap()), dir)
 }
@@ -334,4 +339,14 @@ async fn the_refresher_paces_many_links() {
         let gap = pair[1].duration_since(pair[0]).unwrap_or_default();
         assert!(gap >= Duration::from_millis(90), "two refreshes {gap:?} apart");
     }
+}
+
+/// In-process: when GitHub cannot be reached, linking fails with the reason and links nothing.
+#[tokio::test]
+async fn a_link_while_github_is_unreachable_links_nothing() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap(); // dropped: refused
+    let (app, _dir) = app_at(&format!("http://{closed}"), "6h");
+    let err = app.link_github(UserId(4), "alice".into()).await.unwrap_err();
+    assert!(err.to_string().starts_with("GitHub is unavailable: cannot reach GitHub"), "{err}");
+    assert_eq!(app.github_get(UserId(4)).await.unwrap(), None);
 }

@@ -21,7 +21,8 @@ use crate::app::App;
 use crate::error::Error;
 use crate::ids::UserId;
 
-/// The bounded pace: at most ten GitHub requests a second, whatever bunches up.
+/// The bounded pace: a pause after each answer, so at most ten GitHub requests a
+/// second, one at a time, whatever bunches up.
 const MIN_GAP: Duration = Duration::from_millis(100);
 /// How often the list of links is reread (new links were fetched when linked).
 const RESYNC: Duration = Duration::from_secs(60);
@@ -57,11 +58,12 @@ pub async fn run(app: Arc<App>, shutdown: CancellationToken) -> anyhow::Result<(
             continue;
         }
         let Some(user) = schedule.take_next() else { continue };
-        next_request = Instant::now() + MIN_GAP;
         let refreshed = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             refreshed = app.github_refresh(user) => refreshed,
         };
+        // Counted from the answer, so that slow answers slow the pace down too.
+        next_request = Instant::now() + MIN_GAP;
         let now = unix_ms();
         match refreshed {
             Ok((_, Refreshed::Changed(_) | Refreshed::Unchanged)) => schedule.put(user, schedule.slot(user, now), 0),
