@@ -62,7 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check the bot setup against Discord: token, privileged intents, guild membership')
             [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Print the OAuth2 URL that adds the bot to a server')
-            [CompletionResult]::new('commands', 'commands', [CompletionResultType]::ParameterValue, 'Register the slash commands, globally or in one guild')
+            [CompletionResult]::new('commands', 'commands', [CompletionResultType]::ParameterValue, 'Register the slash commands, globally or per guild')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -82,20 +82,20 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path)')
             [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket)')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'harmy;bot;commands' {
-            [CompletionResult]::new('--guild', '--guild', [CompletionResultType]::ParameterName, 'Register in this guild only (takes effect at once, unlike global commands)')
+            [CompletionResult]::new('--guild', '--guild', [CompletionResultType]::ParameterName, 'Register in one guild only (takes effect at once, unlike global commands); without an ID, in every guild of discord.guild_ids')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path)')
             [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket)')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -103,7 +103,7 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
         'harmy;bot;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check the bot setup against Discord: token, privileged intents, guild membership')
             [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Print the OAuth2 URL that adds the bot to a server')
-            [CompletionResult]::new('commands', 'commands', [CompletionResultType]::ParameterValue, 'Register the slash commands, globally or in one guild')
+            [CompletionResult]::new('commands', 'commands', [CompletionResultType]::ParameterValue, 'Register the slash commands, globally or per guild')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -361,7 +361,7 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
         'harmy;help;bot' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check the bot setup against Discord: token, privileged intents, guild membership')
             [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Print the OAuth2 URL that adds the bot to a server')
-            [CompletionResult]::new('commands', 'commands', [CompletionResultType]::ParameterValue, 'Register the slash commands, globally or in one guild')
+            [CompletionResult]::new('commands', 'commands', [CompletionResultType]::ParameterValue, 'Register the slash commands, globally or per guild')
             break
         }
         'harmy;help;bot;check' {

@@ -57,7 +57,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
             cand check 'Check the bot setup against Discord: token, privileged intents, guild membership'
             cand invite 'Print the OAuth2 URL that adds the bot to a server'
-            cand commands 'Register the slash commands, globally or in one guild'
+            cand commands 'Register the slash commands, globally or per guild'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'harmy;bot;check'= {
@@ -75,26 +75,26 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --database 'The database file (overrides storage.path)'
             cand --admin-socket 'The admin socket (overrides admin.socket)'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'harmy;bot;commands'= {
-            cand --guild 'Register in this guild only (takes effect at once, unlike global commands)'
+            cand --guild 'Register in one guild only (takes effect at once, unlike global commands); without an ID, in every guild of discord.guild_ids'
             cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
             cand --database 'The database file (overrides storage.path)'
             cand --admin-socket 'The admin socket (overrides admin.socket)'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'harmy;bot;help'= {
             cand check 'Check the bot setup against Discord: token, privileged intents, guild membership'
             cand invite 'Print the OAuth2 URL that adds the bot to a server'
-            cand commands 'Register the slash commands, globally or in one guild'
+            cand commands 'Register the slash commands, globally or per guild'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'harmy;bot;help;check'= {
@@ -316,7 +316,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;help;bot'= {
             cand check 'Check the bot setup against Discord: token, privileged intents, guild membership'
             cand invite 'Print the OAuth2 URL that adds the bot to a server'
-            cand commands 'Register the slash commands, globally or in one guild'
+            cand commands 'Register the slash commands, globally or per guild'
         }
         &'harmy;help;bot;check'= {
         }

@@ -53,7 +53,7 @@ complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_sub
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_subcommand_from check invite commands help" -s V -l version -d 'Print version'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_subcommand_from check invite commands help" -f -a "check" -d 'Check the bot setup against Discord: token, privileged intents, guild membership'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_subcommand_from check invite commands help" -f -a "invite" -d 'Print the OAuth2 URL that adds the bot to a server'
-complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_subcommand_from check invite commands help" -f -a "commands" -d 'Register the slash commands, globally or in one guild'
+complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_subcommand_from check invite commands help" -f -a "commands" -d 'Register the slash commands, globally or per guild'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_subcommand_from check invite commands help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from check" -l database -d 'The database file (overrides storage.path)' -r -F
@@ -65,18 +65,18 @@ complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcomm
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from invite" -l database -d 'The database file (overrides storage.path)' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from invite" -l admin-socket -d 'The admin socket (overrides admin.socket)' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from invite" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
-complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from invite" -s h -l help -d 'Print help'
+complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from invite" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from invite" -s V -l version -d 'Print version'
-complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -l guild -d 'Register in this guild only (takes effect at once, unlike global commands)' -r
+complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -l guild -d 'Register in one guild only (takes effect at once, unlike global commands); without an ID, in every guild of discord.guild_ids' -r
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -l config -d 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -l database -d 'The database file (overrides storage.path)' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -l admin-socket -d 'The admin socket (overrides admin.socket)' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
-complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -s h -l help -d 'Print help'
+complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from commands" -s V -l version -d 'Print version'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check the bot setup against Discord: token, privileged intents, guild membership'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from help" -f -a "invite" -d 'Print the OAuth2 URL that adds the bot to a server'
-complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from help" -f -a "commands" -d 'Register the slash commands, globally or in one guild'
+complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from help" -f -a "commands" -d 'Register the slash commands, globally or per guild'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c harmy -n "__fish_harmy_using_subcommand token; and not __fish_seen_subcommand_from rotate revoke help" -l config -d 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand token; and not __fish_seen_subcommand_from rotate revoke help" -l database -d 'The database file (overrides storage.path)' -r -F
@@ -198,7 +198,7 @@ complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_su
 complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github migrate generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from bot" -f -a "check" -d 'Check the bot setup against Discord: token, privileged intents, guild membership'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from bot" -f -a "invite" -d 'Print the OAuth2 URL that adds the bot to a server'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from bot" -f -a "commands" -d 'Register the slash commands, globally or in one guild'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from bot" -f -a "commands" -d 'Register the slash commands, globally or per guild'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "rotate" -d 'Issue a new API token for a user and print it once; the old one stops working at once'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "revoke" -d 'Remove a user\'s API token'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from kv" -f -a "set" -d 'Set a key (a VALUE of `-` reads the value from standard input)'

@@ -56,7 +56,8 @@ pub struct DiscordConfig {
     pub guild_ids: Vec<u64>,
     /// Prefix of the message commands.
     pub command_prefix: String,
-    /// Gateway URL (a gateway proxy, or a test server; `ws://` allowed).
+    /// Gateway URL (a gateway proxy, or a test server; `ws://` allowed). Any URL
+    /// other than Discord's own also turns off the 5 s spacing between IDENTIFYs.
     pub gateway_url: String,
     /// REST base URL; paths are `/api/v10/...` below it (`http://` allowed).
     pub api_url: String,

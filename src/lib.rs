@@ -25,10 +25,12 @@
 
 pub mod admin;
 pub mod app;
+pub mod bot;
 pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod github;
 pub mod ids;
 pub mod kv;

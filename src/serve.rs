@@ -31,6 +31,11 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
     parts.spawn(crate::github::refresher::run(app.clone(), shutdown.clone()));
 
+    // The gateway fills the presence cache and hands the bot its events.
+    let (bot_events, bot_inbox) = crate::gateway::bot_channel();
+    parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
+    parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
+
     tracing::info!(
         database = %config.storage.path.display(),
         admin_socket = %config.admin.socket.display(),

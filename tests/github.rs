@@ -13,14 +13,18 @@ use std::sync::Arc;
 use harmy::app::App;
 use harmy::github::{Record, Refreshed};
 use harmy::ids::UserId;
+use support::discord_gateway::FakeGateway;
 use support::github::{FakeGithub, unix_now, wait_for_request};
 use support::{Instance, Server, stderr, stdout};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// An instance whose `[github]` section points at the fake, plus `github_keys` lines.
-fn instance(fake: &FakeGithub, github_keys: &str) -> Instance {
-    Instance::new(&format!("[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url))
+/// An instance whose `[github]` section points at the fake, plus `github_keys`
+/// lines, and whose Discord is a fake gateway (so `serve` stays off the internet).
+fn instance(fake: &FakeGithub, github_keys: &str) -> (Instance, FakeGateway) {
+    let gateway = FakeGateway::start();
+    let discord = gateway.discord_toml("http://127.0.0.1:1");
+    (Instance::new(&format!("{discord}\n[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url)), gateway)
 }
 
 /// A fake with octocat (blog unset) and two more users.
@@ -48,7 +52,7 @@ fn link(instance: &Instance, user: &str, login: &str) -> String {
 #[test]
 fn linking_fetches_the_profile_and_stores_it_with_its_etag() {
     let fake = fake();
-    let instance = instance(&fake, "");
+    let (instance, _gateway) = instance(&fake, "");
     let out = link(&instance, "42", "OctoCat");
     assert!(out.starts_with("linked 42 to GitHub user octocat"), "{out}");
     assert!(out.contains("public_repos: 8") && out.contains("blog: -") && out.contains("id: 583231"), "{out}");
@@ -75,7 +79,7 @@ fn linking_fetches_the_profile_and_stores_it_with_its_etag() {
 #[test]
 fn an_unknown_login_is_refused_and_links_nothing() {
     let fake = fake();
-    let instance = instance(&fake, "");
+    let (instance, _gateway) = instance(&fake, "");
     let out = instance.cli(&["github", "link", "42", "nobody-here"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("GitHub has no user `nobody-here`"), "{}", stderr(&out));
@@ -91,7 +95,7 @@ fn an_unknown_login_is_refused_and_links_nothing() {
 #[test]
 fn linking_through_a_running_server_prints_the_same_and_stores_the_profile() {
     let fake = fake();
-    let instance = instance(&fake, "");
+    let (instance, _gateway) = instance(&fake, "");
     let without_server = link(&instance, "7", "alice");
     let server = instance.serve();
     let with_server = link(&instance, "8", "alice");
@@ -107,7 +111,7 @@ fn linking_through_a_running_server_prints_the_same_and_stores_the_profile() {
 #[test]
 fn github_refresh_reports_each_profile_without_a_server() {
     let fake = fake();
-    let instance = instance(&fake, "");
+    let (instance, _gateway) = instance(&fake, "");
     link(&instance, "1", "alice");
     link(&instance, "2", "bob");
     fake.put_user("bob", 1002, "bob's new bio", 6);
@@ -132,7 +136,7 @@ fn github_refresh_reports_each_profile_without_a_server() {
 #[test]
 fn github_refresh_goes_through_a_running_server() {
     let fake = fake();
-    let instance = instance(&fake, "");
+    let (instance, _gateway) = instance(&fake, "");
     link(&instance, "1", "alice");
     link(&instance, "2", "bob");
     let server = instance.serve();
@@ -158,7 +162,7 @@ fn github_refresh_goes_through_a_running_server() {
 #[test]
 fn the_refresher_revalidates_with_the_etag_and_a_304_changes_nothing() {
     let fake = fake();
-    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    let (instance, _gateway) = instance(&fake, "refresh_interval = \"300ms\"");
     link(&instance, "1", "alice");
     let before = stored(&instance, 1);
     let server = instance.serve();
@@ -173,7 +177,7 @@ fn the_refresher_revalidates_with_the_etag_and_a_304_changes_nothing() {
 #[test]
 fn the_refresher_stores_a_changed_profile() {
     let fake = fake();
-    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    let (instance, _gateway) = instance(&fake, "refresh_interval = \"300ms\"");
     link(&instance, "1", "alice");
     let server = instance.serve();
     fake.put_user("alice", 1001, "alice has news", 9);
@@ -187,7 +191,7 @@ fn the_refresher_stores_a_changed_profile() {
 #[test]
 fn a_login_gone_from_github_is_unlinked_on_refresh_and_logged() {
     let fake = fake();
-    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    let (instance, _gateway) = instance(&fake, "refresh_interval = \"300ms\"");
     link(&instance, "31", "alice");
     link(&instance, "32", "bob");
     fake.remove_user("alice");
@@ -203,7 +207,7 @@ fn a_login_gone_from_github_is_unlinked_on_refresh_and_logged() {
 #[test]
 fn a_rate_limit_answer_holds_every_request_until_the_reset() {
     let fake = fake();
-    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    let (instance, _gateway) = instance(&fake, "refresh_interval = \"300ms\"");
     link(&instance, "1", "alice");
     link(&instance, "2", "bob");
     let server = instance.serve();
@@ -228,7 +232,7 @@ fn a_rate_limit_answer_holds_every_request_until_the_reset() {
 #[test]
 fn a_failing_github_keeps_the_last_good_profile() {
     let fake = fake();
-    let instance = instance(&fake, "refresh_interval = \"300ms\"");
+    let (instance, _gateway) = instance(&fake, "refresh_interval = \"300ms\"");
     link(&instance, "1", "alice");
     let before = stored(&instance, 1);
     fake.fail_with(Some(500));
@@ -242,7 +246,7 @@ fn a_failing_github_keeps_the_last_good_profile() {
 fn the_github_token_never_reaches_a_log() {
     const TOKEN: &str = "ghp_s3cr3tT0k3nV4lu3xyz";
     let fake = fake();
-    let instance = instance(&fake, &format!("token = \"{TOKEN}\"\nrefresh_interval = \"300ms\""));
+    let (instance, _gateway) = instance(&fake, &format!("token = \"{TOKEN}\"\nrefresh_interval = \"300ms\""));
     let local = instance.command(&["github", "link", "1", "alice"]).env("HARMY_LOG", "trace").output().unwrap();
     assert!(local.status.success(), "{}", stderr(&local));
 

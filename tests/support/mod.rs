@@ -3,6 +3,8 @@
 //! Discord and GitHub it talks to instead of the internet.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod discord_gateway;
+pub mod discord_rest;
 pub mod github;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,163 @@
+//! The Discord gateway: one twilight shard whose dispatches fill the presence
+//! cache ([`roster`]) and whose MESSAGE_CREATE / INTERACTION_CREATE (and READY)
+//! events go to the bot over a bounded channel.
+//!
+//! The shard loop never blocks: presence events are applied in place (short
+//! lock sections, no I/O), bot events are handed over with `try_send` (dropped
+//! with a warning when the bot lags), and nothing awaits except the shard.
+//! Presence-bearing events are read with harmy's own borrowed payloads
+//! ([`payload`]); only the bot's events are deserialised into twilight-model.
+
+mod fatal;
+mod payload;
+mod roster;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use twilight_gateway::queue::InMemoryQueue;
+use twilight_gateway::{CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId};
+use twilight_model::gateway::event::GatewayEventDeserializer;
+
+use crate::app::App;
+use crate::config::{DISCORD_GATEWAY, DiscordConfig};
+
+/// The intents of SPEC §3 (37635).
+pub const INTENTS: Intents = Intents::GUILDS
+    .union(Intents::GUILD_MEMBERS)
+    .union(Intents::GUILD_PRESENCES)
+    .union(Intents::GUILD_MESSAGES)
+    .union(Intents::DIRECT_MESSAGES)
+    .union(Intents::MESSAGE_CONTENT);
+
+/// The events handed to the bot (deserialised by twilight).
+pub const BOT_EVENTS: EventTypeFlags =
+    EventTypeFlags::MESSAGE_CREATE.union(EventTypeFlags::INTERACTION_CREATE).union(EventTypeFlags::READY);
+
+/// Capacity of the bot's event channel; beyond it events are dropped with a warning.
+pub const BOT_QUEUE: usize = 1024;
+
+/// The channel the bot reads its events from.
+pub fn bot_channel() -> (mpsc::Sender<Event>, mpsc::Receiver<Event>) {
+    mpsc::channel(BOT_QUEUE)
+}
+
+/// Runs the shard until `shutdown` (Ok) or a fatal close such as 4014 / 4004 (Err,
+/// with the message for the operator).
+pub async fn run(app: Arc<App>, bot: mpsc::Sender<Event>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut shard = Shard::with_config(ShardId::ONE, shard_config(&app.config().discord));
+    let span = tracing::info_span!("shard", id = shard.id().number());
+    shard_loop(&mut shard, app, bot, shutdown).instrument(span).await
+}
+
+fn shard_config(discord: &DiscordConfig) -> twilight_gateway::Config {
+    let builder = ConfigBuilder::new(discord.token.expose().to_string(), INTENTS).large_threshold(250);
+    if discord.gateway_url == DISCORD_GATEWAY {
+        builder.build()
+    } else {
+        // A proxy or a local test server: no 5 s identify spacing (it is Discord's own limit).
+        builder
+            .proxy_url(discord.gateway_url.trim_end_matches('/').to_string())
+            .queue(InMemoryQueue::new(0, 0, Duration::ZERO, 0))
+            .build()
+    }
+}
+
+async fn shard_loop(
+    shard: &mut Shard,
+    app: Arc<App>,
+    bot: mpsc::Sender<Event>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut roster = roster::Roster::new(app.clone());
+    let gateway = &app.presences;
+    tracing::info!(url = %app.config().discord.gateway_url, "connecting to the Discord gateway");
+    loop {
+        let item = tokio::select! {
+            () = shutdown.cancelled() => {
+                close(shard).await;
+                return Ok(());
+            }
+            item = shard.next() => item,
+        };
+        let message = match item {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => {
+                tracing::warn!(%error, "gateway receive error");
+                continue;
+            }
+            None => {
+                gateway.set_gateway_up(false);
+                anyhow::bail!("the Discord gateway connection ended");
+            }
+        };
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(frame) => {
+                gateway.set_gateway_up(false);
+                let code = frame.as_ref().map(|f| f.code);
+                if let Some(fatal) = fatal::diagnose(code, &app.config().discord).await {
+                    return Err(fatal);
+                }
+                gateway.note_reconnect();
+                tracing::warn!(code, "gateway connection closed; reconnecting");
+                continue;
+            }
+        };
+        if dispatch(&mut roster, shard, &app, &text) {
+            forward(&bot, text);
+        }
+    }
+}
+
+/// Applies a frame to the cache; true when it is an event for the bot.
+fn dispatch(roster: &mut roster::Roster, shard: &Shard, app: &App, text: &str) -> bool {
+    let Some(peek) = GatewayEventDeserializer::from_json(text) else {
+        tracing::warn!("unparseable gateway frame");
+        return false;
+    };
+    let Some(kind) = peek.event_type().filter(|_| peek.op() == 0) else { return false };
+    app.presences.note_event();
+    if kind == "RESUMED" {
+        tracing::info!("gateway session resumed");
+    }
+    if kind == "READY" || kind == "RESUMED" {
+        app.presences.set_gateway_up(true);
+    }
+    if let Err(error) = roster.handle(shard, kind, text) {
+        tracing::warn!(event = kind, %error, "unreadable gateway event");
+    }
+    matches!(kind, "MESSAGE_CREATE" | "INTERACTION_CREATE" | "READY")
+}
+
+/// Deserialises a bot event and hands it over without waiting.
+fn forward(bot: &mpsc::Sender<Event>, text: String) {
+    let event = match twilight_gateway::parse(text, BOT_EVENTS) {
+        Ok(Some(event)) => Event::from(event),
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, "unreadable bot event");
+            return;
+        }
+    };
+    if let Err(mpsc::error::TrySendError::Full(event)) = bot.try_send(event) {
+        tracing::warn!(event = ?event.kind(), "the bot is lagging: event dropped");
+    }
+}
+
+/// Says goodbye so that Discord shows the bot offline at once.
+async fn close(shard: &mut Shard) {
+    shard.close(CloseFrame::NORMAL);
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(item) = shard.next().await {
+            if matches!(item, Ok(Message::Close(_))) {
+                break;
+            }
+        }
+    })
+    .await;
+}

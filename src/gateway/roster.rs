@@ -1,0 +1,195 @@
+//! Gateway dispatches → the presence cache: who is a member of which monitored
+//! guild, and their presence. Each guild's full member list (GUILD_CREATE, or
+//! the last GUILD_MEMBERS_CHUNK of a large guild) opens a new sync epoch and
+//! sweeps members it no longer lists, so a new session rebuilds the cache
+//! without emptying it first (the API keeps serving meanwhile).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use twilight_gateway::Shard;
+use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
+use twilight_model::id::Id;
+
+use super::payload::{self, Dispatch, GuildCreate, GuildRef, Member, MemberRemove, MembersChunk, Presence, Ready};
+use crate::app::App;
+use crate::ids::UserId;
+use crate::presence::{self, Update};
+
+/// The monitored guilds and their sync epochs.
+pub struct Roster {
+    app: Arc<App>,
+    /// Configured guilds; empty = every guild.
+    configured: HashSet<u64>,
+    epochs: HashMap<u64, u32>,
+    next_epoch: u32,
+}
+
+impl Roster {
+    /// A roster for the configured guilds.
+    pub fn new(app: Arc<App>) -> Roster {
+        let configured = app.config().discord.guild_ids.iter().copied().collect();
+        Roster { app, configured, epochs: HashMap::new(), next_epoch: 1 }
+    }
+
+    fn monitored(&self, guild: u64) -> bool {
+        self.configured.is_empty() || self.configured.contains(&guild)
+    }
+
+    fn epoch(&self, guild: u64) -> u32 {
+        self.epochs.get(&guild).copied().unwrap_or(0)
+    }
+
+    fn new_epoch(&mut self, guild: u64) -> u32 {
+        let epoch = self.next_epoch;
+        self.next_epoch = self.next_epoch.wrapping_add(1).max(1);
+        self.epochs.insert(guild, epoch);
+        epoch
+    }
+
+    fn mark(&self, user: u64) {
+        self.app.changes.mark(UserId(user));
+    }
+
+    /// Applies one dispatch; events that are not about presence are ignored.
+    pub fn handle(&mut self, shard: &Shard, kind: &str, frame: &str) -> Result<(), serde_json::Error> {
+        match kind {
+            "PRESENCE_UPDATE" => self.presence_update(serde_json::from_str::<Dispatch<Presence>>(frame)?.d),
+            "GUILD_CREATE" => self.guild_create(shard, serde_json::from_str::<Dispatch<GuildCreate>>(frame)?.d),
+            "GUILD_MEMBERS_CHUNK" => self.chunk(serde_json::from_str::<Dispatch<MembersChunk>>(frame)?.d),
+            "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" => {
+                let member = serde_json::from_str::<Dispatch<Member>>(frame)?.d;
+                if let Some(guild) = member.guild_id.filter(|g| self.monitored(g.0)) {
+                    self.member(guild.0, self.epoch(guild.0), &member);
+                }
+            }
+            "GUILD_MEMBER_REMOVE" => {
+                let removed = serde_json::from_str::<Dispatch<MemberRemove>>(frame)?.d;
+                let guild = removed.guild_id.0;
+                let user = payload::user_ref(removed.user).filter(|_| self.monitored(guild));
+                if let Some(user) = user.filter(|u| self.app.presences.remove_member(u.id, guild)) {
+                    tracing::debug!(user = user.id, guild, "member left");
+                    self.mark(user.id);
+                }
+            }
+            "GUILD_DELETE" => {
+                let guild = serde_json::from_str::<Dispatch<GuildRef>>(frame)?.d;
+                if guild.unavailable != Some(true) {
+                    let gone = self.app.presences.retain_guilds(|g| g != guild.id.0);
+                    tracing::info!(guild = guild.id.0, members = gone.len(), "removed from a guild");
+                    self.app.changes.mark_all(gone);
+                }
+            }
+            "READY" => {
+                let ready = serde_json::from_str::<Dispatch<Ready>>(frame)?.d;
+                let guilds: HashSet<u64> = ready.guilds.iter().map(|g| g.id.0).collect();
+                let gone = self.app.presences.retain_guilds(|g| guilds.contains(&g));
+                self.app.changes.mark_all(gone);
+                let monitored = guilds.iter().filter(|g| self.monitored(**g)).count();
+                tracing::info!(guilds = guilds.len(), monitored_guilds = monitored, "gateway session started");
+                for guild in &self.configured {
+                    if !guilds.contains(guild) {
+                        tracing::warn!(
+                            guild,
+                            "the bot is not in configured guild {guild}: invite it (harmy bot invite)"
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn presence_update(&mut self, presence: Presence<'_>) {
+        let Some(guild) = presence.guild_id.filter(|g| self.monitored(g.0)) else { return };
+        self.presence(guild.0, self.epoch(guild.0), &presence);
+    }
+
+    fn presence(&self, guild: u64, epoch: u32, presence: &Presence<'_>) {
+        let Some(user) = payload::user_ref(presence.user) else { return };
+        let full = user.full.then(|| presence.user.get());
+        if self.app.presences.update_presence(user.id, guild, epoch, presence.update(), full) {
+            tracing::debug!(user = user.id, status = %presence.status, "presence changed");
+            self.mark(user.id);
+        }
+    }
+
+    fn member(&self, guild: u64, epoch: u32, member: &Member<'_>) -> Option<u64> {
+        let user = payload::user_ref(member.user)?;
+        let member_data = presence::Member { user: member.user.get(), nick: member.nick.as_deref() };
+        if self.app.presences.upsert_member(user.id, guild, epoch, member_data) {
+            tracing::debug!(user = user.id, guild, "member changed");
+            self.mark(user.id);
+        }
+        Some(user.id)
+    }
+
+    /// Members then presences; members without a presence are offline when the
+    /// list is complete for them (`offline_unlisted`).
+    fn members(
+        &self,
+        guild: u64,
+        epoch: u32,
+        members: &[Member<'_>],
+        presences: &[Presence<'_>],
+        offline_unlisted: bool,
+    ) {
+        let listed: HashSet<u64> = presences.iter().filter_map(|p| payload::user_ref(p.user)).map(|u| u.id).collect();
+        for member in members {
+            let Some(user) = self.member(guild, epoch, member) else { continue };
+            if offline_unlisted
+                && !listed.contains(&user)
+                && self.app.presences.update_presence(user, guild, epoch, Update::default(), None)
+            {
+                self.mark(user);
+            }
+        }
+        for presence in presences {
+            self.presence(guild, epoch, presence);
+        }
+    }
+
+    fn guild_create(&mut self, shard: &Shard, guild: GuildCreate<'_>) {
+        let id = guild.id.0;
+        if guild.unavailable || !self.monitored(id) {
+            return;
+        }
+        let epoch = self.new_epoch(id);
+        self.members(id, epoch, &guild.members, &guild.presences, !guild.large);
+        if guild.large {
+            // The rest of the members, with presences, come as GUILD_MEMBERS_CHUNKs.
+            if let Some(guild_id) = Id::new_checked(id) {
+                // The nonce ties the chunks to this sync, so a stale request's last chunk sweeps nothing.
+                let nonce = format!("{id}:{epoch}");
+                let request = RequestGuildMembers::builder(guild_id).presences(true).nonce(nonce).query("", None);
+                shard.command(&request);
+            }
+            tracing::info!(guild = id, members = guild.members.len(), "large guild: requesting its members");
+        } else {
+            self.end_sync(id, epoch);
+        }
+    }
+
+    fn chunk(&mut self, chunk: MembersChunk<'_>) {
+        let guild = chunk.guild_id.0;
+        if !self.monitored(guild) {
+            return;
+        }
+        let epoch = self.epoch(guild);
+        self.members(guild, epoch, &chunk.members, &chunk.presences, true);
+        let requested = chunk.nonce.as_deref().and_then(|n| n.split_once(':')).and_then(|(_, e)| e.parse().ok());
+        if chunk.chunk_index + 1 >= chunk.chunk_count && requested == Some(epoch) {
+            self.end_sync(guild, epoch);
+        }
+    }
+
+    fn end_sync(&self, guild: u64, epoch: u32) {
+        let gone = self.app.presences.sweep(guild, epoch);
+        for user in &gone {
+            tracing::debug!(user = user.0, guild, "member gone since the last sync");
+        }
+        self.app.changes.mark_all(gone);
+        tracing::info!(guild, monitored = self.app.presences.monitored_count(), "guild synced");
+    }
+}

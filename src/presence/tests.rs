@@ -1,0 +1,174 @@
+//! The presence cache: both views against the SPEC example, membership
+//! accounting across guilds and syncs, and the memoised views.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::*;
+
+const VAQ: u64 = 470320681905684500;
+const USER: &str = r#"{"id":"470320681905684500","username":"vaq","global_name":"Vaq","avatar":"5c11d7292c91e510c2b4f07946ea6d72","discriminator":"0","public_flags":64}"#;
+const SPOTIFY: &str = r#"[{"name":"Spotify","type":2,"id":"spotify:1","details":"BMW","state":"Pashanim","sync_id":"56MDdzieU2dTT3YLpCdpcA","party":{"id":"spotify:470320681905684500"},"timestamps":{"start":1720814201608,"end":1720814322741},"assets":{"large_text":"Himmel über Berlin","large_image":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3"},"flags":48,"created_at":1720814203334}]"#;
+
+fn dnd_on_desktop(activities: &str) -> Update<'_> {
+    let mut clients = ClientStatus::default();
+    clients.set("desktop", "dnd");
+    Update { status: Status::Dnd, clients, activities }
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("valid JSON")
+}
+
+fn vaq() -> Presences {
+    let presences = Presences::default();
+    presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: None });
+    presences.update_presence(VAQ, 1, 1, dnd_on_desktop(SPOTIFY), None);
+    presences
+}
+
+#[test]
+fn native_view_is_the_spec_example() {
+    let view = vaq().get(UserId(VAQ)).expect("monitored");
+    let expected = json!({
+        "userId": "470320681905684500", "status": "dnd", "username": "vaq", "global_name": "Vaq",
+        "server_name": null, "avatar": "5c11d7292c91e510c2b4f07946ea6d72", "clientStatus": {"desktop": "dnd"},
+        "spotifyActivity": {
+            "name": "Spotify", "type": 2, "song": "BMW", "artist": "Pashanim",
+            "album": "Himmel über Berlin", "applicationId": null,
+            "timestamps": {"start": 1720814201608u64, "end": 1720814322741u64},
+            "party": {"id": "spotify:470320681905684500"},
+            "syncId": "56MDdzieU2dTT3YLpCdpcA",
+            "assets": {"largeText": "Himmel über Berlin", "largeImage": "spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3"},
+            "flags": 48, "createdTimestamp": 1720814203334u64
+        },
+        "activities": []
+    });
+    assert_eq!(json_of(&view.native), expected);
+}
+
+#[test]
+fn lanyard_view_has_lanyards_fields() {
+    let view = vaq().get(UserId(VAQ)).expect("monitored");
+    let lanyard = json_of(&view.lanyard);
+    assert_eq!(
+        lanyard["discord_user"],
+        json!({"id": "470320681905684500", "username": "vaq", "avatar": "5c11d7292c91e510c2b4f07946ea6d72",
+               "discriminator": "0", "global_name": "Vaq", "display_name": "Vaq", "bot": false, "public_flags": 64,
+               "avatar_decoration_data": null, "clan": null, "primary_guild": null, "collectibles": null,
+               "display_name_styles": null})
+    );
+    assert_eq!(lanyard["discord_status"], "dnd");
+    assert_eq!(lanyard["active_on_discord_desktop"], true);
+    for platform in ["mobile", "web", "embedded", "vr"] {
+        assert_eq!(lanyard[format!("active_on_discord_{platform}")], false);
+    }
+    assert_eq!(lanyard["listening_to_spotify"], true);
+    assert_eq!(
+        lanyard["spotify"],
+        json!({"track_id": "56MDdzieU2dTT3YLpCdpcA",
+               "timestamps": {"start": 1720814201608u64, "end": 1720814322741u64},
+               "album": "Himmel über Berlin",
+               "album_art_url": "https://i.scdn.co/image/ab67616d0000b273fa2f0c9e719ca71f2686ddf3",
+               "artist": "Pashanim", "song": "BMW"})
+    );
+    assert_eq!(lanyard["activities"], json_of(SPOTIFY.as_bytes()), "activities as the gateway sent them");
+    assert!(lanyard.get("kv").is_none() && lanyard.get("github").is_none());
+}
+
+#[test]
+fn other_activities_are_camel_case_and_spotify_is_not_repeated() {
+    let presences = vaq();
+    let game = r#"[{"name":"Custom Status","type":4,"id":"custom","state":"hi","emoji":{"name":"🔥"},"created_at":5},
+        {"name":"Game","type":0,"application_id":383226320970055681,"assets":{"small_text":"s"},"timestamps":{"start":1}}]"#;
+    presences.update_presence(VAQ, 1, 1, dnd_on_desktop(game), None);
+    let native = json_of(&presences.get(UserId(VAQ)).unwrap().native);
+    assert_eq!(native["spotifyActivity"], Value::Null);
+    assert_eq!(native["activities"][0]["state"], "hi");
+    assert_eq!(native["activities"][0]["emoji"], json!({"name": "🔥"}));
+    assert_eq!(native["activities"][0]["createdTimestamp"], 5);
+    assert_eq!(native["activities"][1]["applicationId"], "383226320970055681");
+    assert_eq!(native["activities"][1]["assets"], json!({"smallText": "s"}));
+    assert_eq!(native["activities"][1]["timestamps"], json!({"start": 1}));
+    let lanyard = json_of(&presences.get(UserId(VAQ)).unwrap().lanyard);
+    assert_eq!(lanyard["spotify"], Value::Null);
+    assert_eq!(lanyard["listening_to_spotify"], false);
+}
+
+#[test]
+fn invisible_shows_as_offline() {
+    let presences = vaq();
+    let update = Update { status: Status::from_gateway("invisible"), ..Update::default() };
+    assert!(presences.update_presence(VAQ, 1, 1, update, None));
+    let view = presences.get(UserId(VAQ)).unwrap();
+    assert_eq!(json_of(&view.native)["status"], "offline");
+    assert_eq!(json_of(&view.native)["clientStatus"], json!({}));
+    assert_eq!(json_of(&view.lanyard)["discord_status"], "offline");
+}
+
+#[test]
+fn a_member_without_presence_is_offline_with_their_nickname() {
+    let presences = Presences::default();
+    assert!(presences.upsert_member(2, 1, 1, Member { user: r#"{"id":"2","username":"alice"}"#, nick: Some("Al") }));
+    let native = json_of(&presences.get(UserId(2)).unwrap().native);
+    assert_eq!(native["status"], "offline");
+    assert_eq!(native["server_name"], "Al");
+    assert_eq!(native["username"], "alice");
+    assert_eq!(native["activities"], json!([]));
+}
+
+#[test]
+fn views_are_rendered_once_per_change() {
+    let presences = vaq();
+    let first = presences.get(UserId(VAQ)).unwrap();
+    assert!(Arc::ptr_eq(&first, &presences.get(UserId(VAQ)).unwrap()), "memoised");
+    assert!(!presences.update_presence(VAQ, 1, 1, dnd_on_desktop(SPOTIFY), None), "an identical update is no change");
+    assert!(Arc::ptr_eq(&first, &presences.get(UserId(VAQ)).unwrap()));
+    assert!(presences.update_presence(VAQ, 1, 1, Update::default(), None));
+    let second = presences.get(UserId(VAQ)).unwrap();
+    assert!(!Arc::ptr_eq(&first, &second));
+    assert_eq!(json_of(&second.native)["status"], "offline");
+}
+
+#[test]
+fn a_user_in_two_guilds_stays_until_removed_from_both() {
+    let presences = vaq();
+    presences.upsert_member(VAQ, 2, 1, Member { user: USER, nick: None });
+    assert_eq!(presences.monitored_count(), 1);
+    assert!(presences.remove_member(VAQ, 1));
+    assert!(presences.get(UserId(VAQ)).is_some(), "still in guild 2");
+    assert!(!presences.remove_member(VAQ, 1), "already gone from guild 1");
+    assert!(presences.remove_member(VAQ, 2));
+    assert!(presences.get(UserId(VAQ)).is_none());
+    assert_eq!(presences.monitored_count(), 0);
+}
+
+#[test]
+fn a_sync_sweeps_members_it_no_longer_lists() {
+    let presences = Presences::default();
+    for user in [2, 3, 4] {
+        presences.upsert_member(user, 1, 1, Member { user: &format!(r#"{{"id":"{user}"}}"#), nick: None });
+    }
+    presences.upsert_member(4, 9, 1, Member { user: r#"{"id":"4"}"#, nick: None });
+    // Epoch 2 of guild 1 lists only user 2 (user 3 sent a presence, which proves membership).
+    presences.upsert_member(2, 1, 2, Member { user: r#"{"id":"2"}"#, nick: None });
+    presences.update_presence(3, 1, 2, Update::default(), None);
+    let mut changed = presences.sweep(1, 2);
+    changed.sort();
+    assert_eq!(changed, vec![UserId(4)]);
+    assert_eq!(presences.monitored_count(), 3, "user 4 is still in guild 9");
+    assert_eq!(presences.retain_guilds(|g| g == 1), vec![UserId(4)]);
+    assert!(presences.get(UserId(4)).is_none());
+    assert_eq!(presences.monitored_count(), 2);
+}
+
+#[test]
+fn a_presence_for_an_unknown_member_adds_them() {
+    let presences = Presences::default();
+    let full = r#"{"id":"5","username":"eve"}"#;
+    assert!(presences.update_presence(5, 1, 0, dnd_on_desktop(""), Some(full)));
+    let native = json_of(&presences.get(UserId(5)).unwrap().native);
+    assert_eq!((native["username"].as_str(), native["status"].as_str()), (Some("eve"), Some("dnd")));
+    assert_eq!(presences.monitored_count(), 1);
+}

@@ -1,0 +1,230 @@
+//! End-to-end tests of presence tracking: the real `harmy serve` against the
+//! fake Discord gateway, plus a check that a bare twilight shard accepts the fake.
+
+mod support;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use support::discord_gateway::*;
+use twilight_gateway::{ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt};
+
+/// Runs a bare twilight shard against the fake; its events arrive on the channel.
+fn bare_shard(gw: &FakeGateway) -> (tokio::runtime::Runtime, mpsc::Receiver<Event>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let url = gw.url().to_string();
+    runtime.spawn(async move {
+        let queue = twilight_gateway::queue::InMemoryQueue::new(0, 0, Duration::ZERO, 0);
+        let intents = Intents::from_bits_truncate(INTENTS);
+        let config = ConfigBuilder::new("test-token".into(), intents).proxy_url(url).queue(queue).build();
+        let mut shard = Shard::with_config(ShardId::ONE, config);
+        while let Some(item) = shard.next_event(EventTypeFlags::all()).await {
+            if let Ok(event) = item {
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (runtime, rx)
+}
+
+/// The next event that `pick` accepts, skipping others.
+fn next_matching<T>(rx: &mpsc::Receiver<Event>, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+    loop {
+        let event = rx.recv_timeout(Duration::from_secs(20)).expect("an event from the shard");
+        if let Some(found) = pick(event) {
+            return found;
+        }
+    }
+}
+
+#[test]
+fn twilight_accepts_the_fake_gateway() {
+    let gw = FakeGateway::start();
+    gw.set_guild(Guild::new(1).member(member(2, "alice"), Some(presence(2, "online"))).member(member(3, "bob"), None));
+    let (_runtime, rx) = bare_shard(&gw);
+
+    let session = next_matching(&rx, |e| if let Event::Ready(r) = e { Some(r.session_id) } else { None });
+    assert_eq!(session, "session-1");
+    let members = next_matching(&rx, |e| if let Event::GuildCreate(g) = e { Some(g) } else { None });
+    let twilight_model::gateway::payload::incoming::GuildCreate::Available(guild) = *members else { panic!() };
+    assert_eq!(guild.members.len(), 2);
+    assert_eq!(guild.presences.len(), 1);
+
+    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 2, "idle", vec![spotify("BMW"), custom_status("hi")]));
+    let update = next_matching(&rx, |e| if let Event::PresenceUpdate(p) = e { Some(p) } else { None });
+    assert_eq!(update.activities.len(), 2);
+
+    gw.reconnect();
+    gw.wait_for_resumes(1);
+    next_matching(&rx, |e| matches!(e, Event::Resumed).then_some(()));
+
+    gw.drop_connection();
+    gw.dispatch("GUILD_MEMBER_REMOVE", member_remove(1, 3));
+    gw.wait_for_resumes(2);
+    next_matching(&rx, |e| matches!(e, Event::Resumed).then_some(()));
+    let removed = next_matching(&rx, |e| if let Event::MemberRemove(m) = e { Some(m.user.id.get()) } else { None });
+    assert_eq!(removed, 3, "a dispatch pushed while disconnected is replayed after RESUMED");
+
+    gw.invalid_session(false);
+    gw.wait_for_identifies(2);
+    let session = next_matching(&rx, |e| if let Event::Ready(r) = e { Some(r.session_id) } else { None });
+    assert_eq!(session, "session-2");
+
+    gw.set_guild(Guild::new(5).large().member(member(7, "carol"), Some(presence(7, "dnd"))));
+    gw.invalid_session(false);
+    gw.wait_for_identifies(3);
+    let large = next_matching(&rx, |e| match e {
+        Event::GuildCreate(g) if g.id().get() == 5 => Some(g),
+        _ => None,
+    });
+    let twilight_model::gateway::payload::incoming::GuildCreate::Available(large) = *large else { panic!() };
+    assert!(large.members.is_empty());
+
+    gw.close(4014);
+    let code = next_matching(&rx, |e| if let Event::GatewayClose(f) = e { Some(f.map(|f| f.code)) } else { None });
+    assert_eq!(code, Some(4014));
+}
+
+/// A harmy instance pointed at the fake gateway (no REST API reachable).
+fn serve_against(gw: &FakeGateway) -> (support::Instance, support::Server) {
+    let instance = support::Instance::new(&gw.discord_toml("http://127.0.0.1:1"));
+    let server = instance.serve();
+    (instance, server)
+}
+
+fn alice_and_bob() -> Guild {
+    Guild::new(1).member(member(2, "alice"), Some(presence(2, "online"))).member(member(3, "bob"), None)
+}
+
+/// Waits for a log line holding every needle.
+fn wait_for_line(server: &support::Server, needles: &[&str]) {
+    support::eventually(&format!("a log line with {needles:?}"), || {
+        server.log.lock().unwrap().iter().any(|line| needles.iter().all(|n| line.contains(n))).then_some(())
+    });
+}
+
+fn assert_no_token_in_log(server: &support::Server) {
+    assert!(!server.log_text().contains("test-token"), "the token reached the log");
+}
+
+#[test]
+fn presence_appears_after_guild_create_and_follows_updates() {
+    let gw = FakeGateway::start();
+    gw.set_guild(alice_and_bob());
+    let (_instance, server) = serve_against(&gw);
+    gw.wait_for_identifies(1);
+    wait_for_line(&server, &["guild synced", "guild=1", "monitored=2"]);
+    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 2, "idle", vec![spotify("BMW")]));
+    wait_for_line(&server, &["presence changed", "user=2", "status=idle"]);
+    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 3, "dnd", vec![]));
+    wait_for_line(&server, &["presence changed", "user=3", "status=dnd"]);
+    assert_no_token_in_log(&server);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn op_7_resumes_and_keeps_the_cache() {
+    let gw = FakeGateway::start();
+    gw.set_guild(alice_and_bob());
+    let (_instance, server) = serve_against(&gw);
+    wait_for_line(&server, &["guild synced", "monitored=2"]);
+    gw.reconnect();
+    gw.wait_for_resumes(1);
+    wait_for_line(&server, &["gateway session resumed"]);
+    assert_eq!(gw.identify_count(), 1, "a resume, not a new session");
+    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 2, "dnd", vec![]));
+    wait_for_line(&server, &["presence changed", "user=2", "status=dnd"]);
+    assert!(!server.log_text().contains("member gone"), "nothing was swept");
+}
+
+#[test]
+fn a_dropped_connection_reconnects_and_resumes() {
+    let gw = FakeGateway::start();
+    gw.set_guild(alice_and_bob());
+    let (_instance, server) = serve_against(&gw);
+    wait_for_line(&server, &["guild synced", "monitored=2"]);
+    gw.drop_connection();
+    gw.wait_for_resumes(1);
+    wait_for_line(&server, &["gateway session resumed"]);
+    assert_eq!(gw.identify_count(), 1);
+    assert!(gw.connections() >= 2);
+    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 3, "idle", vec![]));
+    wait_for_line(&server, &["presence changed", "user=3", "status=idle"]);
+}
+
+#[test]
+fn op_9_false_identifies_again_and_rebuilds_the_cache() {
+    let gw = FakeGateway::start();
+    gw.set_guild(alice_and_bob());
+    let (_instance, server) = serve_against(&gw);
+    wait_for_line(&server, &["guild synced", "monitored=2"]);
+    // Bob left while harmy was disconnected: the new session's GUILD_CREATE lacks him.
+    gw.set_guild(Guild::new(1).member(member(2, "alice"), Some(presence(2, "online"))));
+    gw.invalid_session(false);
+    gw.wait_for_identifies(2);
+    wait_for_line(&server, &["member gone since the last sync", "user=3"]);
+    wait_for_line(&server, &["guild synced", "monitored=1"]);
+    assert!(!server.log_text().contains("user=2 guild=1 member gone"));
+}
+
+#[test]
+fn a_member_who_leaves_is_gone_but_stays_while_in_another_guild() {
+    let gw = FakeGateway::start();
+    gw.set_guild(alice_and_bob());
+    gw.set_guild(Guild::new(4).member(member(2, "alice"), Some(presence(2, "online"))));
+    let (_instance, server) = serve_against(&gw);
+    wait_for_line(&server, &["guild synced", "guild=4", "monitored=2"]);
+    gw.dispatch("GUILD_MEMBER_REMOVE", member_remove(1, 3));
+    wait_for_line(&server, &["member left", "user=3"]);
+    gw.dispatch("GUILD_MEMBER_REMOVE", member_remove(1, 2));
+    gw.dispatch("GUILD_MEMBER_ADD", member_add(1, &member(5, "eve")));
+    wait_for_line(&server, &["member changed", "user=5"]);
+    // Alice is still in guild 4: her presence still changes.
+    gw.dispatch("PRESENCE_UPDATE", presence_update(4, 2, "idle", vec![]));
+    wait_for_line(&server, &["presence changed", "user=2", "status=idle"]);
+}
+
+#[test]
+fn a_large_guild_is_filled_from_member_chunks() {
+    let gw = FakeGateway::start();
+    let mut guild = Guild::new(1).large();
+    for id in 10..2510 {
+        guild = guild.member(member(id, "user"), (id % 2 == 0).then(|| presence(id, "online")));
+    }
+    gw.set_guild(guild);
+    let (_instance, server) = serve_against(&gw);
+    gw.wait_for_op(8, 1);
+    let request = gw.received().into_iter().find(|f| f["op"] == 8).unwrap();
+    assert_eq!(request["d"]["presences"], true);
+    assert_eq!(request["d"]["guild_id"], "1");
+    wait_for_line(&server, &["guild synced", "guild=1", "monitored=2500"]);
+}
+
+#[test]
+fn close_4014_names_the_switches_and_exits_non_zero() {
+    let gw = FakeGateway::start();
+    gw.refuse_identify(Some(4014));
+    let (_instance, mut server) = serve_against(&gw);
+    let status = server.wait();
+    assert!(!status.success());
+    let log = server.log_text();
+    for switch in ["\"Presence Intent\"", "\"Server Members Intent\"", "\"Message Content Intent\""] {
+        assert!(log.contains(switch), "{switch} not named; log:\n{log}");
+    }
+    assert!(log.contains("Privileged Gateway Intents"));
+    assert_no_token_in_log(&server);
+}
+
+#[test]
+fn close_4004_says_the_token_is_wrong_and_exits_non_zero() {
+    let gw = FakeGateway::with_token("another-token");
+    let (_instance, mut server) = serve_against(&gw);
+    let status = server.wait();
+    assert!(!status.success());
+    assert!(server.log_text().contains("rejected the bot token"), "log:\n{}", server.log_text());
+    assert_no_token_in_log(&server);
+}
