@@ -354,3 +354,62 @@ async fn a_link_while_github_is_unreachable_links_nothing() {
     assert!(err.to_string().starts_with("GitHub is unavailable: cannot reach GitHub"), "{err}");
     assert_eq!(app.github_get(UserId(4)).await.unwrap(), None);
 }
+
+/// `.github LOGIN` and `/github link` fetch from GitHub like the CLI: the
+/// profile is stored, an unknown login is refused in the reply.
+#[test]
+fn the_bot_commands_link_through_github() {
+    use serde_json::{Value, json};
+    use support::discord_gateway::{Guild, member, presence};
+    use support::discord_rest::{APP_ID, DiscordRest, TOKEN};
+    const ALICE: u64 = 2;
+    const CHANNEL: u64 = 21;
+
+    let fake = fake();
+    let rest = DiscordRest::start();
+    let gateway = FakeGateway::with_token(TOKEN);
+    gateway.set_guild(Guild::new(1).member(member(ALICE, "alice"), Some(presence(ALICE, "online"))));
+    let instance = Instance::new(&format!(
+        "[discord]\ntoken = \"{TOKEN}\"\nguild_ids = [1]\ngateway_url = \"{}\"\napi_url = \"{}\"\n\n[github]\napi_url = \"{}\"\n",
+        gateway.url(),
+        rest.url(),
+        fake.url
+    ));
+    let server = instance.serve();
+    gateway.wait_for_identifies(1);
+    let author = json!({"id": ALICE.to_string(), "username": "alice", "discriminator": "0"});
+    let say = |id: u64, text: &str| -> String {
+        gateway.dispatch(
+            "MESSAGE_CREATE",
+            json!({"id": id.to_string(), "channel_id": CHANNEL.to_string(), "guild_id": "1", "author": author,
+                   "content": text, "timestamp": "2024-01-01T00:00:00.000000+00:00", "tts": false,
+                   "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
+                   "embeds": [], "pinned": false, "type": 0}),
+        );
+        let reply = support::eventually("the bot's reply", || {
+            rest.messages_to(CHANNEL)
+                .into_iter()
+                .find(|m| m["message_reference"]["message_id"] == json!(id.to_string()))
+        });
+        reply["content"].as_str().unwrap_or_default().to_string()
+    };
+
+    assert_eq!(say(500, ".github OctoCat"), "Linked GitHub profile `OctoCat`.");
+    assert_eq!(fake.count("octocat"), 1);
+    assert!(say(501, ".github nobody-here").contains("GitHub has no user"));
+
+    gateway.dispatch(
+        "INTERACTION_CREATE",
+        json!({"id": "600", "application_id": APP_ID.to_string(), "type": 2, "token": "itoken600",
+               "attachment_size_limit": 8388608, "authorizing_integration_owners": {"0": "1"},
+               "data": {"id": "40", "name": "github", "type": 1, "options": [{"name": "link", "type": 1,
+                        "options": [{"name": "login", "type": 3, "value": "alice"}]}]},
+               "guild_id": "1", "channel_id": CHANNEL.to_string(),
+               "member": {"user": author, "roles": [], "deaf": false, "mute": false, "flags": 0}}),
+    );
+    let callback: Value = support::eventually("the slash reply", || rest.callbacks_for(600).into_iter().next());
+    assert_eq!(callback["data"]["content"], "Linked GitHub profile `alice`.");
+    assert!(server.stop().success());
+    let record = stored(&instance, ALICE).unwrap().1.unwrap();
+    assert_eq!((record.profile.username.as_str(), record.profile.id), ("alice", 1001));
+}
