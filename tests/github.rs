@@ -8,13 +8,10 @@ mod support;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use std::sync::Arc;
-
-use harmy::app::App;
-use harmy::github::{Record, Refreshed};
+use harmy::github::Refreshed;
 use harmy::ids::UserId;
 use support::discord_gateway::FakeGateway;
-use support::github::{FakeGithub, unix_now, wait_for_request};
+use support::github::{FakeGithub, app, app_at, marked, stored, unix_now, wait_for_request};
 use support::{Instance, Server, stderr, stdout};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -34,13 +31,6 @@ fn fake() -> FakeGithub {
     fake.put_user("alice", 1001, "alice's bio", 3);
     fake.put_user("bob", 1002, "bob's bio", 5);
     fake
-}
-
-/// The stored link, read from the database (no server may be running).
-fn stored(instance: &Instance, user: u64) -> Option<(String, Option<Record>)> {
-    let store = harmy::store::Store::open(&instance.db_path()).expect("open the database");
-    let (login, record) = store.github_get(UserId(user)).unwrap()?;
-    Some((login, record.map(|r| serde_json::from_str(&r).unwrap())))
 }
 
 fn link(instance: &Instance, user: &str, login: &str) -> String {
@@ -265,28 +255,6 @@ fn the_github_token_never_reaches_a_log() {
         assert!(!text.contains(TOKEN) && !text.contains("s3cr3t"), "the token is in the {what} log:\n{text}");
         assert!(!text.to_lowercase().contains("bearer"), "an Authorization value is in the {what} log:\n{text}");
     }
-}
-
-/// An in-process `App` over a fresh database, talking to the fake.
-fn app(fake: &FakeGithub, refresh_interval: &str) -> (Arc<App>, tempfile::TempDir) {
-    app_at(&fake.url, refresh_interval)
-}
-
-/// An in-process `App` over a fresh database, with GitHub at `api_url`.
-fn app_at(api_url: &str, refresh_interval: &str) -> (Arc<App>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("harmy.redb");
-    harmy::store::Store::migrate(&path, false).unwrap();
-    let mut config = harmy::config::Config::default();
-    config.github.api_url = api_url.to_string();
-    config.github.refresh_interval = humantime::parse_duration(refresh_interval).unwrap();
-    (App::new(config, harmy::store::Store::open(&path).unwrap()), dir)
-}
-
-/// The users marked in the change feed since the last look (no waiting: a
-/// write marks before it returns).
-async fn marked(app: &App) -> Vec<UserId> {
-    tokio::time::timeout(Duration::ZERO, app.changes.next_batch()).await.unwrap_or_default()
 }
 
 /// In-process: the change feed (what the WebSocket hub pushes) is marked by a

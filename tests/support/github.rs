@@ -7,9 +7,12 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use harmy::app::App;
+use harmy::github::Record;
+use harmy::ids::UserId;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -178,4 +181,33 @@ fn answer(state: &Mutex<State>, request: &Request<hyper::body::Incoming>) -> Res
 /// Waits for a request matching `pred` and returns it.
 pub fn wait_for_request(fake: &FakeGithub, what: &str, pred: impl Fn(&Seen) -> bool) -> Seen {
     super::eventually(what, || fake.seen().into_iter().find(|s| pred(s)))
+}
+
+/// The stored link, read from the database (no server may be running).
+pub fn stored(instance: &super::Instance, user: u64) -> Option<(String, Option<Record>)> {
+    let store = harmy::store::Store::open(&instance.db_path()).expect("open the database");
+    let (login, record) = store.github_get(UserId(user)).unwrap()?;
+    Some((login, record.map(|r| serde_json::from_str(&r).unwrap())))
+}
+
+/// An in-process `App` over a fresh database, talking to the fake.
+pub fn app(fake: &FakeGithub, refresh_interval: &str) -> (Arc<App>, tempfile::TempDir) {
+    app_at(&fake.url, refresh_interval)
+}
+
+/// An in-process `App` over a fresh database, with GitHub at `api_url`.
+pub fn app_at(api_url: &str, refresh_interval: &str) -> (Arc<App>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("harmy.redb");
+    harmy::store::Store::migrate(&path, false).unwrap();
+    let mut config = harmy::config::Config::default();
+    config.github.api_url = api_url.to_string();
+    config.github.refresh_interval = humantime::parse_duration(refresh_interval).unwrap();
+    (App::new(config, harmy::store::Store::open(&path).unwrap()), dir)
+}
+
+/// The users marked in the change feed since the last look (no waiting: a
+/// write marks before it returns).
+pub async fn marked(app: &App) -> Vec<UserId> {
+    tokio::time::timeout(Duration::ZERO, app.changes.next_batch()).await.unwrap_or_default()
 }
