@@ -196,6 +196,13 @@ fn token_is_sent_by_dm_and_a_leaked_token_is_replaced() {
     assert!(s.token_is_valid(&third));
     let log = s.server.log_text();
     assert!(!log.contains(&first) && !log.contains(&second), "tokens must not be logged");
+
+    // A stranger (no member of a configured guild) gets nothing in DMs: no token, no KV.
+    let stranger = json!({"id": "999999", "username": "stranger", "discriminator": "0"});
+    let ignored = s.post(None, dm_channel(999999), stranger, ".token");
+    let id = s.post(None, dm_channel(ALICE), alice(), ".kv");
+    s.reply_to(dm_channel(ALICE), id); // later events are answered, so the stranger's was looked at
+    assert!(s.rest.messages_to(dm_channel(999999)).is_empty(), "message {ignored} was answered");
 }
 
 #[test]

@@ -17,7 +17,7 @@ pub fn worth_a_look(bot: &Bot, event: &Event) -> bool {
         Event::MessageCreate(message) => {
             let prefix = &bot.app.config().discord.command_prefix;
             !message.author.bot
-                && bot.serves(message.guild_id)
+                && bot.serves(message.guild_id, message.author.id.into())
                 && (message.content.trim_start().starts_with(prefix.as_str())
                     || crate::token::find_in_text(&message.content).next().is_some())
         }

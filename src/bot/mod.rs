@@ -57,10 +57,15 @@ impl Bot {
         Bot { app, http }
     }
 
-    /// Whether the bot answers in this guild (`None`: a DM, always answered).
-    fn serves(&self, guild: Option<Id<GuildMarker>>) -> bool {
+    /// Whether the bot answers `user` in this guild. In DMs (`None`) it answers
+    /// only monitored users, so that a stranger who can DM the bot cannot fill the
+    /// store with KV pairs and tokens.
+    fn serves(&self, guild: Option<Id<GuildMarker>>, user: UserId) -> bool {
         let configured = &self.app.config().discord.guild_ids;
-        guild.is_none_or(|g| configured.is_empty() || configured.contains(&g.get()))
+        match guild {
+            Some(g) => configured.is_empty() || configured.contains(&g.get()),
+            None => self.app.presences.get(user).is_some(),
+        }
     }
 
     /// Runs an action other than `Token` (whose reply depends on the channel) and

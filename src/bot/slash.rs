@@ -15,7 +15,7 @@ pub async fn handle(bot: &Bot, interaction: &Interaction) {
     let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else { return };
     let Some(user) = interaction.author_id().map(UserId::from) else { return };
     tracing::debug!(user = %user, command = %data.name, "slash command");
-    let text = if !bot.serves(interaction.guild_id) {
+    let text = if !bot.serves(interaction.guild_id, user) {
         "harmy does not serve this server.".to_string()
     } else {
         match command::parse_slash(data) {
