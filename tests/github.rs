@@ -15,13 +15,16 @@ use support::github::{FakeGithub, app, app_at, marked, stored, unix_now, wait_fo
 use support::{Instance, Server, stderr, stdout};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Every server on its own port: tests run in parallel.
+const HTTP: &str = "[http]\nlisten = \"127.0.0.1:0\"\n";
 
 /// An instance whose `[github]` section points at the fake, plus `github_keys`
 /// lines, and whose Discord is a fake gateway (so `serve` stays off the internet).
 fn instance(fake: &FakeGithub, github_keys: &str) -> (Instance, FakeGateway) {
     let gateway = FakeGateway::start();
     let discord = gateway.discord_toml("http://127.0.0.1:1");
-    (Instance::new(&format!("{discord}\n[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url)), gateway)
+    let toml = format!("{HTTP}\n{discord}\n[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url);
+    (Instance::new(&toml), gateway)
 }
 
 /// A fake with octocat (blog unset) and two more users.
@@ -338,7 +341,7 @@ fn the_bot_commands_link_through_github() {
     let gateway = FakeGateway::with_token(TOKEN);
     gateway.set_guild(Guild::new(1).member(member(ALICE, "alice"), Some(presence(ALICE, "online"))));
     let instance = Instance::new(&format!(
-        "[discord]\ntoken = \"{TOKEN}\"\nguild_ids = [1]\ngateway_url = \"{}\"\napi_url = \"{}\"\n\n[github]\napi_url = \"{}\"\n",
+        "{HTTP}\n[discord]\ntoken = \"{TOKEN}\"\nguild_ids = [1]\ngateway_url = \"{}\"\napi_url = \"{}\"\n\n[github]\napi_url = \"{}\"\n",
         gateway.url(),
         rest.url(),
         fake.url
