@@ -32,6 +32,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod github;
+pub mod http;
 pub mod ids;
 pub mod kv;
 pub mod presence;

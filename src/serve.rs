@@ -29,6 +29,10 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let admin = crate::admin::server::bind(&config.admin.socket)
         .with_context(|| format!("admin socket {}", config.admin.socket.display()))?;
     parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
+    let listeners = crate::http::bind(&config).await?;
+    let http_addr = listeners.api.local_addr()?;
+    let metrics_addr = listeners.metrics.as_ref().map(|l| l.local_addr()).transpose()?;
+    parts.spawn(crate::http::serve(app.clone(), listeners, shutdown.clone().cancelled_owned()));
     parts.spawn(crate::github::refresher::run(app.clone(), shutdown.clone()));
 
     // The gateway fills the presence cache and hands the bot its events.
@@ -37,6 +41,8 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
 
     tracing::info!(
+        http = %http_addr,
+        metrics = ?metrics_addr,
         database = %config.storage.path.display(),
         admin_socket = %config.admin.socket.display(),
         "harmy serve started"

@@ -69,6 +69,10 @@ fn twilight_accepts_the_fake_gateway() {
     let removed = next_matching(&rx, |e| if let Event::MemberRemove(m) = e { Some(m.user.id.get()) } else { None });
     assert_eq!(removed, 3, "a dispatch pushed while disconnected is replayed after RESUMED");
 
+    gw.invalid_session(true);
+    gw.wait_for_resumes(3);
+    next_matching(&rx, |e| matches!(e, Event::Resumed).then_some(()));
+
     gw.invalid_session(false);
     gw.wait_for_identifies(2);
     let session = next_matching(&rx, |e| if let Event::Ready(r) = e { Some(r.session_id) } else { None });

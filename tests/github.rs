@@ -15,15 +15,13 @@ use support::github::{FakeGithub, app, app_at, marked, stored, unix_now, wait_fo
 use support::{Instance, Server, stderr, stdout};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Every server on its own port: tests run in parallel.
-const HTTP: &str = "[http]\nlisten = \"127.0.0.1:0\"\n";
 
 /// An instance whose `[github]` section points at the fake, plus `github_keys`
 /// lines, and whose Discord is a fake gateway (so `serve` stays off the internet).
 fn instance(fake: &FakeGithub, github_keys: &str) -> (Instance, FakeGateway) {
     let gateway = FakeGateway::start();
     let discord = gateway.discord_toml("http://127.0.0.1:1");
-    let toml = format!("{HTTP}\n{discord}\n[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url);
+    let toml = format!("{discord}\n[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url);
     (Instance::new(&toml), gateway)
 }
 
@@ -341,7 +339,7 @@ fn the_bot_commands_link_through_github() {
     let gateway = FakeGateway::with_token(TOKEN);
     gateway.set_guild(Guild::new(1).member(member(ALICE, "alice"), Some(presence(ALICE, "online"))));
     let instance = Instance::new(&format!(
-        "{HTTP}\n[discord]\ntoken = \"{TOKEN}\"\nguild_ids = [1]\ngateway_url = \"{}\"\napi_url = \"{}\"\n\n[github]\napi_url = \"{}\"\n",
+        "[discord]\ntoken = \"{TOKEN}\"\nguild_ids = [1]\ngateway_url = \"{}\"\napi_url = \"{}\"\n\n[github]\napi_url = \"{}\"\n",
         gateway.url(),
         rest.url(),
         fake.url
@@ -383,4 +381,60 @@ fn the_bot_commands_link_through_github() {
     assert!(server.stop().success());
     let record = stored(&instance, ALICE).unwrap().1.unwrap();
     assert_eq!((record.profile.username.as_str(), record.profile.id), ("alice", 1001));
+}
+
+/// `GET /user/:id` and the Lanyard view show the linked profile, and a profile
+/// the refresher finds changed is pushed to WebSocket subscribers.
+#[test]
+fn the_profile_is_served_and_a_change_is_pushed() {
+    use support::discord_gateway::{Guild, member, presence};
+    use support::http_client::{get, next_json, say, socket};
+    const ALICE: u64 = 470320681905684500;
+
+    let fake = fake();
+    let gateway = FakeGateway::start();
+    gateway.set_guild(Guild::new(1).member(member(ALICE, "alice"), Some(presence(ALICE, "online"))));
+    let instance = Instance::new(&format!(
+        "[rate_limit]\nper_second = 1000\nper_minute = 100000\n\n{}\n[github]\napi_url = \"{}\"\nrefresh_interval = \"300ms\"\n",
+        gateway.discord_toml("http://127.0.0.1:1"),
+        fake.url
+    ));
+    link(&instance, &ALICE.to_string(), "alice");
+    let server = instance.serve();
+    gateway.wait_for_identifies(1);
+    let addr = server.http.expect("the started line names the HTTP address");
+
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let user = loop {
+            let reply = get(addr, &format!("/user/{ALICE}")).await;
+            if reply.status == 200 {
+                break reply.json();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(user["github"]["username"], "alice");
+        assert_eq!(user["github"]["url"], "https://github.com/alice");
+        assert_eq!(user["github"]["blog"], serde_json::Value::Null);
+        let lanyard = get(addr, &format!("/v1/users/{ALICE}")).await.json();
+        assert_eq!(lanyard["data"]["github"]["id"], 1001);
+        assert_eq!(lanyard["data"]["kv"], serde_json::json!({}));
+
+        let mut ws = socket(addr, "/socket").await;
+        assert_eq!(next_json(&mut ws).await["op"], 1);
+        say(&mut ws, &format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{ALICE}"}}}}"#)).await;
+        let init = next_json(&mut ws).await;
+        assert_eq!(
+            (init["t"].as_str(), init["d"]["github"]["bio"].as_str()),
+            (Some("INIT_STATE"), Some("alice's bio"))
+        );
+
+        fake.put_user("alice", 1001, "pushed bio", 3);
+        loop {
+            let update = next_json(&mut ws).await; // panics after 10 s without a frame
+            if update["t"] == "PRESENCE_UPDATE" && update["d"]["github"]["bio"] == "pushed bio" {
+                break;
+            }
+        }
+    });
+    assert!(server.stop().success());
 }

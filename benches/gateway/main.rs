@@ -1,14 +1,15 @@
 //! Gateway benchmarks (issue #3, results in docs/BENCHMARKS.md):
 //!
 //! ```text
-//! cargo bench --bench gateway -- ingest    # 200 000 Spotify PRESENCE_UPDATEs: harmy vs a bare twilight shard
+//! cargo bench --bench gateway -- ingest    # 200 000 Spotify PRESENCE_UPDATEs: harmy (in process, and the binary over HTTP) vs a bare twilight shard
 //! cargo bench --bench gateway -- memory    # RSS per monitored user: (RSS at 100 000 − RSS at 1 000) / 99 000
 //! cargo bench --bench gateway -- startup   # time from spawning `harmy serve` to the 100 000th member served
 //! ```
 //!
-//! Ingest runs harmy's gateway and cache in this process (the same code
-//! `harmy serve` runs) and, in the same run against the same local gateway, a
-//! bare twilight shard that only deserialises the flood. Memory and start-up
+//! Ingest runs, in the same run against the same local gateway: a bare
+//! twilight shard that only deserialises the flood; harmy's gateway and cache
+//! in this process (the code `harmy serve` runs); and the release binary end
+//! to end (first update written → last update in `GET /user/:id`). Memory and start-up
 //! run the release `harmy` binary against a large guild answered with
 //! GUILD_MEMBERS_CHUNKs. Rounds alternate harmy and the baseline; the median is reported.
 
@@ -50,17 +51,29 @@ fn ingest() {
         updates: *UPDATES,
         users: FLOOD_USERS,
     });
-    let (mut bare, mut harmy) = (Vec::new(), Vec::new());
+    let (mut bare, mut harmy, mut served) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=ROUNDS {
-        let b = bare_shard(&gw);
-        let h = harmy_in_process(&gw);
-        println!("ingest round {round}: bare twilight shard {:>7.0}/s, harmy {:>7.0}/s", rate(b), rate(h));
-        bare.push(rate(b));
-        harmy.push(rate(h));
+        let b = rate(bare_shard(&gw));
+        let h = rate(harmy_in_process(&gw));
+        let s = ingest_binary(&gw).map(rate);
+        let s_text = s.map_or("n/a (no HTTP API in this build)".into(), |s| format!("{s:>7.0}/s"));
+        println!(
+            "ingest round {round}: bare shard {b:>7.0}/s, harmy in process {h:>7.0}/s, harmy serve over HTTP {s_text}"
+        );
+        bare.push(b);
+        harmy.push(h);
+        served.extend(s);
     }
     let (b, h) = (median(bare), median(harmy));
     let updates = *UPDATES;
-    println!("ingest: {updates} updates, median bare shard {b:.0}/s, harmy {h:.0}/s, ratio {:.2} (goal ≥ 0.5)", h / b);
+    println!(
+        "ingest: {updates} updates, median bare shard {b:.0}/s, harmy in process {h:.0}/s, ratio {:.2} (goal ≥ 0.5)",
+        h / b
+    );
+    if !served.is_empty() {
+        let s = median(served);
+        println!("ingest: harmy serve over HTTP, median {s:.0}/s, ratio {:.2} (goal ≥ 0.5)", s / b);
+    }
 }
 
 fn rate(elapsed: Duration) -> f64 {
@@ -167,79 +180,123 @@ fn run_binary(users: u64) -> BinaryRun {
         guild_create: Arc::new(frames::guild_create(users, true)),
         chunks: Arc::new(frames::chunks(users)),
     });
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[discord]\ntoken = \"bench-token\"\ngateway_url = \"{}\"\napi_url = \"http://127.0.0.1:1\"\n\
-             [http]\nlisten = \"127.0.0.1:0\"\n[rate_limit]\nper_second = 1000000\nper_minute = 60000000\n[storage]\npath = \"{}\"\n[admin]\nsocket = \"{}\"\n",
-            gw.url,
-            dir.path().join("harmy.redb").display(),
-            dir.path().join("admin.sock").display()
-        ),
-    )
-    .unwrap();
-    let bin = env!("CARGO_BIN_EXE_harmy");
-    let migrated = Command::new(bin).arg("migrate").arg("--config").arg(&config).output().unwrap();
-    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
-
-    let spawned = Instant::now();
-    let mut child = Command::new(bin)
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env("HARMY_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let synced_needle = format!("monitored={users}");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if std::env::var_os("BENCH_LOG").is_some() {
-                eprintln!("{line}");
-            }
-            if line.contains("harmy serve started") {
-                let http = line.split_whitespace().find_map(|f| f.strip_prefix("http=")).map(str::to_string);
-                let _ = tx.send((false, http));
-            } else if line.contains("guild synced") && line.contains(&synced_needle) {
-                let _ = tx.send((true, None));
-            }
-        }
-    });
-    let mut http = None;
-    let synced = loop {
-        match rx.recv_timeout(Duration::from_secs(60)).expect("harmy synced the guild") {
-            (false, addr) => http = addr,
-            (true, _) => break spawned.elapsed(),
-        }
-    };
+    let mut harmy = Harmy::spawn(&gw, users);
     let last = frames::FIRST_USER + users - 1;
-    let served = http.map(|addr| {
-        while !get_ok(&addr, &format!("/user/{last}")) {
+    let served = harmy.http.clone().map(|addr| {
+        while !get(&addr, &format!("/user/{last}")).is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        spawned.elapsed()
+        harmy.spawned.elapsed()
     });
     std::thread::sleep(Duration::from_millis(500));
-    let rss_kib = rss_kib(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    BinaryRun { synced, served, rss_kib }
+    let rss_kib = rss_kib(harmy.child.id());
+    harmy.stop();
+    BinaryRun { synced: harmy.synced, served, rss_kib }
 }
 
-/// Whether `GET path` answers 200.
-fn get_ok(addr: &str, path: &str) -> bool {
-    let Ok(mut tcp) = std::net::TcpStream::connect(addr.trim_matches('"')) else { return false };
+/// The release `harmy serve` binary against a bench gateway.
+struct Harmy {
+    child: std::process::Child,
+    spawned: Instant,
+    /// When the log said the guild's `users` members were synced.
+    synced: Duration,
+    /// The HTTP address, when this build has the HTTP API.
+    http: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harmy {
+    fn spawn(gw: &BenchGateway, users: u64) -> Harmy {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[discord]\ntoken = \"bench-token\"\ngateway_url = \"{}\"\napi_url = \"http://127.0.0.1:1\"\n\
+                 [http]\nlisten = \"127.0.0.1:0\"\n[rate_limit]\nper_second = 1000000\nper_minute = 60000000\n\
+                 [storage]\npath = \"{}\"\n[admin]\nsocket = \"{}\"\n",
+                gw.url,
+                dir.path().join("harmy.redb").display(),
+                dir.path().join("admin.sock").display()
+            ),
+        )
+        .unwrap();
+        let bin = env!("CARGO_BIN_EXE_harmy");
+        let migrated = Command::new(bin).arg("migrate").arg("--config").arg(&config).output().unwrap();
+        assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+
+        let spawned = Instant::now();
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("HARMY_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let synced_needle = format!("monitored={users}");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("BENCH_LOG").is_some() {
+                    eprintln!("{line}");
+                }
+                if line.contains("harmy serve started") {
+                    let http = line.split_whitespace().find_map(|f| f.strip_prefix("http=")).map(str::to_string);
+                    let _ = tx.send((false, http));
+                } else if line.contains("guild synced") && line.contains(&synced_needle) {
+                    let _ = tx.send((true, None));
+                }
+            }
+        });
+        let mut http = None;
+        let synced = loop {
+            match rx.recv_timeout(Duration::from_secs(60)).expect("harmy synced the guild") {
+                (false, addr) => http = addr.map(|a| a.trim_matches('"').to_string()),
+                (true, _) => break spawned.elapsed(),
+            }
+        };
+        Harmy { child, spawned, synced, http, _dir: dir }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The release binary over HTTP: first update written → last update in `GET /user/:id`.
+fn ingest_binary(gw: &BenchGateway) -> Option<Duration> {
+    let mut harmy = Harmy::spawn(gw, FLOOD_USERS);
+    let Some(addr) = harmy.http.clone() else {
+        harmy.stop();
+        return None;
+    };
+    let last_user = frames::FIRST_USER + (*UPDATES as u64 - 1) % FLOOD_USERS;
+    let last_song = format!("\"song {}\"", *UPDATES - 1);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        if get(&addr, &format!("/user/{last_user}")).is_some_and(|r| r.contains(&last_song)) {
+            break Instant::now();
+        }
+        assert!(Instant::now() < deadline, "harmy serve never showed the last update");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    harmy.stop();
+    Some(done - gw.flood_started.lock().unwrap().expect("flood started"))
+}
+
+/// The whole response to `GET path`, if the server answers.
+fn get(addr: &str, path: &str) -> Option<String> {
+    let mut tcp = std::net::TcpStream::connect(addr).ok()?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
-    tcp.write_all(request.as_bytes()).is_ok()
-        && tcp.read_to_string(&mut response).is_ok()
-        && response.starts_with("HTTP/1.1 200")
+    tcp.read_to_string(&mut response).ok()?;
+    Some(response)
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -11,6 +11,8 @@
 mod fatal;
 mod payload;
 mod roster;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,10 +110,25 @@ async fn shard_loop(
                 continue;
             }
         };
-        if dispatch(&mut roster, shard, &app, &text) {
+        let for_bot = if text.len() > BIG_FRAME && multi_thread() {
+            // A big guild's member list takes a while to apply: let the runtime
+            // move this worker's other tasks (HTTP) elsewhere meanwhile.
+            tokio::task::block_in_place(|| dispatch(&mut roster, shard, &app, &text))
+        } else {
+            dispatch(&mut roster, shard, &app, &text)
+        };
+        if for_bot {
             forward(&bot, text);
         }
     }
+}
+
+/// Frames above this size (a large GUILD_CREATE or member chunk) are applied
+/// with `block_in_place`.
+const BIG_FRAME: usize = 256 * 1024;
+
+fn multi_thread() -> bool {
+    tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
 }
 
 /// Applies a frame to the cache; true when it is an event for the bot.
@@ -128,8 +145,10 @@ fn dispatch(roster: &mut roster::Roster, shard: &Shard, app: &App, text: &str) -
     if kind == "READY" || kind == "RESUMED" {
         app.presences.set_gateway_up(true);
     }
-    if let Err(error) = roster.handle(shard, kind, text) {
-        tracing::warn!(event = kind, %error, "unreadable gateway event");
+    match roster.handle(kind, text) {
+        Ok(Some(request)) => shard.command(&request),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(event = kind, %error, "unreadable gateway event"),
     }
     matches!(kind, "MESSAGE_CREATE" | "INTERACTION_CREATE" | "READY")
 }

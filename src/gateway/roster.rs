@@ -7,7 +7,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use twilight_gateway::Shard;
 use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
 use twilight_model::id::Id;
 
@@ -52,10 +51,11 @@ impl Roster {
     }
 
     /// Applies one dispatch; events that are not about presence are ignored.
-    pub fn handle(&mut self, shard: &Shard, kind: &str, frame: &str) -> Result<(), serde_json::Error> {
+    /// Returns the member request (op 8) to send for a large guild.
+    pub fn handle(&mut self, kind: &str, frame: &str) -> Result<Option<RequestGuildMembers>, serde_json::Error> {
         match kind {
             "PRESENCE_UPDATE" => self.presence_update(serde_json::from_str::<Dispatch<Presence>>(frame)?.d),
-            "GUILD_CREATE" => self.guild_create(shard, serde_json::from_str::<Dispatch<GuildCreate>>(frame)?.d),
+            "GUILD_CREATE" => return Ok(self.guild_create(serde_json::from_str::<Dispatch<GuildCreate>>(frame)?.d)),
             "GUILD_MEMBERS_CHUNK" => self.chunk(serde_json::from_str::<Dispatch<MembersChunk>>(frame)?.d),
             "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" => {
                 let member = serde_json::from_str::<Dispatch<Member>>(frame)?.d;
@@ -98,7 +98,7 @@ impl Roster {
             }
             _ => {}
         }
-        Ok(())
+        Ok(None)
     }
 
     fn presence_update(&mut self, presence: Presence<'_>) {
@@ -150,25 +150,22 @@ impl Roster {
         }
     }
 
-    fn guild_create(&mut self, shard: &Shard, guild: GuildCreate<'_>) {
+    fn guild_create(&mut self, guild: GuildCreate<'_>) -> Option<RequestGuildMembers> {
         let id = guild.id.0;
         if guild.unavailable || !self.monitored(id) {
-            return;
+            return None;
         }
         let epoch = self.new_epoch(id);
         self.members(id, epoch, &guild.members, &guild.presences, !guild.large);
-        if guild.large {
-            // The rest of the members, with presences, come as GUILD_MEMBERS_CHUNKs.
-            if let Some(guild_id) = Id::new_checked(id) {
-                // The nonce ties the chunks to this sync, so a stale request's last chunk sweeps nothing.
-                let nonce = format!("{id}:{epoch}");
-                let request = RequestGuildMembers::builder(guild_id).presences(true).nonce(nonce).query("", None);
-                shard.command(&request);
-            }
-            tracing::info!(guild = id, members = guild.members.len(), "large guild: requesting its members");
-        } else {
+        if !guild.large {
             self.end_sync(id, epoch);
+            return None;
         }
+        // The rest of the members, with presences, come as GUILD_MEMBERS_CHUNKs. The
+        // nonce ties them to this sync, so a stale request's last chunk sweeps nothing.
+        tracing::info!(guild = id, members = guild.members.len(), "large guild: requesting its members");
+        let request = RequestGuildMembers::builder(Id::new_checked(id)?).presences(true).nonce(format!("{id}:{epoch}"));
+        Some(request.query("", None))
     }
 
     fn chunk(&mut self, chunk: MembersChunk<'_>) {

@@ -16,18 +16,20 @@
 //!   a guild's full member list (GUILD_CREATE, or the last member chunk) can
 //!   sweep the members it no longer lists.
 
+mod entry;
 mod render;
 mod status;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 
+use self::entry::{Entry, IdHasher, Membership, mix};
 pub use self::status::{ClientStatus, PLATFORMS, Status};
 use crate::ids::UserId;
 
@@ -72,21 +74,6 @@ pub struct Presences {
     gateway_up: AtomicBool,
     gateway_events: AtomicU64,
     gateway_reconnects: AtomicU64,
-}
-
-struct Entry {
-    user: Box<str>,
-    activities: Option<Box<str>>,
-    status: Status,
-    clients: ClientStatus,
-    guilds: Box<[Membership]>,
-    view: OnceLock<Arc<PresenceView>>,
-}
-
-struct Membership {
-    guild: u64,
-    epoch: u32,
-    nick: Option<Box<str>>,
 }
 
 impl Default for Presences {
@@ -293,67 +280,5 @@ impl Presences {
 
     fn write(&self, user: u64) -> RwLockWriteGuard<'_, Map> {
         self.shards[Self::shard_of(user)].write().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Entry {
-    fn new(user: &str) -> Entry {
-        Entry {
-            user: user.into(),
-            activities: None,
-            status: Status::Offline,
-            clients: ClientStatus::default(),
-            guilds: Box::new([]),
-            view: OnceLock::new(),
-        }
-    }
-
-    /// Adds or refreshes the membership of `guild`; `nick` is `None` to keep the
-    /// known nickname. True when the public state changed (a new user, or the
-    /// nickname of the first guild, which is the `server_name`).
-    fn join(&mut self, guild: u64, epoch: u32, nick: Option<Option<&str>>) -> bool {
-        if let Some(i) = self.guilds.iter().position(|m| m.guild == guild) {
-            let membership = &mut self.guilds[i];
-            membership.epoch = epoch;
-            match nick {
-                Some(nick) if membership.nick.as_deref() != nick => {
-                    membership.nick = nick.map(Into::into);
-                    i == 0
-                }
-                _ => false,
-            }
-        } else {
-            let mut guilds = std::mem::take(&mut self.guilds).into_vec();
-            guilds.push(Membership { guild, epoch, nick: nick.flatten().map(Into::into) });
-            self.guilds = guilds.into_boxed_slice();
-            // A further guild changes nothing visible; a first one makes the user monitored.
-            self.guilds.len() == 1
-        }
-    }
-}
-
-/// splitmix64's finaliser: snowflakes' low bits are mostly zero, so they need mixing.
-fn mix(id: u64) -> u64 {
-    let mut z = id.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Hashes a user id (the map's only key type) with [`mix`].
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        mix(self.0)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id;
     }
 }

@@ -4,8 +4,10 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod discord_gateway;
+pub mod discord_payloads;
 pub mod discord_rest;
 pub mod github;
+pub mod http_client;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -25,7 +27,8 @@ pub struct Instance {
 
 impl Instance {
     /// A migrated instance whose config is the defaults for paths plus `extra` TOML
-    /// (whole sections, e.g. "[kv]\nmax_keys = 3\n"). `[storage]`/`[admin]` are set here.
+    /// (whole sections, e.g. "[kv]\nmax_keys = 3\n"). `[storage]`/`[admin]` are set here,
+    /// and `[http] listen` on port 0 when `extra` has no `[http]` section.
     pub fn new(extra: &str) -> Instance {
         let instance = Instance::unmigrated(extra);
         let out = instance.cli(&["migrate"]);
@@ -36,8 +39,10 @@ impl Instance {
     /// Like `new`, without running `harmy migrate`.
     pub fn unmigrated(extra: &str) -> Instance {
         let dir = tempfile::tempdir().expect("temp dir");
+        // `harmy serve` binds the HTTP API: on a free port, unless the test sets `[http]` itself.
+        let http = if extra.contains("[http]") { "" } else { "[http]\nlisten = \"127.0.0.1:0\"\n\n" };
         let config = format!(
-            "[storage]\npath = \"{}\"\n\n[admin]\nsocket = \"{}\"\n\n{}",
+            "[storage]\npath = \"{}\"\n\n[admin]\nsocket = \"{}\"\n\n{http}{}",
             dir.path().join("harmy.redb").display(),
             dir.path().join("admin.sock").display(),
             extra

@@ -1,0 +1,160 @@
+//! The roster against dispatch frames: which guilds are monitored, sessions,
+//! large guilds and their chunks, and the change feed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::roster::Roster;
+use crate::app::App;
+use crate::config::Config;
+use crate::ids::UserId;
+use crate::store::Store;
+
+fn app(guild_ids: &[u64]) -> (tempfile::TempDir, Arc<App>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.redb");
+    Store::migrate(&path, false).unwrap();
+    let mut config = Config::default();
+    config.discord.guild_ids = guild_ids.to_vec();
+    (dir, App::new(config, Store::open(&path).unwrap()))
+}
+
+fn frame(t: &str, d: Value) -> String {
+    format!(r#"{{"op":0,"t":"{t}","s":1,"d":{d}}}"#)
+}
+
+fn user(id: u64, name: &str) -> Value {
+    json!({"id": id.to_string(), "username": name, "discriminator": "0"})
+}
+
+fn member(id: u64, name: &str) -> Value {
+    json!({"user": user(id, name), "nick": null, "roles": []})
+}
+
+fn presence(id: u64, status: &str) -> Value {
+    json!({"user": {"id": id.to_string()}, "status": status, "client_status": {"web": status}, "activities": []})
+}
+
+fn guild_create(id: u64, large: bool, members: &[(u64, &str)], online: &[u64]) -> String {
+    let members: Vec<Value> = members.iter().map(|(id, name)| member(*id, name)).collect();
+    let presences: Vec<Value> = online.iter().map(|id| presence(*id, "online")).collect();
+    frame("GUILD_CREATE", json!({"id": id.to_string(), "large": large, "members": members, "presences": presences}))
+}
+
+fn native(app: &App, user: u64) -> Option<Value> {
+    app.presences.get(UserId(user)).map(|v| serde_json::from_slice(&v.native).unwrap())
+}
+
+#[test]
+fn only_members_of_configured_guilds_are_monitored() {
+    let (_dir, app) = app(&[1]);
+    let mut roster = Roster::new(app.clone());
+    roster.handle("GUILD_CREATE", &guild_create(1, false, &[(2, "alice")], &[2])).unwrap();
+    roster.handle("GUILD_CREATE", &guild_create(9, false, &[(3, "bob")], &[3])).unwrap();
+    let update = json!({"user": {"id": "4"}, "guild_id": "9", "status": "dnd", "client_status": {}});
+    roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", update)).unwrap();
+    assert_eq!(native(&app, 2).unwrap()["status"], "online");
+    assert!(native(&app, 3).is_none() && native(&app, 4).is_none());
+    assert_eq!(app.presences.monitored_count(), 1);
+}
+
+#[test]
+fn every_guild_is_monitored_when_none_is_configured() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    roster.handle("GUILD_CREATE", &guild_create(1, false, &[(2, "alice")], &[])).unwrap();
+    roster.handle("GUILD_CREATE", &guild_create(9, false, &[(3, "bob")], &[3])).unwrap();
+    assert_eq!(native(&app, 2).unwrap()["status"], "offline", "a member with no presence is offline");
+    assert_eq!(native(&app, 3).unwrap()["status"], "online");
+}
+
+#[test]
+fn a_new_session_drops_guilds_the_bot_is_no_longer_in() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    roster.handle("GUILD_CREATE", &guild_create(1, false, &[(2, "alice"), (3, "bob")], &[])).unwrap();
+    roster.handle("GUILD_CREATE", &guild_create(9, false, &[(3, "bob"), (4, "carol")], &[])).unwrap();
+    let ready = json!({"session_id": "s2", "guilds": [{"id": "9", "unavailable": true}]});
+    roster.handle("READY", &frame("READY", ready)).unwrap();
+    assert!(native(&app, 2).is_none(), "only in guild 1");
+    assert!(native(&app, 3).is_some() && native(&app, 4).is_some());
+    // The bot is removed from guild 9 (no `unavailable`): everyone there is gone.
+    roster.handle("GUILD_DELETE", &frame("GUILD_DELETE", json!({"id": "9"}))).unwrap();
+    assert_eq!(app.presences.monitored_count(), 0);
+}
+
+#[test]
+fn an_outage_keeps_the_guilds_members() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    roster.handle("GUILD_CREATE", &guild_create(1, false, &[(2, "alice")], &[])).unwrap();
+    roster.handle("GUILD_DELETE", &frame("GUILD_DELETE", json!({"id": "1", "unavailable": true}))).unwrap();
+    assert!(native(&app, 2).is_some());
+}
+
+#[test]
+fn a_large_guild_is_synced_by_its_own_chunks_only() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    roster.handle("GUILD_CREATE", &guild_create(1, false, &[(2, "alice"), (3, "bob")], &[])).unwrap();
+    let request = roster.handle("GUILD_CREATE", &guild_create(1, true, &[], &[])).unwrap().expect("op 8");
+    assert!(request.d.presences == Some(true));
+    let nonce = request.d.nonce.clone().unwrap();
+    let chunk = |nonce: &str| {
+        let d = json!({"guild_id": "1", "chunk_index": 0, "chunk_count": 1, "nonce": nonce,
+                       "members": [member(2, "alice")], "presences": [presence(2, "idle")]});
+        frame("GUILD_MEMBERS_CHUNK", d)
+    };
+    roster.handle("GUILD_MEMBERS_CHUNK", &chunk("1:999")).unwrap();
+    assert!(native(&app, 3).is_some(), "a stale request's chunk sweeps nothing");
+    roster.handle("GUILD_MEMBERS_CHUNK", &chunk(&nonce)).unwrap();
+    assert!(native(&app, 3).is_none(), "bob is not in the member list any more");
+    assert_eq!(native(&app, 2).unwrap()["status"], "idle");
+}
+
+#[test]
+fn member_updates_and_full_users_change_the_view() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    roster.handle("GUILD_CREATE", &guild_create(1, false, &[(2, "alice")], &[2])).unwrap();
+    let update = json!({"guild_id": "1", "user": user(2, "alice"), "nick": "Al", "roles": []});
+    roster.handle("GUILD_MEMBER_UPDATE", &frame("GUILD_MEMBER_UPDATE", update)).unwrap();
+    assert_eq!(native(&app, 2).unwrap()["server_name"], "Al");
+    let renamed =
+        json!({"user": user(2, "alicia"), "guild_id": "1", "status": "online", "client_status": {"web": "online"}});
+    roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", renamed)).unwrap();
+    assert_eq!(native(&app, 2).unwrap()["username"], "alicia");
+    let removed = json!({"guild_id": "1", "user": user(2, "alicia")});
+    roster.handle("GUILD_MEMBER_REMOVE", &frame("GUILD_MEMBER_REMOVE", removed)).unwrap();
+    assert!(native(&app, 2).is_none());
+}
+
+#[tokio::test]
+async fn changes_are_marked_and_unchanged_updates_are_not() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    roster.handle("GUILD_CREATE", &guild_create(1, false, &[(2, "alice"), (3, "bob")], &[2])).unwrap();
+    let mut first = app.changes.next_batch().await;
+    first.sort();
+    assert_eq!(first, [UserId(2), UserId(3)]);
+    let same = json!({"user": {"id": "2"}, "guild_id": "1", "status": "online", "client_status": {"web": "online"}, "activities": []});
+    roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", same)).unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(50), app.changes.next_batch()).await;
+    assert!(waited.is_err(), "an identical presence is no change");
+    let idle = json!({"user": {"id": "3"}, "guild_id": "1", "status": "idle", "client_status": {"web": "idle"}});
+    roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", idle)).unwrap();
+    assert_eq!(app.changes.next_batch().await, [UserId(3)]);
+}
+
+#[test]
+fn snowflakes_may_be_numbers_and_activities_null() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    let update =
+        json!({"user": {"id": 5}, "guild_id": 1, "status": "invisible", "client_status": {}, "activities": null});
+    roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", update)).unwrap();
+    assert_eq!(native(&app, 5).unwrap()["status"], "offline");
+    assert!(roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", json!({"user": 1}))).is_err());
+}

@@ -1,0 +1,152 @@
+//! The one place where errors become HTTP responses: status, `snake_case` code
+//! and message (SPEC §4.4), in the native shape `{"error":{…}}` or Lanyard's
+//! envelope `{"success":false,"error":{…}}` on `/v1` routes. Internal errors
+//! are logged here and answered with a fixed text, so no panic message, path
+//! or database detail ever reaches a client.
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use crate::error::Error;
+use crate::github::GithubError;
+use crate::kv::KvError;
+
+use super::response::{self, Reply};
+
+/// An error as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable machine-readable code.
+    pub code: &'static str,
+    /// Human text (never internal details).
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    /// 404 for a path no route has.
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    }
+
+    /// 405 for a route that exists with other methods.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+    }
+
+    /// 413 for a body over the limit.
+    pub fn body_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("request bodies are limited to {limit} bytes"),
+        )
+    }
+
+    /// 400 for a body that is not what the route takes.
+    pub fn invalid_body(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    }
+
+    /// 426 for a plain request to `/socket`.
+    pub fn upgrade_required() -> ApiError {
+        ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", "this route takes a WebSocket upgrade")
+    }
+
+    /// 429 when the client is over a rate limit.
+    pub fn rate_limited(retry_after: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests; retry in {retry_after} s"),
+        )
+    }
+
+    /// 500, with the cause logged and not shown.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!("request failed: {cause}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+    }
+
+    /// The JSON body: `{"error":{"code":…,"message":…}}`, or Lanyard's envelope.
+    pub fn body(&self, lanyard: bool) -> Bytes {
+        let message = serde_json::to_string(&self.message).unwrap_or_else(|_| "\"\"".into());
+        let inner = format!(r#"{{"code":"{}","message":{message}}}"#, self.code);
+        let body =
+            if lanyard { format!(r#"{{"success":false,"error":{inner}}}"#) } else { format!(r#"{{"error":{inner}}}"#) };
+        Bytes::from(body)
+    }
+
+    /// The response.
+    pub fn reply(&self, lanyard: bool) -> Reply {
+        response::json(self.status, self.body(lanyard))
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            Error::InvalidUserId(_) => (StatusCode::BAD_REQUEST, "invalid_user_id"),
+            Error::Kv(KvError::InvalidKey(_) | KvError::KeyTooLong { .. }) => {
+                (StatusCode::BAD_REQUEST, "invalid_kv_key")
+            }
+            Error::Kv(KvError::ValueTooLong { .. }) => (StatusCode::BAD_REQUEST, "kv_value_too_long"),
+            Error::Kv(KvError::TooManyKeys { .. }) => (StatusCode::BAD_REQUEST, "kv_too_many_keys"),
+            Error::KvKeyNotFound(_) => (StatusCode::NOT_FOUND, "kv_key_not_found"),
+            Error::NotMonitored(_) => (StatusCode::NOT_FOUND, "user_not_monitored"),
+            Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::Github(GithubError::InvalidLogin(_)) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Error::Github(GithubError::UnknownLogin(_) | GithubError::NotLinked) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            Error::Github(GithubError::Unavailable(_)) | Error::Store(_) | Error::Internal(_) => {
+                return ApiError::internal(&e);
+            }
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+
+    #[test]
+    fn codes_follow_the_spec_table() {
+        let cases: Vec<(Error, u16, &str)> = vec![
+            ("x".parse::<UserId>().unwrap_err().into(), 400, "invalid_user_id"),
+            (KvError::InvalidKey("a-b".into()).into(), 400, "invalid_kv_key"),
+            (KvError::KeyTooLong { len: 2, max: 1 }.into(), 400, "invalid_kv_key"),
+            (KvError::ValueTooLong { len: 2, max: 1 }.into(), 400, "kv_value_too_long"),
+            (KvError::TooManyKeys { max: 1 }.into(), 400, "kv_too_many_keys"),
+            (Error::KvKeyNotFound("k".into()), 404, "kv_key_not_found"),
+            (Error::NotMonitored(UserId(1)), 404, "user_not_monitored"),
+            (Error::Unauthorized, 401, "unauthorized"),
+            (Error::Internal("secret detail".into()), 500, "internal"),
+        ];
+        for (error, status, code) in cases {
+            let api = ApiError::from(error);
+            assert_eq!((api.status.as_u16(), api.code), (status, code));
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let api = ApiError::from(Error::Internal("thread panicked at src/x.rs".into()));
+        let body = String::from_utf8(api.body(false).to_vec()).unwrap();
+        assert_eq!(body, r#"{"error":{"code":"internal","message":"internal server error"}}"#);
+    }
+
+    #[test]
+    fn lanyard_routes_get_the_envelope() {
+        let body = ApiError::not_found().body(true);
+        assert_eq!(&body[..], br#"{"success":false,"error":{"code":"not_found","message":"no such route"}}"#);
+    }
+}

@@ -1,0 +1,92 @@
+//! The KV routes, native (`/user/:id/kv…`) and Lanyard (`/v1/users/:id/kv…`):
+//! token-authenticated reads and writes through `App`. Write bodies are the
+//! raw value whatever the `Content-Type` says (a Lanyard client sends
+//! `application/json` for plain text); success is 204.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use super::error::ApiError;
+use super::response::{self, Reply};
+use super::{Api, Who, auth};
+use crate::ids::InvalidUserId;
+
+/// Largest request body read (SPEC §4.4).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+type Target = Result<Who, InvalidUserId>;
+
+/// Reads a request body of at most `BODY_LIMIT` bytes.
+pub async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, ApiError> {
+    let declared = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Err(ApiError::body_too_large(BODY_LIMIT));
+    }
+    match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::body_too_large(BODY_LIMIT)),
+        Err(_) => Err(ApiError::invalid_body("the request body could not be read")),
+    }
+}
+
+/// `GET /user/:id/kv`
+pub async fn all(api: &Api, who: &Target, headers: &HeaderMap) -> Result<Reply, ApiError> {
+    let user = auth::authorize(api, who, headers).await?;
+    let pairs = api.app.kv_all(user).await?;
+    let body = serde_json::to_vec(&pairs).map_err(|e| ApiError::internal(&e))?;
+    Ok(response::json(StatusCode::OK, body))
+}
+
+/// `GET /user/:id/kv/:key`
+pub async fn one(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
+    let user = auth::authorize(api, who, headers).await?;
+    let value = api.app.kv_get(user, key.to_string()).await?;
+    let body =
+        serde_json::to_vec(&serde_json::json!({ "key": key, "value": value })).map_err(|e| ApiError::internal(&e))?;
+    Ok(response::json(StatusCode::OK, body))
+}
+
+/// `PUT …/kv/:key`: the body is the value.
+pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
+    let user = auth::authorize(api, who, headers).await?;
+    let body = read_body(headers, body).await?;
+    let value = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("the value must be UTF-8 text"))?;
+    api.app.kv_set(user, key.to_string(), value).await?;
+    api.metrics.kv_writes.fetch_add(1, Ordering::Relaxed);
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+/// `PATCH …/kv`: the body is a JSON object of string values, merged in.
+pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
+    let user = auth::authorize(api, who, headers).await?;
+    let body = read_body(headers, body).await?;
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid_body("the body must be a JSON object of string values"))?;
+    let pairs = object
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k, s)),
+            _ => Err(ApiError::invalid_body(format!(
+                "the value of `{}` is not a string",
+                k.chars().take(64).collect::<String>()
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !pairs.is_empty() {
+        api.app.kv_set_many(user, pairs).await?;
+        api.metrics.kv_writes.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+/// `DELETE …/kv/:key`: 204 whether or not the key existed.
+pub async fn delete(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
+    let user = auth::authorize(api, who, headers).await?;
+    api.app.kv_del(user, key.to_string()).await?;
+    api.metrics.kv_writes.fetch_add(1, Ordering::Relaxed);
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}

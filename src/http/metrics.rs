@@ -1,0 +1,173 @@
+//! `/metrics` (SPEC §4.3): counters kept in atomics on the request path and
+//! rendered as Prometheus text on demand.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::router::Route;
+
+/// Statuses counted apart; anything else is counted as `other`.
+const STATUSES: [u16; 15] = [101, 200, 204, 304, 400, 401, 404, 405, 408, 413, 429, 431, 500, 503, 0];
+/// Latency histogram bucket bounds, in seconds.
+const BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// Request counters are striped by thread: each worker thread counts in its own
+/// stripe (its own cache lines), and rendering sums them.
+const STRIPES: usize = 8;
+
+/// One thread's share of the request counters.
+#[repr(align(128))]
+struct Stripe {
+    requests: Vec<[AtomicU64; STATUSES.len()]>,
+    latency: [AtomicU64; BUCKETS.len() + 1],
+    latency_sum_us: AtomicU64,
+}
+
+impl Default for Stripe {
+    fn default() -> Self {
+        Stripe {
+            requests: (0..Route::LABELS.len()).map(|_| Default::default()).collect(),
+            latency: Default::default(),
+            latency_sum_us: AtomicU64::new(0),
+        }
+    }
+}
+
+/// This thread's stripe number.
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    STRIPE.with(|s| *s)
+}
+
+/// The API's counters.
+pub struct Metrics {
+    stripes: Box<[Stripe]>,
+    /// Open WebSocket sessions.
+    pub sessions: AtomicI64,
+    /// WebSocket sessions opened since start.
+    pub sessions_opened: AtomicU64,
+    /// Requests refused with 429.
+    pub rate_limited: AtomicU64,
+    /// KV writes made over HTTP.
+    pub kv_writes: AtomicU64,
+    /// Presence messages pushed to sockets.
+    pub pushes: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            sessions: AtomicI64::new(0),
+            sessions_opened: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            kv_writes: AtomicU64::new(0),
+            pushes: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Figures that come from outside the HTTP layer, read when rendering.
+pub struct Outside {
+    /// Users currently monitored.
+    pub monitored_users: usize,
+    /// Gateway events received, when the gateway counts them.
+    pub gateway_events: Option<u64>,
+    /// Gateway reconnects, when the gateway counts them.
+    pub gateway_reconnects: Option<u64>,
+}
+
+impl Metrics {
+    /// Counts one finished request.
+    pub fn observe(&self, route: usize, status: u16, took: Duration) {
+        let stripe = &self.stripes[stripe()];
+        let slot = STATUSES.iter().position(|&s| s == status).unwrap_or(STATUSES.len() - 1);
+        if let Some(row) = stripe.requests.get(route) {
+            row[slot].fetch_add(1, Ordering::Relaxed);
+        }
+        let secs = took.as_secs_f64();
+        let bucket = BUCKETS.iter().position(|&b| secs <= b).unwrap_or(BUCKETS.len());
+        stripe.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        stripe.latency_sum_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, outside: &Outside) -> String {
+        let mut out = String::with_capacity(4096);
+        let _ = self.write(&mut out, outside);
+        out
+    }
+
+    fn write(&self, out: &mut String, outside: &Outside) -> std::fmt::Result {
+        writeln!(out, "# HELP harmy_http_requests_total HTTP requests by route and status.")?;
+        writeln!(out, "# TYPE harmy_http_requests_total counter")?;
+        let sum = |f: &dyn Fn(&Stripe) -> &AtomicU64| -> u64 {
+            self.stripes.iter().map(|s| f(s).load(Ordering::Relaxed)).sum()
+        };
+        for (r, route) in Route::LABELS.iter().enumerate() {
+            for (i, status) in STATUSES.iter().enumerate() {
+                let count = sum(&|s| &s.requests[r][i]);
+                if count > 0 {
+                    let status = if *status == 0 { "other".to_string() } else { status.to_string() };
+                    writeln!(out, "harmy_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}")?;
+                }
+            }
+        }
+        writeln!(out, "# HELP harmy_http_request_duration_seconds Time to answer an HTTP request.")?;
+        writeln!(out, "# TYPE harmy_http_request_duration_seconds histogram")?;
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += sum(&|s| &s.latency[i]);
+            writeln!(out, "harmy_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}")?;
+        }
+        cumulative += sum(&|s| &s.latency[BUCKETS.len()]);
+        writeln!(out, "harmy_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}")?;
+        let seconds = sum(&|s| &s.latency_sum_us) as f64 / 1e6;
+        writeln!(out, "harmy_http_request_duration_seconds_sum {seconds}")?;
+        writeln!(out, "harmy_http_request_duration_seconds_count {cumulative}")?;
+        let mut one = |name: &str, kind: &str, help: &str, value: String| {
+            writeln!(out, "# HELP {name} {help}")?;
+            writeln!(out, "# TYPE {name} {kind}")?;
+            writeln!(out, "{name} {value}")
+        };
+        one("harmy_monitored_users", "gauge", "Users currently monitored.", outside.monitored_users.to_string())?;
+        if let Some(events) = outside.gateway_events {
+            one("harmy_gateway_events_total", "counter", "Gateway events received.", events.to_string())?;
+        }
+        if let Some(reconnects) = outside.gateway_reconnects {
+            one("harmy_gateway_reconnects_total", "counter", "Gateway reconnects.", reconnects.to_string())?;
+        }
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        one(
+            "harmy_websocket_sessions",
+            "gauge",
+            "Open WebSocket sessions.",
+            self.sessions.load(Ordering::Relaxed).to_string(),
+        )?;
+        one("harmy_websocket_sessions_total", "counter", "WebSocket sessions opened.", load(&self.sessions_opened))?;
+        one("harmy_websocket_pushes_total", "counter", "Presence messages pushed to sockets.", load(&self.pushes))?;
+        one("harmy_rate_limited_total", "counter", "Requests refused by the rate limiter.", load(&self.rate_limited))?;
+        one("harmy_kv_writes_total", "counter", "KV writes made over HTTP.", load(&self.kv_writes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counted_requests_and_the_histogram() {
+        let m = Metrics::default();
+        m.observe(Route::index_of("/user/:id"), 200, Duration::from_micros(80));
+        m.observe(Route::index_of("/user/:id"), 200, Duration::from_millis(3));
+        let text = m.render(&Outside { monitored_users: 7, gateway_events: None, gateway_reconnects: None });
+        assert!(text.contains("harmy_http_requests_total{route=\"/user/:id\",status=\"200\"} 2"), "{text}");
+        assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
+        assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"+Inf\"} 2"), "{text}");
+        assert!(text.contains("harmy_monitored_users 7"), "{text}");
+    }
+}

@@ -1,0 +1,84 @@
+//! The HTTP and WebSocket API (SPEC §4): hyper 1 over HTTP/1.1, an adapter
+//! over `App` like every other part.
+//!
+//! * `server` — accept loop, connection cap, header timeout, graceful drain.
+//! * `router` — path → route → handler, and the steps every request takes
+//!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics).
+//! * Route groups: `bodies` (presence reads, native and Lanyard), `kv`,
+//!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`).
+//! * Cross-cutting: `error` (the one error → response mapping), `auth`,
+//!   `ratelimit`, `peer` (trusted proxies), `cors`, `metrics`.
+
+mod auth;
+mod bodies;
+mod cors;
+mod error;
+mod gateway_probe;
+mod kv;
+mod metrics;
+mod peer;
+mod ratelimit;
+mod response;
+mod router;
+mod server;
+mod service;
+pub mod socket;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::App;
+use crate::ids::UserId;
+
+pub use kv::BODY_LIMIT;
+pub use server::{Listeners, bind, serve};
+
+/// Whom a `:id` path segment names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// `@me`: the owner of the request's token.
+    Me,
+    /// A user id.
+    User(UserId),
+}
+
+/// The state every request handler shares.
+pub struct Api {
+    app: Arc<App>,
+    limiter: ratelimit::RateLimiter,
+    metrics: metrics::Metrics,
+    bodies: bodies::BodyCache,
+    hub: Arc<socket::hub::Hub>,
+    cors: cors::Cors,
+    trusted_proxies: Vec<ipnet::IpNet>,
+    metrics_on_api: bool,
+    header_timeout: Duration,
+    max_connections: usize,
+    /// Cancelled on shutdown: sockets close with 1001, connections drain.
+    stop: CancellationToken,
+    /// Every connection and socket task, waited for on shutdown.
+    alive: TaskTracker,
+}
+
+impl Api {
+    fn new(app: Arc<App>, stop: CancellationToken, alive: TaskTracker, metrics_on_api: bool) -> Api {
+        let config = app.config();
+        Api {
+            limiter: ratelimit::RateLimiter::new(&config.rate_limit),
+            metrics: metrics::Metrics::default(),
+            bodies: bodies::BodyCache::default(),
+            hub: Arc::default(),
+            cors: cors::Cors::new(&config.http.cors_origins),
+            trusted_proxies: config.http.trusted_proxies.clone(),
+            metrics_on_api,
+            header_timeout: config.http.header_timeout,
+            max_connections: config.http.max_connections.max(1),
+            stop,
+            alive,
+            app,
+        }
+    }
+}

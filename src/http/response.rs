@@ -1,0 +1,27 @@
+//! Response building: the one body type of the API and the JSON content type.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+/// Every response the API sends.
+pub type Reply = Response<Full<Bytes>>;
+
+/// `application/json; charset=utf-8`
+pub const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+    let mut reply = Response::new(Full::new(body.into()));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(CONTENT_TYPE, JSON);
+    reply
+}
+
+/// A response with no body (204, 304, 101).
+pub fn empty(status: StatusCode) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::new()));
+    *reply.status_mut() = status;
+    reply
+}

@@ -1,0 +1,216 @@
+//! Routing: the path and method of a request to its handler, with the
+//! cross-cutting steps every request takes in the same order: rate limit,
+//! CORS preflight, the handler, then the `RateLimit-*` and CORS headers and
+//! the metrics — so errors carry the same headers as successes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::{ALLOW, HeaderValue, ORIGIN};
+use http::request::Parts;
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+
+use super::error::ApiError;
+use super::response::Reply;
+use super::{Api, Who, bodies, kv, peer, service, socket};
+use crate::ids::{InvalidUserId, UserId};
+
+/// A parsed route. Ids are parsed here, so a bad one is a 400 whatever the method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `/`
+    Root,
+    /// `/health`
+    Health,
+    /// `/metrics`
+    Metrics,
+    /// `/socket` (Lanyard's WebSocket)
+    Socket,
+    /// `/user/:id`
+    User(Result<Who, InvalidUserId>),
+    /// `/user/:id/kv`
+    UserKv(Result<Who, InvalidUserId>),
+    /// `/user/:id/kv/:key`
+    UserKvKey(Result<Who, InvalidUserId>, String),
+    /// `/v1/users/:id`
+    V1User(Result<Who, InvalidUserId>),
+    /// `/v1/users/:id/kv`
+    V1UserKv(Result<Who, InvalidUserId>),
+    /// `/v1/users/:id/kv/:key`
+    V1UserKvKey(Result<Who, InvalidUserId>, String),
+    /// Anything else; `lanyard` when under `/v1`.
+    Unknown { lanyard: bool },
+}
+
+impl Route {
+    /// Metric labels, in the order of `index`.
+    pub const LABELS: [&'static str; 11] = [
+        "/",
+        "/health",
+        "/metrics",
+        "/socket",
+        "/user/:id",
+        "/user/:id/kv",
+        "/user/:id/kv/:key",
+        "/v1/users/:id",
+        "/v1/users/:id/kv",
+        "/v1/users/:id/kv/:key",
+        "other",
+    ];
+
+    /// Parses a path (a trailing slash is ignored).
+    pub fn parse(path: &str) -> Route {
+        let trimmed = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
+        let mut segments = trimmed.split('/').skip(1);
+        let parts: [Option<&str>; 5] = std::array::from_fn(|_| segments.next());
+        if segments.next().is_some() {
+            return Route::Unknown { lanyard: trimmed.starts_with("/v1/") };
+        }
+        let who = |s: &str| if s == "@me" { Ok(Who::Me) } else { s.parse::<UserId>().map(Who::User) };
+        match parts {
+            [Some(""), None, ..] => Route::Root,
+            [Some("health"), None, ..] => Route::Health,
+            [Some("metrics"), None, ..] => Route::Metrics,
+            [Some("socket"), None, ..] => Route::Socket,
+            [Some("user"), Some(id), None, ..] => Route::User(who(id)),
+            [Some("user"), Some(id), Some("kv"), None, ..] => Route::UserKv(who(id)),
+            [Some("user"), Some(id), Some("kv"), Some(key), None] => Route::UserKvKey(who(id), key.into()),
+            [Some("v1"), Some("users"), Some(id), None, ..] => Route::V1User(who(id)),
+            [Some("v1"), Some("users"), Some(id), Some("kv"), None] => Route::V1UserKv(who(id)),
+            [Some("v1"), Some("users"), Some(id), Some("kv"), Some(key)] => Route::V1UserKvKey(who(id), key.into()),
+            [Some("v1"), ..] => Route::Unknown { lanyard: true },
+            _ => Route::Unknown { lanyard: false },
+        }
+    }
+
+    /// Whether errors take Lanyard's envelope.
+    pub fn lanyard(&self) -> bool {
+        matches!(
+            self,
+            Route::V1User(_) | Route::V1UserKv(_) | Route::V1UserKvKey(..) | Route::Unknown { lanyard: true }
+        )
+    }
+
+    /// Index into `LABELS`.
+    pub fn index(&self) -> usize {
+        match self {
+            Route::Root => 0,
+            Route::Health => 1,
+            Route::Metrics => 2,
+            Route::Socket => 3,
+            Route::User(_) => 4,
+            Route::UserKv(_) => 5,
+            Route::UserKvKey(..) => 6,
+            Route::V1User(_) => 7,
+            Route::V1UserKv(_) => 8,
+            Route::V1UserKvKey(..) => 9,
+            Route::Unknown { .. } => 10,
+        }
+    }
+
+    /// Index of a label (for tests).
+    #[cfg(test)]
+    pub fn index_of(label: &str) -> usize {
+        Route::LABELS.iter().position(|l| *l == label).unwrap_or(Route::LABELS.len() - 1)
+    }
+
+    /// The methods the route takes, for `Allow` on a 405.
+    fn allow(&self) -> &'static str {
+        match self {
+            Route::UserKv(_) => "GET, PATCH, OPTIONS",
+            Route::UserKvKey(..) => "GET, PUT, DELETE, OPTIONS",
+            Route::V1UserKv(_) => "PATCH, OPTIONS",
+            Route::V1UserKvKey(..) => "PUT, DELETE, OPTIONS",
+            _ => "GET, OPTIONS",
+        }
+    }
+}
+
+/// Which routes a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The API listener.
+    Api,
+    /// A separate metrics listener: `/metrics` only.
+    MetricsOnly,
+}
+
+/// Answers one request. Never fails: every error is a JSON response.
+pub async fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::SocketAddr, scope: Scope) -> Reply {
+    let started = Instant::now();
+    let (mut parts, body) = req.into_parts();
+    let route = match (scope, Route::parse(parts.uri.path())) {
+        (Scope::MetricsOnly, Route::Metrics) => Route::Metrics,
+        (Scope::MetricsOnly, _) => Route::Unknown { lanyard: false },
+        (Scope::Api, Route::Metrics) if !api.metrics_on_api => Route::Unknown { lanyard: false },
+        (Scope::Api, route) => route,
+    };
+    let client = peer::client_addr(peer_addr.ip(), &parts.headers, &api.trusted_proxies);
+    let verdict = if scope == Scope::Api { Some(api.limiter.check(client)) } else { None };
+    let mut reply = match verdict {
+        Some(v) if !v.allowed => {
+            api.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ApiError::rate_limited(v.retry_after()).reply(route.lanyard())
+        }
+        _ if parts.method == Method::OPTIONS => api.cors.preflight(),
+        _ => match dispatch(api, &route, &mut parts, body).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                let mut reply = e.reply(route.lanyard());
+                if e.status == StatusCode::METHOD_NOT_ALLOWED {
+                    reply.headers_mut().insert(ALLOW, HeaderValue::from_static(route.allow()));
+                }
+                reply
+            }
+        },
+    };
+    if let Some(v) = verdict {
+        v.apply(reply.headers_mut());
+    }
+    api.cors.apply(parts.headers.get(ORIGIN), reply.headers_mut());
+    api.metrics.observe(route.index(), reply.status().as_u16(), started.elapsed());
+    reply
+}
+
+async fn dispatch(api: &Arc<Api>, route: &Route, parts: &mut Parts, body: Incoming) -> Result<Reply, ApiError> {
+    let method = if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() };
+    match (route, method) {
+        (Route::Root, Method::GET) => Ok(service::root(api)),
+        (Route::Health, Method::GET) => Ok(service::health(api).await),
+        (Route::Metrics, Method::GET) => Ok(service::metrics(api)),
+        (Route::Socket, Method::GET) => socket::upgrade(api, parts),
+        (Route::User(who), Method::GET) => bodies::native_reply(api, who, &parts.headers).await,
+        (Route::V1User(who), Method::GET) => bodies::lanyard_reply(api, who, &parts.headers).await,
+        (Route::UserKv(who), Method::GET) => kv::all(api, who, &parts.headers).await,
+        (Route::UserKvKey(who, key), Method::GET) => kv::one(api, who, key, &parts.headers).await,
+        (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::PUT) => {
+            kv::put(api, who, key, &parts.headers, body).await
+        }
+        (Route::UserKv(who) | Route::V1UserKv(who), Method::PATCH) => kv::patch(api, who, &parts.headers, body).await,
+        (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::DELETE) => {
+            kv::delete(api, who, key, &parts.headers).await
+        }
+        (Route::Unknown { .. }, _) => Err(ApiError::not_found()),
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_to_routes() {
+        let id = || Ok(Who::User(UserId(470320681905684500)));
+        assert_eq!(Route::parse("/"), Route::Root);
+        assert_eq!(Route::parse("/user/470320681905684500"), Route::User(id()));
+        assert_eq!(Route::parse("/user/470320681905684500/"), Route::User(id()));
+        assert_eq!(Route::parse("/user/@me/kv"), Route::UserKv(Ok(Who::Me)));
+        assert_eq!(Route::parse("/v1/users/470320681905684500/kv/k"), Route::V1UserKvKey(id(), "k".into()));
+        assert!(matches!(Route::parse("/user/abc"), Route::User(Err(_))));
+        assert_eq!(Route::parse("/v1/nope"), Route::Unknown { lanyard: true });
+        assert_eq!(Route::parse("/user/1/kv/k/extra"), Route::Unknown { lanyard: false });
+        assert_eq!(Route::parse("/nope"), Route::Unknown { lanyard: false });
+    }
+}

@@ -1,0 +1,136 @@
+//! The accept loop: binds nothing itself (it takes its listeners and a
+//! shutdown future, so tests bind port 0), caps concurrent connections, gives
+//! every connection a header-read timeout, and on shutdown stops accepting,
+//! lets in-flight requests finish, closes sockets with 1001 and returns.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::FutureExt;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Api;
+use super::error::ApiError;
+use super::router::{self, Scope};
+use crate::app::App;
+use crate::config::Config;
+
+/// How long shutdown waits for in-flight requests and sockets.
+const DRAIN: Duration = Duration::from_secs(5);
+/// Request heads (request line and headers) above this get 431.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// The bound listeners of the API (and of `/metrics`, when it has its own address).
+pub struct Listeners {
+    /// `http.listen`
+    pub api: TcpListener,
+    /// `metrics.listen`, when set and metrics are on.
+    pub metrics: Option<TcpListener>,
+}
+
+/// Binds the configured addresses.
+pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+    let api =
+        TcpListener::bind(config.http.listen).await.with_context(|| format!("http.listen {}", config.http.listen))?;
+    let metrics = match (config.metrics.enabled, config.metrics.listen.trim()) {
+        (true, listen) if !listen.is_empty() => {
+            Some(TcpListener::bind(listen).await.with_context(|| format!("metrics.listen {listen}"))?)
+        }
+        _ => None,
+    };
+    Ok(Listeners { api, metrics })
+}
+
+/// Serves the API until `shutdown` completes, then drains.
+pub async fn serve(app: Arc<App>, listeners: Listeners, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let metrics_on_api = app.config().metrics.enabled && app.config().metrics.listen.trim().is_empty();
+    let stop = CancellationToken::new();
+    let alive = TaskTracker::new();
+    let api = Arc::new(Api::new(app, stop.clone(), alive.clone(), metrics_on_api));
+    let hub = alive.spawn(api.hub.clone().run(api.clone(), stop.clone()));
+    let mut loops = tokio::task::JoinSet::new();
+    loops.spawn(accept(api.clone(), listeners.api, Scope::Api));
+    if let Some(listener) = listeners.metrics {
+        loops.spawn(accept(api.clone(), listener, Scope::MetricsOnly));
+    }
+    shutdown.await;
+    stop.cancel();
+    while loops.join_next().await.is_some() {}
+    alive.close();
+    if tokio::time::timeout(DRAIN, alive.wait()).await.is_err() {
+        tracing::warn!("connections still open after {DRAIN:?}; closing them");
+    }
+    hub.abort();
+    Ok(())
+}
+
+/// Accepts connections until stopped.
+async fn accept(api: Arc<Api>, listener: TcpListener, scope: Scope) {
+    let permits = Arc::new(Semaphore::new(api.max_connections));
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = api.stop.cancelled() => return,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = api.stop.cancelled() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn_api = api.clone();
+        api.alive.spawn(async move {
+            let _permit = permit;
+            connection(conn_api, stream, peer, scope).await;
+        });
+    }
+}
+
+/// Serves one connection, shutting it down gracefully on stop.
+async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAddr, scope: Scope) {
+    let stop: CancellationToken = api.stop.clone();
+    let header_timeout = api.header_timeout;
+    let service = service_fn(move |req| {
+        let api = api.clone();
+        async move {
+            // A bug must not leave the client without an answer, nor show it the panic.
+            let handled = AssertUnwindSafe(router::handle(&api, req, peer, scope)).catch_unwind().await;
+            Ok::<_, Infallible>(
+                handled.unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(false)),
+            )
+        }
+    });
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).max_header_size(MAX_HEAD);
+    // Zero turns the timeout off (a benchmark knob; the default is 10 s).
+    builder.header_read_timeout((!header_timeout.is_zero()).then_some(header_timeout));
+    let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, "connection ended: {e}");
+    }
+}

@@ -1,0 +1,44 @@
+//! Service routes (SPEC §4.3): `/`, `/health` and `/metrics`.
+
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue};
+
+use super::metrics::Outside;
+use super::response::{self, Reply};
+use super::{Api, gateway_probe};
+
+/// `GET /`
+pub fn root(api: &Api) -> Reply {
+    let body = format!(
+        r#"{{"name":"harmy","version":"{}","monitored_users":{}}}"#,
+        env!("CARGO_PKG_VERSION"),
+        api.app.presences.monitored_count()
+    );
+    response::json(StatusCode::OK, body)
+}
+
+/// `GET /health`: 200 when the database answers and the gateway has a session.
+pub async fn health(api: &Api) -> Reply {
+    let database = api.app.store_ok().await;
+    let gateway = gateway_probe::has_session(&api.app);
+    let word = |up: bool| if up { "up" } else { "down" };
+    let body = serde_json::json!({
+        "status": if database && gateway { "ok" } else { "unavailable" },
+        "database": word(database),
+        "gateway": word(gateway),
+    });
+    let status = if database && gateway { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    response::json(status, body.to_string())
+}
+
+/// `GET /metrics`: Prometheus text.
+pub fn metrics(api: &Api) -> Reply {
+    let text = api.metrics.render(&Outside {
+        monitored_users: api.app.presences.monitored_count(),
+        gateway_events: gateway_probe::events(&api.app),
+        gateway_reconnects: gateway_probe::reconnects(&api.app),
+    });
+    let mut reply = response::json(StatusCode::OK, text);
+    reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    reply
+}

@@ -1,0 +1,77 @@
+//! `GET /socket`: Lanyard's WebSocket (SPEC §4.2). The upgrade is hyper's;
+//! the frames are tokio-websockets' (the codec twilight already uses).
+
+pub mod hub;
+pub mod protocol;
+pub mod session;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use http::StatusCode;
+use http::header::{
+    CONNECTION, HeaderMap, HeaderName, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
+use http::request::Parts;
+use hyper_util::rt::TokioIo;
+
+use super::Api;
+use super::error::ApiError;
+use super::response::{self, Reply};
+
+/// RFC 6455's GUID for `Sec-WebSocket-Accept`.
+const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// The `Sec-WebSocket-Accept` answering a key.
+fn accept_key(key: &[u8]) -> String {
+    let mut sha = sha1_smol::Sha1::new();
+    sha.update(key);
+    sha.update(WS_GUID);
+    base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes())
+}
+
+/// Answers the upgrade with 101 and starts the session once hyper hands over the connection.
+pub fn upgrade(api: &Arc<Api>, parts: &mut Parts) -> Result<Reply, ApiError> {
+    let headers = &parts.headers;
+    let key = headers.get(SEC_WEBSOCKET_KEY).map(|k| k.as_bytes().to_vec());
+    let ok = has_token(headers, UPGRADE, "websocket")
+        && has_token(headers, CONNECTION, "upgrade")
+        && headers.get(SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    let (true, Some(key)) = (ok, key) else { return Err(ApiError::upgrade_required()) };
+    let zlib = parts.uri.query().is_some_and(|q| q.split('&').any(|pair| pair == "compression=zlib_json"));
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return Err(ApiError::internal(&"connection cannot be upgraded"));
+    };
+    let (session_api, stop, alive) = (api.clone(), api.stop.clone(), api.alive.clone());
+    tokio::spawn(async move {
+        let _alive = alive;
+        match on_upgrade.await {
+            Ok(upgraded) => session::run(session_api, TokioIo::new(upgraded), zlib, stop).await,
+            Err(e) => tracing::debug!("socket upgrade failed: {e}"),
+        }
+    });
+    let mut reply = response::empty(StatusCode::SWITCHING_PROTOCOLS);
+    let h = reply.headers_mut();
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&accept_key(&key)).expect("base64 is a valid header value"));
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn accept_key_matches_rfc_6455_example() {
+        assert_eq!(super::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+}

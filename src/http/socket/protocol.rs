@@ -1,0 +1,227 @@
+//! Lanyard's socket protocol (SPEC §4.2): the client ops harmy accepts and the
+//! frames it sends, byte for byte as Lanyard does.
+//!
+//! Client ops: 2 Initialize (`subscribe_to_id`, `subscribe_to_ids`,
+//! `subscribe_to_all`), 3 Heartbeat (`d` absent, null or anything), 4
+//! Unsubscribe. Anything else closes the socket with Lanyard's codes: 4004
+//! unknown opcode, 4005 op 2 without a data object, 4006 invalid payload.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde_json::Value;
+
+use crate::ids::UserId;
+
+/// The hello sent on connect.
+pub const HELLO: &[u8] = br#"{"op":1,"d":{"heartbeat_interval":30000}}"#;
+/// The heartbeat interval advertised, in milliseconds.
+pub const HEARTBEAT_INTERVAL_MS: u64 = 30_000;
+
+/// What an op 2 subscribes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscribe {
+    /// One user: INIT_STATE's `d` is that user's presence (`{}` if unknown).
+    Id(UserId),
+    /// Several users: `d` maps id → presence for the known ones.
+    Ids(Vec<UserId>),
+    /// Every monitored user, and every user who appears later.
+    All,
+}
+
+/// What an op 4 unsubscribes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsubscribe {
+    /// One user.
+    Id(UserId),
+    /// Several users.
+    Ids(Vec<UserId>),
+    /// Everything.
+    All,
+    /// A payload naming none of the above (ignored, as Lanyard does).
+    Nothing,
+}
+
+/// A client message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientOp {
+    /// Op 2.
+    Initialize(Subscribe),
+    /// Op 3.
+    Heartbeat,
+    /// Op 4.
+    Unsubscribe(Unsubscribe),
+}
+
+/// Why a client message closes the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 4004
+    UnknownOpcode,
+    /// 4005
+    RequiresDataObject,
+    /// 4006
+    InvalidPayload,
+}
+
+impl Refusal {
+    /// The close code and reason Lanyard uses.
+    pub fn close(self) -> (u16, &'static str) {
+        match self {
+            Refusal::UnknownOpcode => (4004, "unknown_opcode"),
+            Refusal::RequiresDataObject => (4005, "requires_data_object"),
+            Refusal::InvalidPayload => (4006, "invalid_payload"),
+        }
+    }
+}
+
+/// Parses a client message.
+pub fn parse(text: &[u8]) -> Result<ClientOp, Refusal> {
+    let Ok(Value::Object(message)) = serde_json::from_slice::<Value>(text) else {
+        return Err(Refusal::InvalidPayload);
+    };
+    match message.get("op").and_then(Value::as_u64) {
+        Some(2) => match message.get("d") {
+            Some(Value::Object(d)) if !d.is_empty() => subscribe(d).map(ClientOp::Initialize),
+            _ => Err(Refusal::RequiresDataObject),
+        },
+        Some(3) => Ok(ClientOp::Heartbeat),
+        Some(4) => Ok(ClientOp::Unsubscribe(match message.get("d") {
+            Some(Value::Object(d)) => unsubscribe(d)?,
+            _ => Unsubscribe::Nothing,
+        })),
+        _ => Err(Refusal::UnknownOpcode),
+    }
+}
+
+fn subscribe(d: &serde_json::Map<String, Value>) -> Result<Subscribe, Refusal> {
+    if let Some(ids) = d.get("subscribe_to_ids") {
+        return ids_of(ids).map(Subscribe::Ids);
+    }
+    if let Some(id) = d.get("subscribe_to_id") {
+        return id_of(id).map(Subscribe::Id);
+    }
+    match d.get("subscribe_to_all") {
+        Some(Value::Bool(true)) => Ok(Subscribe::All),
+        _ => Err(Refusal::InvalidPayload),
+    }
+}
+
+fn unsubscribe(d: &serde_json::Map<String, Value>) -> Result<Unsubscribe, Refusal> {
+    if let Some(ids) = d.get("unsubscribe_from_ids") {
+        return ids_of(ids).map(Unsubscribe::Ids);
+    }
+    if let Some(id) = d.get("unsubscribe_from_id") {
+        return id_of(id).map(Unsubscribe::Id);
+    }
+    Ok(match d.get("unsubscribe_from_all") {
+        Some(Value::Bool(true)) => Unsubscribe::All,
+        _ => Unsubscribe::Nothing,
+    })
+}
+
+/// A user id as a string (what clients send) or a number.
+fn id_of(value: &Value) -> Result<UserId, Refusal> {
+    match value {
+        Value::String(s) => s.parse().map_err(|_| Refusal::InvalidPayload),
+        Value::Number(n) => n.as_u64().filter(|&n| n != 0).map(UserId).ok_or(Refusal::InvalidPayload),
+        _ => Err(Refusal::InvalidPayload),
+    }
+}
+
+fn ids_of(value: &Value) -> Result<Vec<UserId>, Refusal> {
+    match value {
+        Value::Array(items) => items.iter().map(id_of).collect(),
+        _ => Err(Refusal::InvalidPayload),
+    }
+}
+
+/// `{"op":0,"t":"PRESENCE_UPDATE","d":<presence>}`
+pub fn presence_update(presence: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(presence.len() + 40);
+    out.put_slice(br#"{"op":0,"t":"PRESENCE_UPDATE","d":"#);
+    out.put_slice(presence);
+    out.put_u8(b'}');
+    out.freeze()
+}
+
+/// `{"op":0,"t":"INIT_STATE","d":<presence>}` for `subscribe_to_id`.
+pub fn init_state_one(presence: Option<&[u8]>) -> Bytes {
+    let presence = presence.unwrap_or(b"{}");
+    let mut out = BytesMut::with_capacity(presence.len() + 40);
+    out.put_slice(br#"{"op":0,"t":"INIT_STATE","d":"#);
+    out.put_slice(presence);
+    out.put_u8(b'}');
+    out.freeze()
+}
+
+/// `{"op":0,"t":"INIT_STATE","d":{"<id>":<presence>,…}}` for the other forms.
+pub fn init_state_map<'a>(presences: impl IntoIterator<Item = (UserId, &'a [u8])>) -> Bytes {
+    let mut out = BytesMut::with_capacity(256);
+    out.put_slice(br#"{"op":0,"t":"INIT_STATE","d":{"#);
+    for (i, (user, presence)) in presences.into_iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        out.put_u8(b'"');
+        out.put_slice(user.to_string().as_bytes());
+        out.put_slice(b"\":");
+        out.put_slice(presence);
+    }
+    out.put_slice(b"}}");
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeats_with_or_without_d() {
+        assert_eq!(parse(br#"{"op":3}"#), Ok(ClientOp::Heartbeat));
+        assert_eq!(parse(br#"{"op":3,"d":null}"#), Ok(ClientOp::Heartbeat));
+    }
+
+    #[test]
+    fn subscribe_forms() {
+        assert_eq!(
+            parse(br#"{"op":2,"d":{"subscribe_to_id":"94490510688792576"}}"#),
+            Ok(ClientOp::Initialize(Subscribe::Id(UserId(94490510688792576))))
+        );
+        assert_eq!(
+            parse(br#"{"op":2,"d":{"subscribe_to_ids":["1","2"]}}"#),
+            Ok(ClientOp::Initialize(Subscribe::Ids(vec![UserId(1), UserId(2)])))
+        );
+        assert_eq!(parse(br#"{"op":2,"d":{"subscribe_to_all":true}}"#), Ok(ClientOp::Initialize(Subscribe::All)));
+    }
+
+    #[test]
+    fn refusals_carry_lanyards_codes() {
+        assert_eq!(parse(br#"{"op":9}"#), Err(Refusal::UnknownOpcode));
+        assert_eq!(parse(br#"{"d":{}}"#), Err(Refusal::UnknownOpcode));
+        assert_eq!(parse(br#"{"op":2}"#), Err(Refusal::RequiresDataObject));
+        assert_eq!(parse(br#"{"op":2,"d":{}}"#), Err(Refusal::RequiresDataObject));
+        assert_eq!(parse(br#"{"op":2,"d":{"subscribe_to_id":"x"}}"#), Err(Refusal::InvalidPayload));
+        assert_eq!(parse(br#"{"op":2,"d":{"other":1}}"#), Err(Refusal::InvalidPayload));
+        assert_eq!(parse(b"not json"), Err(Refusal::InvalidPayload));
+        assert_eq!(parse(b"[1]"), Err(Refusal::InvalidPayload));
+    }
+
+    #[test]
+    fn unsubscribe_forms() {
+        assert_eq!(
+            parse(br#"{"op":4,"d":{"unsubscribe_from_id":"5"}}"#),
+            Ok(ClientOp::Unsubscribe(Unsubscribe::Id(UserId(5))))
+        );
+        assert_eq!(
+            parse(br#"{"op":4,"d":{"unsubscribe_from_all":true}}"#),
+            Ok(ClientOp::Unsubscribe(Unsubscribe::All))
+        );
+        assert_eq!(parse(br#"{"op":4}"#), Ok(ClientOp::Unsubscribe(Unsubscribe::Nothing)));
+    }
+
+    #[test]
+    fn frames_are_concatenated_json() {
+        let map = init_state_map([(UserId(1), &b"{}"[..]), (UserId(2), &b"{\"a\":1}"[..])]);
+        assert_eq!(&map[..], br#"{"op":0,"t":"INIT_STATE","d":{"1":{},"2":{"a":1}}}"#);
+        assert_eq!(&init_state_one(None)[..], br#"{"op":0,"t":"INIT_STATE","d":{}}"#);
+    }
+}

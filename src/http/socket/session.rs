@@ -1,0 +1,204 @@
+//! One `/socket` session: hello, client ops, queued frames, heartbeat
+//! timeout, and the close on shutdown (1001, at once, so that clients that
+//! reconnect instantly find the next server).
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_websockets::{CloseCode, Limits, Message, ServerBuilder, WebSocketStream};
+
+use super::hub::SessionId;
+use super::protocol::{self, ClientOp, Subscribe};
+use crate::http::Api;
+
+/// Silence after which a session is closed: twice the advertised interval,
+/// because browsers slow timers in background tabs.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(2 * protocol::HEARTBEAT_INTERVAL_MS);
+/// Largest client message (ops are tiny; a long `subscribe_to_ids` fits).
+const MAX_CLIENT_MESSAGE: usize = 1024 * 1024;
+/// Close code of a heartbeat timeout.
+pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
+
+/// Unregisters the session however it ends.
+struct Registered<'a> {
+    api: &'a Api,
+    id: SessionId,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.api.hub.unregister(self.id);
+        self.api.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs a session over an upgraded connection until it ends.
+pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: bool, stop: CancellationToken) {
+    let mut ws = ServerBuilder::new().limits(Limits::default().max_payload_len(Some(MAX_CLIENT_MESSAGE))).serve(io);
+    let (id, mut queue) = api.hub.register();
+    api.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+    api.metrics.sessions_opened.fetch_add(1, Ordering::Relaxed);
+    let _registered = Registered { api: &api, id };
+    if send(&mut ws, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
+        return;
+    }
+    let mut deadline = Instant::now() + HEARTBEAT_TIMEOUT;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return close(ws, 1001, "server shutting down").await,
+            () = sleep_until(deadline) => return close(ws, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await,
+            frame = queue.recv() => {
+                let Some(frame) = frame else { return };
+                if send(&mut ws, zlib, frame).await.is_err() {
+                    return;
+                }
+            }
+            incoming = ws.next() => {
+                let Some(Ok(message)) = incoming else { return };
+                deadline = Instant::now() + HEARTBEAT_TIMEOUT;
+                if message.is_close() {
+                    let _ = ws.close().await;
+                    return;
+                }
+                if !message.is_text() && !message.is_binary() {
+                    continue;
+                }
+                match protocol::parse(message.as_payload()) {
+                    Err(refusal) => {
+                        let (code, reason) = refusal.close();
+                        return close(ws, code, reason).await;
+                    }
+                    Ok(ClientOp::Heartbeat) => {}
+                    Ok(ClientOp::Unsubscribe(what)) => api.hub.unsubscribe(id, what),
+                    Ok(ClientOp::Initialize(what)) => {
+                        let frame = init_state(&api, id, what).await;
+                        if send(&mut ws, zlib, frame).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Subscribes, then builds INIT_STATE (subscribing first, so no update falls between).
+async fn init_state(api: &Api, id: SessionId, what: Subscribe) -> Bytes {
+    let users = match &what {
+        Subscribe::Id(user) => {
+            api.hub.subscribe(id, &[*user]);
+            let presence = match api.bodies.get(&api.app, *user).await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(%user, "INIT_STATE without this user: {e}");
+                    None
+                }
+            };
+            return protocol::init_state_one(presence.as_ref().map(|c| &c.lanyard[..]));
+        }
+        Subscribe::Ids(users) => {
+            api.hub.subscribe(id, users);
+            users.clone()
+        }
+        Subscribe::All => api.hub.subscribe_all(id),
+    };
+    let mut found = Vec::with_capacity(users.len());
+    for user in users {
+        match api.bodies.get(&api.app, user).await {
+            Ok(Some(composed)) => found.push((user, composed)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%user, "INIT_STATE without this user: {e}"),
+        }
+    }
+    protocol::init_state_map(found.iter().map(|(user, c)| (*user, &c.lanyard[..])))
+}
+
+/// Sends a frame: text, or deflated into a binary frame with `zlib_json`.
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    zlib: bool,
+    frame: Bytes,
+) -> Result<(), tokio_websockets::Error> {
+    let message = if zlib {
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::with_capacity(frame.len() / 4 + 16), flate2::Compression::fast());
+        encoder.write_all(&frame)?;
+        Message::binary(encoder.finish()?)
+    } else {
+        Message::text(frame)
+    };
+    ws.send(message).await
+}
+
+/// Closes with a code and reason, then waits briefly for the client's close.
+async fn close<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>, code: u16, reason: &str) {
+    let code = CloseCode::try_from(code).unwrap_or(CloseCode::NORMAL_CLOSURE);
+    if ws.send(Message::close(Some(code), reason)).await.is_ok() {
+        let _ = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::App;
+    use crate::config::Config;
+    use crate::store::Store;
+    use tokio_util::task::TaskTracker;
+
+    fn api(dir: &tempfile::TempDir) -> Arc<Api> {
+        let path = dir.path().join("harmy.redb");
+        Store::migrate(&path, false).unwrap();
+        let mut config = Config::default();
+        config.storage.path = path.clone();
+        let app = App::new(config, Store::open(&path).unwrap());
+        Arc::new(Api::new(app, CancellationToken::new(), TaskTracker::new(), true))
+    }
+
+    /// A session over an in-memory pipe, and the client end.
+    fn pipe(api: &Arc<Api>) -> WebSocketStream<tokio::io::DuplexStream> {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(run(api.clone(), server, false, api.stop.clone()));
+        tokio_websockets::ClientBuilder::new().take_over(client)
+    }
+
+    async fn close_code(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<u16> {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Some((code, _)) = message.as_close() {
+                return Some(code.into());
+            }
+        }
+        None
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_closes_after_twice_the_interval_and_any_message_resets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(&dir);
+        let mut ws = pipe(&api);
+        assert_eq!(ws.next().await.unwrap().unwrap().as_text(), Some(std::str::from_utf8(protocol::HELLO).unwrap()));
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        ws.send(Message::text(r#"{"op":3}"#)).await.unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(HEARTBEAT_TIMEOUT_CODE));
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(110) && waited < Duration::from_secs(111), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_with_1001() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(&dir);
+        let mut ws = pipe(&api);
+        ws.next().await.unwrap().unwrap();
+        api.stop.cancel();
+        assert_eq!(close_code(&mut ws).await, Some(1001));
+    }
+}
