@@ -97,6 +97,10 @@ impl App {
             }
             Fetch::NotModified => Refreshed::Unchanged,
             Fetch::NotFound => {
+                // Relinked to another login while we asked: that link is not the one gone.
+                if self.github_get(user).await?.is_none_or(|(now, _)| now != login) {
+                    return Err(GithubError::NotLinked.into());
+                }
                 match self.github_unlink(user).await {
                     Ok(()) | Err(crate::error::Error::Github(GithubError::NotLinked)) => {}
                     Err(e) => return Err(e),
