@@ -37,6 +37,8 @@ pub struct App {
     /// Changed users, drained by the WebSocket hub.
     pub changes: ChangeFeed,
     tokens: token::Verifier,
+    /// The GitHub client, shared so that its rate-limit pause holds for every request.
+    pub(crate) github: github::Client,
     extras: Mutex<HashMap<UserId, Arc<Extras>>>,
     /// Serialises writes so the cached extras always follow the last commit.
     write_lock: Arc<Mutex<()>>,
@@ -45,6 +47,7 @@ pub struct App {
 impl App {
     /// Builds the state over an open store.
     pub fn new(config: Config, store: Store) -> Arc<App> {
+        let github = github::Client::new(&config.github);
         Arc::new(App {
             limits: config.kv.into(),
             config,
@@ -52,6 +55,7 @@ impl App {
             presences: Presences::default(),
             changes: ChangeFeed::default(),
             tokens: token::Verifier::default(),
+            github,
             extras: Mutex::default(),
             write_lock: Arc::default(),
         })
@@ -199,13 +203,8 @@ impl App {
         Ok(false)
     }
 
-    /// Links a GitHub login for a user: the bot, the REST API and the CLI call this.
-    /// (The GitHub issue makes it fetch the profile first and refuse unknown logins.)
-    pub async fn link_github(&self, user: UserId, login: String) -> Result<()> {
-        self.github_link(user, login, None).await
-    }
-
-    /// Links a GitHub login, with its first profile record when one was fetched.
+    /// Stores a GitHub link, with its first profile record when one was fetched
+    /// (`link_github`, in `github/link.rs`, fetches it and is what adapters call).
     pub async fn github_link(&self, user: UserId, login: String, record: Option<Record>) -> Result<()> {
         github::check_login(&login)?;
         let record = record.map(|r| serde_json::to_string(&r)).transpose().map_err(internal)?;
