@@ -105,8 +105,13 @@ impl App {
         })
         .await
         .map_err(|e| Error::Internal(format!("store task: {e}")))??;
-        self.extras.lock().unwrap_or_else(|e| e.into_inner()).insert(user, Arc::new(extras));
-        self.changes.mark(user);
+        let previous = self.extras.lock().unwrap_or_else(|e| e.into_inner()).insert(user, Arc::new(extras.clone()));
+        // Subscribers hear of what they can see: a write that leaves the rendered
+        // state as it was (the same value again, a new GitHub ETag over the same
+        // profile) pushes nothing.
+        if previous.is_none_or(|p| *p != extras) {
+            self.changes.mark(user);
+        }
         Ok(value)
     }
 
@@ -325,6 +330,15 @@ mod tests {
         app.kv_set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
         assert_eq!(&app.extras(user).await.unwrap().kv[..], br#"{"k":"v \"quoted\""}"#);
         assert_eq!(app.changes.next_batch().await, vec![user]);
+        // Setting the same value again changes nothing anyone can see: no mark.
+        app.kv_set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+        app.kv_set(user, "k2".into(), "x".into()).await.unwrap();
+        assert_eq!(app.changes.next_batch().await, vec![user]);
+        app.kv_del(user, "k2".into()).await.unwrap();
+        assert_eq!(app.changes.next_batch().await, vec![user]);
+        app.kv_set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+        app.kv_set(UserId(9), "other".into(), "1".into()).await.unwrap();
+        assert_eq!(app.changes.next_batch().await, vec![UserId(9)], "the unchanged write was not marked");
         let record = Record {
             profile: github::Profile {
                 id: 1,
