@@ -37,6 +37,8 @@ pub struct App {
     /// Changed users, drained by the WebSocket hub.
     pub changes: ChangeFeed,
     tokens: token::Verifier,
+    /// The GitHub client, shared so that its rate-limit pause holds for every request.
+    pub(crate) github: github::Client,
     /// Rendered extras; readers share the lock, and a write replaces its user's entry
     /// under the write lock after its commit (see `write`), so the newest render wins.
     extras: Arc<RwLock<HashMap<UserId, Arc<Extras>>>>,
@@ -47,6 +49,7 @@ pub struct App {
 impl App {
     /// Builds the state over an open store.
     pub fn new(config: Config, store: Store) -> Arc<App> {
+        let github = github::Client::new(&config.github);
         Arc::new(App {
             limits: config.kv.into(),
             config,
@@ -54,6 +57,7 @@ impl App {
             presences: Presences::default(),
             changes: ChangeFeed::default(),
             tokens: token::Verifier::default(),
+            github,
             extras: Arc::default(),
             write_lock: Arc::default(),
         })
@@ -98,16 +102,21 @@ impl App {
         let store = self.store.clone();
         let lock = self.write_lock.clone();
         let cache = self.extras.clone();
-        let value = tokio::task::spawn_blocking(move || {
+        let (value, changed) = tokio::task::spawn_blocking(move || {
             let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
             let value = f(&store)?;
-            let extras = Arc::new(load_extras(&store, user)?);
-            cache.write().unwrap_or_else(|e| e.into_inner()).insert(user, extras);
-            Ok::<_, Error>(value)
+            let extras = load_extras(&store, user)?;
+            let previous = cache.write().unwrap_or_else(|e| e.into_inner()).insert(user, Arc::new(extras.clone()));
+            Ok::<_, Error>((value, previous.is_none_or(|p| *p != extras)))
         })
         .await
         .map_err(|e| Error::Internal(format!("store task: {e}")))??;
-        self.changes.mark(user);
+        // Subscribers hear of what they can see: a write that leaves the rendered
+        // state as it was (the same value again, a new GitHub ETag over the same
+        // profile) pushes nothing.
+        if changed {
+            self.changes.mark(user);
+        }
         Ok(value)
     }
 
@@ -204,13 +213,8 @@ impl App {
         Ok(false)
     }
 
-    /// Links a GitHub login for a user: the bot, the REST API and the CLI call this.
-    /// (The GitHub issue makes it fetch the profile first and refuse unknown logins.)
-    pub async fn link_github(&self, user: UserId, login: String) -> Result<()> {
-        self.github_link(user, login, None).await
-    }
-
-    /// Links a GitHub login, with its first profile record when one was fetched.
+    /// Stores a GitHub link, with its first profile record when one was fetched
+    /// (`link_github`, in `github/link.rs`, fetches it and is what adapters call).
     pub async fn github_link(&self, user: UserId, login: String, record: Option<Record>) -> Result<()> {
         github::check_login(&login)?;
         let record = record.map(|r| serde_json::to_string(&r)).transpose().map_err(internal)?;
@@ -331,6 +335,15 @@ mod tests {
         app.kv_set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
         assert_eq!(&app.extras(user).await.unwrap().kv[..], br#"{"k":"v \"quoted\""}"#);
         assert_eq!(app.changes.next_batch().await, vec![user]);
+        // Setting the same value again changes nothing anyone can see: no mark.
+        app.kv_set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+        app.kv_set(user, "k2".into(), "x".into()).await.unwrap();
+        assert_eq!(app.changes.next_batch().await, vec![user]);
+        app.kv_del(user, "k2".into()).await.unwrap();
+        assert_eq!(app.changes.next_batch().await, vec![user]);
+        app.kv_set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+        app.kv_set(UserId(9), "other".into(), "1".into()).await.unwrap();
+        assert_eq!(app.changes.next_batch().await, vec![UserId(9)], "the unchanged write was not marked");
         let record = Record {
             profile: github::Profile {
                 id: 1,

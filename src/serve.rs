@@ -38,6 +38,7 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let http_addr = listeners.api.local_addr()?;
     let metrics_addr = listeners.metrics.as_ref().map(|l| l.local_addr()).transpose()?;
     parts.spawn(crate::http::serve(app.clone(), listeners, shutdown.clone().cancelled_owned()));
+    parts.spawn(crate::github::refresher::run(app.clone(), shutdown.clone()));
 
     // The gateway fills the presence cache and hands the bot its events.
     let (bot_events, bot_inbox) = crate::gateway::bot_channel();

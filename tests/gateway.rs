@@ -93,15 +93,60 @@ fn twilight_accepts_the_fake_gateway() {
     assert_eq!(code, Some(4014));
 }
 
-/// A harmy instance pointed at the fake gateway (no REST API reachable).
+/// A harmy instance pointed at the fake gateway (no REST API reachable), its
+/// HTTP API on a free port without rate limits.
 fn serve_against(gw: &FakeGateway) -> (support::Instance, support::Server) {
-    let instance = support::Instance::new(&gw.discord_toml("http://127.0.0.1:1"));
+    let limits = "[http]\nlisten = \"127.0.0.1:0\"\n[rate_limit]\nper_second = 100000\nper_minute = 1000000\n";
+    let instance = support::Instance::new(&format!("{limits}{}", gw.discord_toml("http://127.0.0.1:1")));
     let server = instance.serve();
     (instance, server)
 }
 
 fn alice_and_bob() -> Guild {
     Guild::new(1).member(member(2, "alice"), Some(presence(2, "online"))).member(member(3, "bob"), None)
+}
+
+/// `GET path` on the server's HTTP API: the status and the JSON body.
+fn get(server: &support::Server, path: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let addr = server.http.expect("the started line names the HTTP address");
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    write!(tcp, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.into() };
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+/// Waits until `GET /user/:id` shows a presence for which `check` holds (None: until 404).
+fn wait_for_presence(server: &support::Server, user: u64, check: Option<&dyn Fn(&serde_json::Value) -> bool>) {
+    support::eventually(&format!("the expected GET /user/{user}"), || {
+        let (status, body) = get(server, &format!("/user/{user}"));
+        match check {
+            Some(check) => (status == 200 && check(&body["presence"])).then_some(()),
+            None => (status == 404 && body["error"]["code"] == "user_not_monitored").then_some(()),
+        }
+    });
+}
+
+fn status_is(status: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    move |p| p["status"] == status
 }
 
 /// Waits for a log line holding every needle.
@@ -120,12 +165,19 @@ fn presence_appears_after_guild_create_and_follows_updates() {
     let gw = FakeGateway::start();
     gw.set_guild(alice_and_bob());
     let (_instance, server) = serve_against(&gw);
-    gw.wait_for_identifies(1);
+    wait_for_presence(&server, 2, Some(&status_is("online")));
+    wait_for_presence(&server, 3, Some(&status_is("offline")));
+    assert_eq!(get(&server, "/health").0, 200, "the gateway has a session");
     wait_for_line(&server, &["guild synced", "guild=1", "monitored=2"]);
+
     gw.dispatch("PRESENCE_UPDATE", presence_update(1, 2, "idle", vec![spotify("BMW")]));
-    wait_for_line(&server, &["presence changed", "user=2", "status=idle"]);
-    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 3, "dnd", vec![]));
-    wait_for_line(&server, &["presence changed", "user=3", "status=dnd"]);
+    wait_for_presence(&server, 2, Some(&|p| p["status"] == "idle" && p["spotifyActivity"]["song"] == "BMW"));
+    let (_, lanyard) = get(&server, "/v1/users/2");
+    assert_eq!(lanyard["data"]["spotify"]["song"], "BMW");
+    assert_eq!(lanyard["data"]["listening_to_spotify"], true);
+    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 3, "invisible", vec![custom_status("hi")]));
+    wait_for_presence(&server, 3, Some(&|p| p["status"] == "offline" && p["activities"][0]["state"] == "hi"));
+    assert_eq!(get(&server, "/user/99").0, 404);
     assert_no_token_in_log(&server);
     assert!(server.stop().success());
 }
@@ -135,13 +187,15 @@ fn op_7_resumes_and_keeps_the_cache() {
     let gw = FakeGateway::start();
     gw.set_guild(alice_and_bob());
     let (_instance, server) = serve_against(&gw);
-    wait_for_line(&server, &["guild synced", "monitored=2"]);
+    wait_for_presence(&server, 3, Some(&status_is("offline")));
     gw.reconnect();
     gw.wait_for_resumes(1);
     wait_for_line(&server, &["gateway session resumed"]);
     assert_eq!(gw.identify_count(), 1, "a resume, not a new session");
+    wait_for_presence(&server, 2, Some(&status_is("online")));
+    wait_for_presence(&server, 3, Some(&status_is("offline")));
     gw.dispatch("PRESENCE_UPDATE", presence_update(1, 2, "dnd", vec![]));
-    wait_for_line(&server, &["presence changed", "user=2", "status=dnd"]);
+    wait_for_presence(&server, 2, Some(&status_is("dnd")));
     assert!(!server.log_text().contains("member gone"), "nothing was swept");
 }
 
@@ -150,14 +204,17 @@ fn a_dropped_connection_reconnects_and_resumes() {
     let gw = FakeGateway::start();
     gw.set_guild(alice_and_bob());
     let (_instance, server) = serve_against(&gw);
-    wait_for_line(&server, &["guild synced", "monitored=2"]);
+    wait_for_presence(&server, 2, Some(&status_is("online")));
     gw.drop_connection();
+    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 3, "idle", vec![]));
     gw.wait_for_resumes(1);
     wait_for_line(&server, &["gateway session resumed"]);
     assert_eq!(gw.identify_count(), 1);
     assert!(gw.connections() >= 2);
-    gw.dispatch("PRESENCE_UPDATE", presence_update(1, 3, "idle", vec![]));
-    wait_for_line(&server, &["presence changed", "user=3", "status=idle"]);
+    // The update sent while disconnected is replayed after the resume.
+    wait_for_presence(&server, 3, Some(&status_is("idle")));
+    wait_for_presence(&server, 2, Some(&status_is("online")));
+    assert_eq!(get(&server, "/health").0, 200);
 }
 
 #[test]
@@ -165,14 +222,14 @@ fn op_9_false_identifies_again_and_rebuilds_the_cache() {
     let gw = FakeGateway::start();
     gw.set_guild(alice_and_bob());
     let (_instance, server) = serve_against(&gw);
-    wait_for_line(&server, &["guild synced", "monitored=2"]);
-    // Bob left while harmy was disconnected: the new session's GUILD_CREATE lacks him.
-    gw.set_guild(Guild::new(1).member(member(2, "alice"), Some(presence(2, "online"))));
+    wait_for_presence(&server, 3, Some(&status_is("offline")));
+    // Bob left and Alice went idle while harmy was away: the new session's GUILD_CREATE says so.
+    gw.set_guild(Guild::new(1).member(member(2, "alice"), Some(presence(2, "idle"))));
     gw.invalid_session(false);
     gw.wait_for_identifies(2);
-    wait_for_line(&server, &["member gone since the last sync", "user=3"]);
+    wait_for_presence(&server, 3, None);
+    wait_for_presence(&server, 2, Some(&status_is("idle")));
     wait_for_line(&server, &["guild synced", "monitored=1"]);
-    assert!(!server.log_text().contains("user=2 guild=1 member gone"));
 }
 
 #[test]
@@ -183,13 +240,14 @@ fn a_member_who_leaves_is_gone_but_stays_while_in_another_guild() {
     let (_instance, server) = serve_against(&gw);
     wait_for_line(&server, &["guild synced", "guild=4", "monitored=2"]);
     gw.dispatch("GUILD_MEMBER_REMOVE", member_remove(1, 3));
-    wait_for_line(&server, &["member left", "user=3"]);
+    wait_for_presence(&server, 3, None);
     gw.dispatch("GUILD_MEMBER_REMOVE", member_remove(1, 2));
     gw.dispatch("GUILD_MEMBER_ADD", member_add(1, &member(5, "eve")));
-    wait_for_line(&server, &["member changed", "user=5"]);
-    // Alice is still in guild 4: her presence still changes.
-    gw.dispatch("PRESENCE_UPDATE", presence_update(4, 2, "idle", vec![]));
-    wait_for_line(&server, &["presence changed", "user=2", "status=idle"]);
+    wait_for_presence(&server, 5, Some(&|p| p["username"] == "eve" && p["status"] == "offline"));
+    // Alice is still in guild 4.
+    wait_for_presence(&server, 2, Some(&status_is("online")));
+    gw.dispatch("GUILD_MEMBER_REMOVE", member_remove(4, 2));
+    wait_for_presence(&server, 2, None);
 }
 
 #[test]
@@ -206,6 +264,9 @@ fn a_large_guild_is_filled_from_member_chunks() {
     assert_eq!(request["d"]["presences"], true);
     assert_eq!(request["d"]["guild_id"], "1");
     wait_for_line(&server, &["guild synced", "guild=1", "monitored=2500"]);
+    wait_for_presence(&server, 2508, Some(&status_is("online")));
+    wait_for_presence(&server, 2509, Some(&status_is("offline")));
+    assert_eq!(get(&server, "/").1["monitored_users"], 2500);
 }
 
 #[test]

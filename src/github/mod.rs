@@ -1,8 +1,18 @@
-//! The linked GitHub profile: what is stored and shown (SPEC §7).
+//! The linked GitHub profile (SPEC §7): what is stored and shown, the REST
+//! client that fetches it ([`client`]), linking and refreshing as `App`
+//! methods ([`link`]), and the periodic refresher of `serve` ([`refresher`]).
+
+pub mod client;
+pub mod link;
+pub mod refresher;
+
+pub use client::{Client, Fetch};
+pub use link::Refreshed;
 
 use serde::{Deserialize, Serialize};
 
-/// The public profile fields harmy shows as `github`.
+/// The public profile fields harmy shows as `github`. `company`, `blog` and
+/// `bio` are `null` when unset, also where GitHub sends `""` (it does for `blog`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// GitHub's numeric user id.

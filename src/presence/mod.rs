@@ -96,6 +96,12 @@ impl Presences {
         Some(entry.view.get_or_init(|| Arc::new(render::view(user.0, entry))).clone())
     }
 
+    /// Whether a user is monitored, without rendering their views (which `get`
+    /// would do and keep: about 2 KiB per user for a Spotify listener).
+    pub fn contains(&self, user: UserId) -> bool {
+        self.read(user.0).contains_key(&user.0)
+    }
+
     /// How many users are monitored.
     pub fn monitored_count(&self) -> usize {
         self.count.load(Ordering::Relaxed)

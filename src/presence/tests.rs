@@ -119,6 +119,14 @@ fn a_member_without_presence_is_offline_with_their_nickname() {
 }
 
 #[test]
+fn contains_does_not_render() {
+    let presences = vaq();
+    assert!(presences.contains(UserId(VAQ)) && !presences.contains(UserId(1)));
+    let shard = presences.read(VAQ);
+    assert!(shard.get(&VAQ).unwrap().view.get().is_none(), "no view was rendered");
+}
+
+#[test]
 fn views_are_rendered_once_per_change() {
     let presences = vaq();
     let first = presences.get(UserId(VAQ)).unwrap();

@@ -6,6 +6,7 @@
 pub mod discord_gateway;
 pub mod discord_payloads;
 pub mod discord_rest;
+pub mod github;
 pub mod http_client;
 
 use std::io::{BufRead, BufReader};

@@ -188,7 +188,9 @@ impl Hub {
                 () = stop.cancelled() => return,
             };
             for user in batch {
-                let present = api.app.presences.get(user).is_some();
+                // `contains`, not `get`: rendering every changed user's views here would
+                // keep them memoised for users nobody watches.
+                let present = api.app.presences.contains(user);
                 self.note(user, present);
                 if !present {
                     api.bodies.forget(user);
