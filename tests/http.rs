@@ -118,6 +118,7 @@ async fn root_health_and_metrics() {
         "harmy_gateway_reconnects_total",
         "harmy_http_request_duration_seconds_bucket",
         "harmy_monitored_users 0",
+        "harmy_http_connections",
         "harmy_websocket_sessions",
         "harmy_rate_limited_total",
         "harmy_kv_writes_total",

@@ -79,6 +79,8 @@ pub struct Outside {
     pub gateway_events: Option<u64>,
     /// Gateway reconnects, when the gateway counts them.
     pub gateway_reconnects: Option<u64>,
+    /// Open HTTP connections (WebSockets not included).
+    pub http_connections: usize,
 }
 
 impl Metrics {
@@ -141,6 +143,7 @@ impl Metrics {
         if let Some(reconnects) = outside.gateway_reconnects {
             one("harmy_gateway_reconnects_total", "counter", "Gateway reconnects.", reconnects.to_string())?;
         }
+        one("harmy_http_connections", "gauge", "Open HTTP connections.", outside.http_connections.to_string())?;
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
         one(
             "harmy_websocket_sessions",
@@ -164,10 +167,16 @@ mod tests {
         let m = Metrics::default();
         m.observe(Route::index_of("/user/:id"), 200, Duration::from_micros(80));
         m.observe(Route::index_of("/user/:id"), 200, Duration::from_millis(3));
-        let text = m.render(&Outside { monitored_users: 7, gateway_events: None, gateway_reconnects: None });
+        let text = m.render(&Outside {
+            monitored_users: 7,
+            gateway_events: None,
+            gateway_reconnects: None,
+            http_connections: 2,
+        });
         assert!(text.contains("harmy_http_requests_total{route=\"/user/:id\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"+Inf\"} 2"), "{text}");
         assert!(text.contains("harmy_monitored_users 7"), "{text}");
+        assert!(text.contains("harmy_http_connections 2"), "{text}");
     }
 }

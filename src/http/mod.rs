@@ -11,6 +11,7 @@
 
 mod auth;
 mod bodies;
+mod conns;
 mod cors;
 mod error;
 mod gateway_probe;
@@ -25,7 +26,6 @@ mod service;
 pub mod socket;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -55,7 +55,8 @@ pub struct Api {
     cors: cors::Cors,
     trusted_proxies: Vec<ipnet::IpNet>,
     metrics_on_api: bool,
-    header_timeout: Duration,
+    /// The open connections: header timeout and graceful shutdown.
+    conns: conns::Conns,
     max_connections: usize,
     /// Cancelled on shutdown: sockets close with 1001, connections drain.
     stop: CancellationToken,
@@ -74,7 +75,7 @@ impl Api {
             cors: cors::Cors::new(&config.http.cors_origins),
             trusted_proxies: config.http.trusted_proxies.clone(),
             metrics_on_api,
-            header_timeout: config.http.header_timeout,
+            conns: conns::Conns::new(config.http.header_timeout),
             max_connections: config.http.max_connections.max(1),
             stop,
             alive,

@@ -1,7 +1,8 @@
 //! The accept loop: binds nothing itself (it takes its listeners and a
-//! shutdown future, so tests bind port 0), caps concurrent connections, gives
-//! every connection a header-read timeout, and on shutdown stops accepting,
-//! lets in-flight requests finish, closes sockets with 1001 and returns.
+//! shutdown future, so tests bind port 0), caps concurrent connections, puts
+//! every connection under the watch of `conns` (header-read timeout, graceful
+//! shutdown), and on shutdown stops accepting, lets in-flight requests finish,
+//! closes sockets with 1001 and returns.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,13 +14,14 @@ use anyhow::Context;
 use futures_util::FutureExt;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Api;
+use super::conns::{self, Watch};
 use super::error::ApiError;
 use super::router::{self, Scope};
 use crate::app::App;
@@ -58,6 +60,10 @@ pub async fn serve(app: Arc<App>, listeners: Listeners, shutdown: impl Future<Ou
     let alive = TaskTracker::new();
     let api = Arc::new(Api::new(app, stop.clone(), alive.clone(), metrics_on_api));
     let hub = alive.spawn(api.hub.clone().run(api.clone(), stop.clone()));
+    let sweeper = {
+        let api = api.clone();
+        tokio::spawn(async move { api.conns.sweep().await })
+    };
     let mut loops = tokio::task::JoinSet::new();
     loops.spawn(accept(api.clone(), listeners.api, Scope::Api));
     if let Some(listener) = listeners.metrics {
@@ -65,12 +71,14 @@ pub async fn serve(app: Arc<App>, listeners: Listeners, shutdown: impl Future<Ou
     }
     shutdown.await;
     stop.cancel();
+    api.conns.shut_down();
     while loops.join_next().await.is_some() {}
     alive.close();
     if tokio::time::timeout(DRAIN, alive.wait()).await.is_err() {
         tracing::warn!("connections still open after {DRAIN:?}; closing them");
     }
     hub.abort();
+    sweeper.abort();
     Ok(())
 }
 
@@ -103,34 +111,37 @@ async fn accept(api: Arc<Api>, listener: TcpListener, scope: Scope) {
     }
 }
 
-/// Serves one connection, shutting it down gracefully on stop.
+/// What the requests of one connection share: cloning it per request touches
+/// only this connection's reference count, not one all connections share.
+struct Shared {
+    api: Arc<Api>,
+    watch: Arc<Watch>,
+    peer: SocketAddr,
+    scope: Scope,
+}
+
+/// Serves one connection until it ends, its header timeout passes, or shutdown.
 async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAddr, scope: Scope) {
-    let stop: CancellationToken = api.stop.clone();
-    let header_timeout = api.header_timeout;
+    let registered = api.conns.register();
+    let shared = Arc::new(Shared { api: api.clone(), watch: registered.watch.clone(), peer, scope });
     let service = service_fn(move |req| {
-        let api = api.clone();
+        let shared = shared.clone();
         async move {
+            let _busy = shared.api.conns.busy(&shared.watch);
             // A bug must not leave the client without an answer, nor show it the panic.
-            let handled = AssertUnwindSafe(router::handle(&api, req, peer, scope)).catch_unwind().await;
+            let handled =
+                AssertUnwindSafe(router::handle(&shared.api, req, shared.peer, shared.scope)).catch_unwind().await;
             Ok::<_, Infallible>(
                 handled.unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(false)),
             )
         }
     });
-    let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).max_header_size(MAX_HEAD);
-    // Zero turns the timeout off (a benchmark knob; the default is 10 s).
-    builder.header_read_timeout((!header_timeout.is_zero()).then_some(header_timeout));
-    let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
-    tokio::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        () = stop.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, "connection ended: {e}");
+    // The header timeout is the watcher's (see `conns`): no timer per request here.
+    let conn = http1::Builder::new().max_header_size(MAX_HEAD).serve_connection(TokioIo::new(stream), service);
+    let conn = std::pin::pin!(conn.with_upgrades());
+    match conns::watched(&registered.watch, conn, |conn| conn.graceful_shutdown()).await {
+        Some(Ok(())) => {}
+        Some(Err(e)) => tracing::debug!(%peer, "connection ended: {e}"),
+        None => tracing::debug!(%peer, "no request head within the header timeout; closed"),
     }
 }
