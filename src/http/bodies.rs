@@ -76,7 +76,24 @@ struct LocalBodies {
     lanyard_etag: HeaderValue,
 }
 
+/// Which of a user's two response bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `GET /user/:id`
+    Native,
+    /// `GET /v1/users/:id`
+    Lanyard,
+}
+
 impl LocalBodies {
+    /// One of the bodies and its ETag.
+    fn pick(&self, shape: Shape) -> (Bytes, HeaderValue) {
+        match shape {
+            Shape::Native => (self.native.clone(), self.native_etag.clone()),
+            Shape::Lanyard => (self.lanyard_body.clone(), self.lanyard_etag.clone()),
+        }
+    }
+
     fn copy(c: &Composed) -> LocalBodies {
         let tag = |v: &HeaderValue| {
             HeaderValue::from_maybe_shared(Bytes::copy_from_slice(v.as_bytes())).expect("an ETag stays valid")
@@ -126,12 +143,14 @@ impl BodyCache {
         Ok(Some(composed))
     }
 
-    /// The user's response bodies, from this thread's copies while nothing changed.
-    async fn local(&self, app: &App, user: UserId) -> Result<Option<LocalBodies>, Error> {
+    /// One of the user's response bodies and its ETag, from this thread's copies while
+    /// nothing changed.
+    async fn local(&self, app: &App, user: UserId, shape: Shape) -> Result<Option<(Bytes, HeaderValue)>, Error> {
         // Read before the state it validates: a change after this read bumps it.
         let generation = app.changes.generation();
         let hit = LOCAL.with_borrow(|local| {
-            (local.cache == self.id && local.generation == generation).then(|| local.bodies.get(&user).cloned())?
+            (local.cache == self.id && local.generation == generation)
+                .then(|| local.bodies.get(&user).map(|b| b.pick(shape)))?
         });
         if let Some(hit) = hit {
             return Ok(Some(hit));
@@ -145,7 +164,7 @@ impl BodyCache {
             }
             local.bodies.insert(user, copy.clone());
         });
-        Ok(Some(copy))
+        Ok(Some(copy.pick(shape)))
     }
 
     /// Drops a user's bodies (they left).
@@ -216,25 +235,26 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     })
 }
 
-fn reply(body: &Bytes, etag: &HeaderValue, headers: &HeaderMap) -> Reply {
-    let mut reply = if not_modified(headers, etag) {
+async fn reply(
+    api: &Api,
+    who: &Result<Who, InvalidUserId>,
+    headers: &HeaderMap,
+    shape: Shape,
+) -> Result<Reply, ApiError> {
+    let user = auth::resolve(api, who, headers).await?;
+    let (body, etag) = api.bodies.local(&api.app, user, shape).await?.ok_or(Error::NotMonitored(user))?;
+    let mut reply = if not_modified(headers, &etag) {
         response::empty(StatusCode::NOT_MODIFIED)
     } else {
-        response::json(StatusCode::OK, body.clone())
+        response::json(StatusCode::OK, body)
     };
-    reply.headers_mut().insert(ETAG, etag.clone());
-    reply
-}
-
-async fn composed(api: &Api, who: &Result<Who, InvalidUserId>, headers: &HeaderMap) -> Result<LocalBodies, ApiError> {
-    let user = auth::resolve(api, who, headers).await?;
-    api.bodies.local(&api.app, user).await?.ok_or_else(|| Error::NotMonitored(user).into())
+    reply.headers_mut().insert(ETAG, etag);
+    Ok(reply)
 }
 
 /// `GET /user/:id`
 pub async fn native_reply(api: &Api, who: &Result<Who, InvalidUserId>, headers: &HeaderMap) -> Result<Reply, ApiError> {
-    let c = composed(api, who, headers).await?;
-    Ok(reply(&c.native, &c.native_etag, headers))
+    reply(api, who, headers, Shape::Native).await
 }
 
 /// `GET /v1/users/:id`
@@ -243,8 +263,7 @@ pub async fn lanyard_reply(
     who: &Result<Who, InvalidUserId>,
     headers: &HeaderMap,
 ) -> Result<Reply, ApiError> {
-    let c = composed(api, who, headers).await?;
-    Ok(reply(&c.lanyard_body, &c.lanyard_etag, headers))
+    reply(api, who, headers, Shape::Lanyard).await
 }
 
 #[cfg(test)]
@@ -285,22 +304,22 @@ mod tests {
             native: Bytes::from_static(status.as_bytes()),
             lanyard: Bytes::from_static(b"{}"),
         };
-        assert!(cache.local(&app, user).await.unwrap().is_none());
+        let native = async |cache: &BodyCache| cache.local(&app, user, Shape::Native).await.unwrap();
+        assert!(native(&cache).await.is_none());
         app.presences.insert_view(user, view("1"));
         app.changes.mark(user);
-        let first = cache.local(&app, user).await.unwrap().unwrap();
-        assert_eq!(&first.native[..], br#"{"presence":1,"KV":{},"github":null}"#);
-        assert_eq!(cache.local(&app, user).await.unwrap().unwrap().native, first.native, "served again");
+        let (first, first_tag) = native(&cache).await.unwrap();
+        assert_eq!(&first[..], br#"{"presence":1,"KV":{},"github":null}"#);
+        assert_eq!(native(&cache).await.unwrap().0, first, "served again");
+        let (lanyard, _) = cache.local(&app, user, Shape::Lanyard).await.unwrap().unwrap();
+        assert_eq!(&lanyard[..], br#"{"success":true,"data":{"kv":{},"github":null}}"#);
         app.presences.insert_view(user, view("2"));
         app.changes.mark(user);
-        assert_eq!(
-            &cache.local(&app, user).await.unwrap().unwrap().native[..],
-            br#"{"presence":2,"KV":{},"github":null}"#
-        );
+        assert_eq!(&native(&cache).await.unwrap().0[..], br#"{"presence":2,"KV":{},"github":null}"#);
         app.kv_set(user, "k".into(), "v".into()).await.unwrap();
-        let after_kv = cache.local(&app, user).await.unwrap().unwrap();
-        assert_eq!(&after_kv.native[..], br#"{"presence":2,"KV":{"k":"v"},"github":null}"#);
-        assert_ne!(after_kv.native_etag, first.native_etag);
+        let (after_kv, after_kv_tag) = native(&cache).await.unwrap();
+        assert_eq!(&after_kv[..], br#"{"presence":2,"KV":{"k":"v"},"github":null}"#);
+        assert_ne!(after_kv_tag, first_tag);
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub async fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net:
         (Scope::Api, route) => route,
     };
     let client = peer::client_addr(peer_addr.ip(), &parts.headers, &api.trusted_proxies);
-    let verdict = if scope == Scope::Api { Some(api.limiter.check(client)) } else { None };
+    let verdict = if scope == Scope::Api { Some(api.limiter.check(client, started)) } else { None };
     let mut reply = match verdict {
         Some(v) if !v.allowed => {
             api.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -177,19 +177,24 @@ async fn dispatch(api: &Arc<Api>, route: &Route, parts: &mut Parts, body: Incomi
     let method = if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() };
     match (route, method) {
         (Route::Root, Method::GET) => Ok(service::root(api)),
-        (Route::Health, Method::GET) => Ok(service::health(api).await),
+        // The routes that wait on the store or on a body are boxed: their futures are
+        // large, and unboxed they would make every request's future as large (copied
+        // on each of hyper's moves), `GET /user/:id` included.
+        (Route::Health, Method::GET) => Ok(Box::pin(service::health(api)).await),
         (Route::Metrics, Method::GET) => Ok(service::metrics(api)),
         (Route::Socket, Method::GET) => socket::upgrade(api, parts),
         (Route::User(who), Method::GET) => bodies::native_reply(api, who, &parts.headers).await,
         (Route::V1User(who), Method::GET) => bodies::lanyard_reply(api, who, &parts.headers).await,
-        (Route::UserKv(who), Method::GET) => kv::all(api, who, &parts.headers).await,
-        (Route::UserKvKey(who, key), Method::GET) => kv::one(api, who, key, &parts.headers).await,
+        (Route::UserKv(who), Method::GET) => Box::pin(kv::all(api, who, &parts.headers)).await,
+        (Route::UserKvKey(who, key), Method::GET) => Box::pin(kv::one(api, who, key, &parts.headers)).await,
         (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::PUT) => {
-            kv::put(api, who, key, &parts.headers, body).await
+            Box::pin(kv::put(api, who, key, &parts.headers, body)).await
         }
-        (Route::UserKv(who) | Route::V1UserKv(who), Method::PATCH) => kv::patch(api, who, &parts.headers, body).await,
+        (Route::UserKv(who) | Route::V1UserKv(who), Method::PATCH) => {
+            Box::pin(kv::patch(api, who, &parts.headers, body)).await
+        }
         (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::DELETE) => {
-            kv::delete(api, who, key, &parts.headers).await
+            Box::pin(kv::delete(api, who, key, &parts.headers)).await
         }
         (Route::Unknown { .. }, _) => Err(ApiError::not_found()),
         _ => Err(ApiError::method_not_allowed()),
