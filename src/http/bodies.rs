@@ -143,18 +143,24 @@ impl BodyCache {
         Ok(Some(composed))
     }
 
+    /// One of the user's response bodies and its ETag, when this thread has a copy
+    /// and nothing changed since.
+    fn local_hit(&self, app: &App, user: UserId, shape: Shape) -> Option<(Bytes, HeaderValue)> {
+        let generation = app.changes.generation();
+        LOCAL.with_borrow(|local| {
+            (local.cache == self.id && local.generation == generation)
+                .then(|| local.bodies.get(&user).map(|b| b.pick(shape)))?
+        })
+    }
+
     /// One of the user's response bodies and its ETag, from this thread's copies while
     /// nothing changed.
     async fn local(&self, app: &App, user: UserId, shape: Shape) -> Result<Option<(Bytes, HeaderValue)>, Error> {
-        // Read before the state it validates: a change after this read bumps it.
-        let generation = app.changes.generation();
-        let hit = LOCAL.with_borrow(|local| {
-            (local.cache == self.id && local.generation == generation)
-                .then(|| local.bodies.get(&user).map(|b| b.pick(shape)))?
-        });
-        if let Some(hit) = hit {
+        if let Some(hit) = self.local_hit(app, user, shape) {
             return Ok(Some(hit));
         }
+        // Read before the state it validates: a change after this read bumps it.
+        let generation = app.changes.generation();
         let Some(composed) = self.get(app, user).await? else { return Ok(None) };
         let copy = LocalBodies::copy(&composed);
         LOCAL.with_borrow_mut(|local| {
@@ -235,6 +241,46 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     })
 }
 
+/// `GET /user/:id` when it needs no waiting: a bad id, or a body this thread has.
+pub fn native_now(api: &Api, who: &Result<Who, InvalidUserId>, headers: &HeaderMap) -> Option<Result<Reply, ApiError>> {
+    reply_now(api, who, headers, Shape::Native)
+}
+
+/// `GET /v1/users/:id` when it needs no waiting.
+pub fn lanyard_now(
+    api: &Api,
+    who: &Result<Who, InvalidUserId>,
+    headers: &HeaderMap,
+) -> Option<Result<Reply, ApiError>> {
+    reply_now(api, who, headers, Shape::Lanyard)
+}
+
+fn reply_now(
+    api: &Api,
+    who: &Result<Who, InvalidUserId>,
+    headers: &HeaderMap,
+    shape: Shape,
+) -> Option<Result<Reply, ApiError>> {
+    match who {
+        Err(e) => Some(Err(Error::from(e.clone()).into())),
+        Ok(Who::Me) => None,
+        Ok(Who::User(user)) => {
+            let (body, etag) = api.bodies.local_hit(&api.app, *user, shape)?;
+            Some(Ok(reply_with(body, etag, headers)))
+        }
+    }
+}
+
+fn reply_with(body: Bytes, etag: HeaderValue, headers: &HeaderMap) -> Reply {
+    let mut reply = if not_modified(headers, &etag) {
+        response::empty(StatusCode::NOT_MODIFIED)
+    } else {
+        response::json(StatusCode::OK, body)
+    };
+    reply.headers_mut().insert(ETAG, etag);
+    reply
+}
+
 async fn reply(
     api: &Api,
     who: &Result<Who, InvalidUserId>,
@@ -243,13 +289,7 @@ async fn reply(
 ) -> Result<Reply, ApiError> {
     let user = auth::resolve(api, who, headers).await?;
     let (body, etag) = api.bodies.local(&api.app, user, shape).await?.ok_or(Error::NotMonitored(user))?;
-    let mut reply = if not_modified(headers, &etag) {
-        response::empty(StatusCode::NOT_MODIFIED)
-    } else {
-        response::json(StatusCode::OK, body)
-    };
-    reply.headers_mut().insert(ETAG, etag);
-    Ok(reply)
+    Ok(reply_with(body, etag, headers))
 }
 
 /// `GET /user/:id`

@@ -73,7 +73,7 @@ pub struct Busy<'a> {
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.watch.idle_since.store(self.conns.clock.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.conns.answered(self.watch);
         self.watch.busy.fetch_sub(1, Ordering::Release);
     }
 }
@@ -137,6 +137,11 @@ impl Conns {
     pub fn busy<'a>(&'a self, watch: &'a Watch) -> Busy<'a> {
         watch.busy.fetch_add(1, Ordering::Acquire);
         Busy { watch, conns: self }
+    }
+
+    /// Notes that `watch` answered a request it did not have to wait for.
+    pub fn answered(&self, watch: &Watch) {
+        watch.idle_since.store(self.clock.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// Asks every connection, open or yet to register, to finish and close.

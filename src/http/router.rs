@@ -3,6 +3,7 @@
 //! CORS preflight, the handler, then the `RateLimit-*` and CORS headers and
 //! the metrics — so errors carry the same headers as successes.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use hyper::body::Incoming;
 
 use super::error::ApiError;
 use super::response::Reply;
-use super::{Api, Who, bodies, kv, peer, service, socket};
+use super::{Api, Who, bodies, kv, peer, ratelimit, service, socket};
 use crate::ids::{InvalidUserId, UserId};
 
 /// A parsed route. Ids are parsed here, so a bad one is a 400 whatever the method.
@@ -136,8 +137,20 @@ pub enum Scope {
     MetricsOnly,
 }
 
+/// A request answered at once, or the future that answers it.
+pub enum Handled {
+    /// Answered without waiting: the common case of a cached presence read.
+    Now(Reply),
+    /// Answered after waiting on the store, a token check or a request body.
+    Later(Pin<Box<dyn Future<Output = Reply> + Send>>),
+}
+
 /// Answers one request. Never fails: every error is a JSON response.
-pub async fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::SocketAddr, scope: Scope) -> Reply {
+///
+/// What needs no waiting is done here, before hyper reads on: the request (whose
+/// parts share hyper's read buffer) is gone when this returns `Now`, so hyper
+/// reuses its buffer instead of allocating a new one for the next request.
+pub fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::SocketAddr, scope: Scope) -> Handled {
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let route = match (scope, Route::parse(parts.uri.path())) {
@@ -148,23 +161,42 @@ pub async fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net:
     };
     let client = peer::client_addr(peer_addr.ip(), &parts.headers, &api.trusted_proxies);
     let verdict = if scope == Scope::Api { Some(api.limiter.check(client, started)) } else { None };
-    let mut reply = match verdict {
+    let now = match verdict {
         Some(v) if !v.allowed => {
             api.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            ApiError::rate_limited(v.retry_after()).reply(route.lanyard())
+            Some(Err(ApiError::rate_limited(v.retry_after())))
         }
-        _ if parts.method == Method::OPTIONS => api.cors.preflight(),
-        _ => match dispatch(api, &route, &mut parts, body).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                let mut reply = e.reply(route.lanyard());
-                if e.status == StatusCode::METHOD_NOT_ALLOWED {
-                    reply.headers_mut().insert(ALLOW, HeaderValue::from_static(route.allow()));
-                }
-                reply
-            }
-        },
+        _ if parts.method == Method::OPTIONS => Some(Ok(api.cors.preflight())),
+        _ => dispatch_now(api, &route, &mut parts),
     };
+    match now {
+        Some(result) => Handled::Now(finish(api, result, &route, &parts, verdict, started)),
+        None => {
+            let api = api.clone();
+            Handled::Later(Box::pin(async move {
+                let result = dispatch(&api, &route, &mut parts, body).await;
+                finish(&api, result, &route, &parts, verdict, started)
+            }))
+        }
+    }
+}
+
+/// The steps after every handler: the error reply, `RateLimit-*`, CORS and the metrics.
+fn finish(
+    api: &Api,
+    result: Result<Reply, ApiError>,
+    route: &Route,
+    parts: &Parts,
+    verdict: Option<ratelimit::Verdict>,
+    started: Instant,
+) -> Reply {
+    let mut reply = result.unwrap_or_else(|e| {
+        let mut reply = e.reply(route.lanyard());
+        if e.status == StatusCode::METHOD_NOT_ALLOWED {
+            reply.headers_mut().insert(ALLOW, HeaderValue::from_static(route.allow()));
+        }
+        reply
+    });
     if let Some(v) = verdict {
         v.apply(reply.headers_mut());
     }
@@ -173,31 +205,43 @@ pub async fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net:
     reply
 }
 
+/// The method a route sees (`HEAD` is answered as `GET`, hyper leaves the body out).
+fn method(parts: &Parts) -> Method {
+    if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() }
+}
+
+/// The routes answered without waiting; `None` for those that wait.
+fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts) -> Option<Result<Reply, ApiError>> {
+    match (route, method(parts)) {
+        (Route::Root, Method::GET) => Some(Ok(service::root(api))),
+        (Route::Metrics, Method::GET) => Some(Ok(service::metrics(api))),
+        (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts)),
+        (Route::User(who), Method::GET) => bodies::native_now(api, who, &parts.headers),
+        (Route::V1User(who), Method::GET) => bodies::lanyard_now(api, who, &parts.headers),
+        (Route::Health | Route::UserKv(_) | Route::UserKvKey(..), Method::GET) => None,
+        (Route::UserKvKey(..) | Route::V1UserKvKey(..), Method::PUT | Method::DELETE) => None,
+        (Route::UserKv(_) | Route::V1UserKv(_), Method::PATCH) => None,
+        (Route::Unknown { .. }, _) => Some(Err(ApiError::not_found())),
+        _ => Some(Err(ApiError::method_not_allowed())),
+    }
+}
+
+/// The routes that wait (and the others, for whatever `dispatch_now` left).
 async fn dispatch(api: &Arc<Api>, route: &Route, parts: &mut Parts, body: Incoming) -> Result<Reply, ApiError> {
-    let method = if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() };
-    match (route, method) {
-        (Route::Root, Method::GET) => Ok(service::root(api)),
-        // The routes that wait on the store or on a body are boxed: their futures are
-        // large, and unboxed they would make every request's future as large (copied
-        // on each of hyper's moves), `GET /user/:id` included.
-        (Route::Health, Method::GET) => Ok(Box::pin(service::health(api)).await),
-        (Route::Metrics, Method::GET) => Ok(service::metrics(api)),
-        (Route::Socket, Method::GET) => socket::upgrade(api, parts),
+    match (route, method(parts)) {
+        (Route::Health, Method::GET) => Ok(service::health(api).await),
         (Route::User(who), Method::GET) => bodies::native_reply(api, who, &parts.headers).await,
         (Route::V1User(who), Method::GET) => bodies::lanyard_reply(api, who, &parts.headers).await,
-        (Route::UserKv(who), Method::GET) => Box::pin(kv::all(api, who, &parts.headers)).await,
-        (Route::UserKvKey(who, key), Method::GET) => Box::pin(kv::one(api, who, key, &parts.headers)).await,
+        (Route::UserKv(who), Method::GET) => kv::all(api, who, &parts.headers).await,
+        (Route::UserKvKey(who, key), Method::GET) => kv::one(api, who, key, &parts.headers).await,
         (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::PUT) => {
-            Box::pin(kv::put(api, who, key, &parts.headers, body)).await
+            kv::put(api, who, key, &parts.headers, body).await
         }
-        (Route::UserKv(who) | Route::V1UserKv(who), Method::PATCH) => {
-            Box::pin(kv::patch(api, who, &parts.headers, body)).await
-        }
+        (Route::UserKv(who) | Route::V1UserKv(who), Method::PATCH) => kv::patch(api, who, &parts.headers, body).await,
         (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::DELETE) => {
-            Box::pin(kv::delete(api, who, key, &parts.headers)).await
+            kv::delete(api, who, key, &parts.headers).await
         }
-        (Route::Unknown { .. }, _) => Err(ApiError::not_found()),
-        _ => Err(ApiError::method_not_allowed()),
+        _ => dispatch_now(api, route, parts).unwrap_or_else(|| Err(ApiError::method_not_allowed())),
     }
 }
 

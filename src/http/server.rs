@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -23,7 +24,7 @@ use tokio_util::task::TaskTracker;
 use super::Api;
 use super::conns::{self, Watch};
 use super::error::ApiError;
-use super::router::{self, Scope};
+use super::router::{self, Handled, Scope};
 use crate::app::App;
 use crate::config::Config;
 
@@ -125,15 +126,23 @@ async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAd
     let registered = api.conns.register();
     let shared = Arc::new(Shared { api: api.clone(), watch: registered.watch.clone(), peer, scope });
     let service = service_fn(move |req| {
-        let shared = shared.clone();
-        async move {
-            let _busy = shared.api.conns.busy(&shared.watch);
-            // A bug must not leave the client without an answer, nor show it the panic.
-            let handled =
-                AssertUnwindSafe(router::handle(&shared.api, req, shared.peer, shared.scope)).catch_unwind().await;
-            Ok::<_, Infallible>(
-                handled.unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(false)),
-            )
+        // A bug must not leave the client without an answer, nor show it the panic.
+        let panicked = || ApiError::internal(&"a request handler panicked").reply(false);
+        let handled =
+            std::panic::catch_unwind(AssertUnwindSafe(|| router::handle(&shared.api, req, shared.peer, shared.scope)));
+        match handled {
+            Ok(Handled::Later(answer)) => {
+                let shared = shared.clone();
+                Either::Right(async move {
+                    let _busy = shared.api.conns.busy(&shared.watch);
+                    Ok::<_, Infallible>(AssertUnwindSafe(answer).catch_unwind().await.unwrap_or_else(|_| panicked()))
+                })
+            }
+            Ok(Handled::Now(reply)) => {
+                shared.api.conns.answered(&shared.watch);
+                Either::Left(std::future::ready(Ok(reply)))
+            }
+            Err(_) => Either::Left(std::future::ready(Ok(panicked()))),
         }
     });
     // The header timeout is the watcher's (see `conns`): no timer per request here.
