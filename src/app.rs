@@ -4,7 +4,7 @@
 //! socket, CLI) it came from.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
@@ -16,6 +16,7 @@ use crate::ids::UserId;
 use crate::kv::KvLimits;
 use crate::presence::Presences;
 use crate::store::Store;
+use crate::store::group::{GroupCommit, Job};
 use crate::token;
 
 /// A user's stored public state, serialised once per change: `KV` and `github`.
@@ -42,8 +43,9 @@ pub struct App {
     /// Rendered extras; readers share the lock, and a write replaces its user's entry
     /// under the write lock after its commit (see `write`), so the newest render wins.
     extras: Arc<RwLock<HashMap<UserId, Arc<Extras>>>>,
-    /// Serialises writes so the cached extras always follow the last commit.
-    write_lock: Arc<Mutex<()>>,
+    /// Writes, run one at a time in groups sharing a durable commit; the cached
+    /// extras are rendered inside, so they always follow the last commit.
+    group: Arc<GroupCommit>,
 }
 
 impl App {
@@ -59,7 +61,7 @@ impl App {
             tokens: token::Verifier::default(),
             github,
             extras: Arc::default(),
-            write_lock: Arc::default(),
+            group: Arc::default(),
         })
     }
 
@@ -90,27 +92,35 @@ impl App {
             .map_err(Error::from)
     }
 
-    /// Runs a write on the blocking pool under the write lock, then re-renders
-    /// the user's extras from the committed state and marks the change. The
-    /// render replaces the cached one before the write lock is released, so two
-    /// writes of one user can never leave the older render in the cache.
+    /// Runs a write on the blocking pool in a group commit (`store::group`): the
+    /// write commits, the user's extras are re-rendered from the committed state
+    /// and replace the cached render while the group still runs one write at a
+    /// time (so two writes of one user can never leave the older render in the
+    /// cache), and once the group's durable commit is done the change is marked
+    /// and the caller answered. (Should that fsync fail, the caller hears an
+    /// error while readers may already see the write, which the next group's
+    /// commit can still make durable: the ambiguity every database has there.)
     async fn write<T: Send + 'static>(
         &self,
         user: UserId,
         f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let store = self.store.clone();
-        let lock = self.write_lock.clone();
-        let cache = self.extras.clone();
-        let (value, changed) = tokio::task::spawn_blocking(move || {
-            let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-            let value = f(&store)?;
-            let extras = load_extras(&store, user)?;
-            let previous = cache.write().unwrap_or_else(|e| e.into_inner()).insert(user, Arc::new(extras.clone()));
-            Ok::<_, Error>((value, previous.is_none_or(|p| *p != extras)))
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("store task: {e}")))??;
+        let (store, group, cache) = (self.store.clone(), self.group.clone(), self.extras.clone());
+        let (sender, outcome) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |store: &Store| {
+            let done = f(store).and_then(|value| {
+                let extras = load_extras(store, user)?;
+                let previous = cache.write().unwrap_or_else(|e| e.into_inner()).insert(user, Arc::new(extras.clone()));
+                Ok((value, previous.is_none_or(|p| *p != extras)))
+            });
+            Box::new(move |persisted| {
+                let _ = sender.send(persisted.map_err(Error::from).and(done));
+            })
+        });
+        tokio::task::spawn_blocking(move || group.run(&store, job))
+            .await
+            .map_err(|e| Error::Internal(format!("store task: {e}")))?;
+        let (value, changed) = outcome.await.map_err(|_| Error::Internal("a store write was lost".into()))??;
         // Subscribers hear of what they can see: a write that leaves the rendered
         // state as it was (the same value again, a new GitHub ETag over the same
         // profile) pushes nothing.

@@ -230,6 +230,18 @@ fn a_committed_write_survives_kill_9() {
 }
 
 #[test]
+fn a_kv_write_is_on_disk_when_it_is_answered() {
+    // The last write before the kill, with no later commit to carry it to disk: writes
+    // share durable commits (store::group), and none may be answered before its own.
+    let h = Instance::new("");
+    let server = h.serve();
+    ok(h.cli(&["kv", "set", USER, "last", "words"]));
+    server.signal("KILL");
+    drop(server);
+    assert_eq!(ok(h.cli(&["kv", "get", USER, "last"])), "words");
+}
+
+#[test]
 fn token_rotate_prints_a_fresh_token_once_and_stores_only_a_hash() {
     let h = Instance::new("");
     let first = ok(h.cli(&["token", "rotate", USER]));

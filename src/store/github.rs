@@ -9,7 +9,7 @@ use crate::ids::UserId;
 impl Store {
     /// Links a login, with its first profile record (JSON), replacing any previous link.
     pub fn github_link(&self, user: UserId, login: &str, record: Option<&str>) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             txn.open_table(GITHUB_LINKS)?.insert(user.0, login)?;
             let mut profiles = txn.open_table(GITHUB_PROFILES)?;
@@ -24,7 +24,7 @@ impl Store {
 
     /// Stores a refreshed profile record, if the user is still linked to `login`.
     pub fn github_set_profile(&self, user: UserId, login: &str, record: &str) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let linked = txn.open_table(GITHUB_LINKS)?.get(user.0)?.is_some_and(|v| v.value() == login);
         if linked {
             txn.open_table(GITHUB_PROFILES)?.insert(user.0, record)?;
@@ -35,7 +35,7 @@ impl Store {
 
     /// Removes the link and profile; true when there was a link.
     pub fn github_unlink(&self, user: UserId) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let existed = txn.open_table(GITHUB_LINKS)?.remove(user.0)?.is_some();
         txn.open_table(GITHUB_PROFILES)?.remove(user.0)?;
         txn.commit()?;

@@ -39,7 +39,7 @@ impl Store {
         pairs: &[(String, String)],
         max_keys: usize,
     ) -> Result<Result<(), KvError>, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(KV)?;
             let mut count = 0usize;
@@ -68,7 +68,7 @@ impl Store {
 
     /// Deletes a key; true when it existed.
     pub fn kv_del(&self, user: UserId, key: &str) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let existed = txn.open_table(KV)?.remove((user.0, key))?.is_some();
         txn.commit()?;
         Ok(existed)

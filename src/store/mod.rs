@@ -3,6 +3,7 @@
 //! callers go through `spawn_blocking` (see `App`).
 
 mod github;
+pub mod group;
 mod kv;
 pub mod migrations;
 mod tables;
@@ -20,7 +21,7 @@ const SCHEMA_KEY: &str = "schema_version";
 const CACHE_BYTES: usize = 32 << 20;
 
 /// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// No database file yet.
     #[error("database {0} does not exist; run `harmy migrate` to create it")]
@@ -64,7 +65,43 @@ impl std::fmt::Debug for Store {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs a group's writes (see `group`): their commits wait
+    /// in memory for the group's one durable commit.
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl Store {
+    /// A write transaction for the domain files: durable on commit, unless this
+    /// thread is inside `deferred`.
+    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write()?;
+        if DEFERRED.get() {
+            txn.set_durability(redb::Durability::None).map_err(|e| StoreError::Redb(e.to_string()))?;
+        }
+        Ok(txn)
+    }
+
+    /// Runs `f` with the commits it makes kept in memory (visible to readers, not yet
+    /// on disk) until the next `persist`.
+    pub fn deferred<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                DEFERRED.set(false);
+            }
+        }
+        DEFERRED.set(true);
+        let _reset = Reset;
+        f()
+    }
+
+    /// Makes every earlier commit durable: one fsync'd commit of nothing.
+    pub fn persist(&self) -> Result<(), StoreError> {
+        self.db.begin_write()?.commit()?;
+        Ok(())
+    }
+
     /// Opens an existing database at the current schema, refusing any other.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if !path.exists() {

@@ -9,7 +9,7 @@ use crate::ids::UserId;
 impl Store {
     /// Replaces a user's token hash; the old selector stops resolving in the same commit.
     pub fn token_set(&self, user: UserId, selector: &str, phc: &str) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut tokens = txn.open_table(TOKENS)?;
             let mut selectors = txn.open_table(TOKEN_SELECTORS)?;
@@ -25,7 +25,7 @@ impl Store {
 
     /// Removes a user's token; true when there was one.
     pub fn token_remove(&self, user: UserId) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let existed = {
             let mut tokens = txn.open_table(TOKENS)?;
             let old = tokens.remove(user.0)?.map(|v| v.value().0.to_string());
