@@ -266,6 +266,9 @@ async fn kv(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
         &script,
         format!("wrk.method = \"PUT\"\nwrk.body = \"sunny\"\nwrk.headers[\"Authorization\"] = \"{token}\"\n"),
     )?;
+    // A steady-state writer: its token was verified once already (otherwise the first 64
+    // requests queue behind 64 argon2 verifications, one core's worth at a time).
+    fetch(addr, &format!("/user/{user}/kv"), &[("authorization", &token)]).await?;
     let writes = wrk(&format!("http://{addr}/user/{user}/kv/mood"), &["-s", script.to_str().unwrap()]).await?;
     println!(
         "KV writes, one valid token     : {:>8.0} /s  p99 {:>7.2} ms (target >= 2000/s)",
