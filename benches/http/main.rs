@@ -6,7 +6,10 @@
 //! `cargo bench --bench http -- kv`     authenticated KV writes/s with one valid token, and
 //!                                      read p99 with and without 100 wrong-token requests/s
 //! `cargo bench --bench http -- socket` 10 000 subscribers (10 subscribe_to_all): connect time,
-//!                                      update delivery p99
+//!                                      update delivery p99 when every update reaches all 10 000
+//! `cargo bench --bench http -- socket-spread`  the same subscribers, each `subscribe_to_id` on
+//!                                      a user of its own: 1 000 updates, each reaching 11
+//! `cargo bench --bench http -- hold`   serves harmy and the bare server until killed (for perf)
 //!
 //! Needs `wrk` on the PATH (apt-get install wrk).
 
@@ -34,7 +37,8 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let mode = args.first().cloned().unwrap_or_else(|| "rest".into());
     if mode == "socket-clients" {
-        return socket::clients(args.get(1).map(String::as_str).unwrap_or_default());
+        let scenario = socket::Scenario::parse(args.get(2).map(String::as_str).unwrap_or_default());
+        return socket::clients(args.get(1).map(String::as_str).unwrap_or_default(), scenario);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
@@ -43,8 +47,9 @@ fn main() -> anyhow::Result<()> {
             "rest" => rest(addr).await,
             "hold" => hold(addr).await,
             "kv" => kv(&app, addr).await,
-            "socket" => socket::run(&app, addr).await,
-            other => anyhow::bail!("unknown mode {other} (rest, kv, socket)"),
+            "socket" => socket::run(&app, addr, socket::Scenario::Hot).await,
+            "socket-spread" => socket::run(&app, addr, socket::Scenario::Spread).await,
+            other => anyhow::bail!("unknown mode {other} (rest, kv, socket, socket-spread, hold)"),
         }
     })
 }

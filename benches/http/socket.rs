@@ -1,6 +1,12 @@
-//! The `/socket` benchmark: 10 000 subscribers (10 with `subscribe_to_all`,
-//! whose INIT_STATE carries all 100 000 presences; the rest `subscribe_to_id`
-//! on one hot user), then 20 updates of that user, each reaching all 10 000.
+//! The `/socket` benchmarks: 10 000 subscribers, 10 with `subscribe_to_all`
+//! (whose INIT_STATE carries all 100 000 presences) and the rest with
+//! `subscribe_to_id`, either
+//!
+//! * `socket` (hot): all 9 990 on one user, then 20 updates of that user, each
+//!   reaching all 10 000 subscribers: the worst case;
+//! * `socket-spread`: each of the 9 990 on a user of its own (a site's visitors
+//!   watching its owner), then 1 000 updates of those users at 200 per second,
+//!   each reaching its 11 subscribers (its own and the 10 watching everyone).
 //!
 //! The clients run in a child process (`socket-clients ADDR`): 10 000 sockets
 //! on each side would pass the per-process file limit. Latency is measured
@@ -20,17 +26,77 @@ use tokio_websockets::{ClientBuilder, Limits, Message};
 
 const SUBSCRIBERS: usize = 10_000;
 const ALL: usize = 10;
-const UPDATES: usize = 20;
 const HOT: u64 = super::FIRST + 99;
+
+/// Which users the `subscribe_to_id` sessions watch, and how updates come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// All on `HOT`; 20 updates of it, 250 ms apart.
+    Hot,
+    /// Session `i` on user `FIRST + i`; 1 000 updates of those users, 5 ms apart.
+    Spread,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Hot => "hot",
+            Scenario::Spread => "spread",
+        }
+    }
+
+    pub fn parse(name: &str) -> Scenario {
+        if name == "spread" { Scenario::Spread } else { Scenario::Hot }
+    }
+
+    fn updates(self) -> usize {
+        match self {
+            Scenario::Hot => 20,
+            Scenario::Spread => 1_000,
+        }
+    }
+
+    /// Deliveries each update makes.
+    fn reach(self) -> usize {
+        match self {
+            Scenario::Hot => SUBSCRIBERS,
+            Scenario::Spread => ALL + 1,
+        }
+    }
+
+    fn pause(self) -> Duration {
+        match self {
+            Scenario::Hot => Duration::from_millis(250),
+            Scenario::Spread => Duration::from_millis(5),
+        }
+    }
+
+    /// The user the `n`th update changes.
+    fn updated(self, n: usize) -> u64 {
+        match self {
+            Scenario::Hot => HOT,
+            // Spread over the watched users in a scrambled order.
+            Scenario::Spread => super::FIRST + (n as u64 * 7_919) % (SUBSCRIBERS - ALL) as u64 + ALL as u64,
+        }
+    }
+
+    /// The user subscriber `i` (not one of the `ALL`) watches.
+    fn watched(self, i: usize) -> u64 {
+        match self {
+            Scenario::Hot => HOT,
+            Scenario::Spread => super::FIRST + i as u64,
+        }
+    }
+}
 
 fn now_ns() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
 }
 
 /// The server side: starts the clients, then updates the hot user.
-pub async fn run(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn run(app: &App, addr: SocketAddr, scenario: Scenario) -> anyhow::Result<()> {
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["socket-clients", &addr.to_string()])
+        .args(["socket-clients", &addr.to_string(), scenario.name()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -46,19 +112,24 @@ pub async fn run(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
     let child_pid = child.id();
     let (server_before, clients_before) = (cpu_ms("self"), cpu_ms(&child_pid.to_string()));
     let wall = Instant::now();
-    for _ in 0..UPDATES {
-        let base = super::view(HOT, "dnd");
+    let updates = scenario.updates();
+    let mut tick = tokio::time::interval(scenario.pause());
+    for n in 0..updates {
+        tick.tick().await;
+        let user = scenario.updated(n);
+        let base = super::view(user, "dnd");
         let stamp = format!("{{\"bench_sent_ns\":{},", now_ns());
         let lanyard = [stamp.as_bytes(), &base.lanyard[1..]].concat();
-        app.presences.insert_view(UserId(HOT), PresenceView { native: base.native, lanyard: lanyard.into() });
-        app.changes.mark(UserId(HOT));
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        app.presences.insert_view(UserId(user), PresenceView { native: base.native, lanyard: lanyard.into() });
+        app.changes.mark(UserId(user));
     }
+    tokio::time::sleep(Duration::from_millis(250)).await;
     let (server, clients) = (cpu_ms("self"), cpu_ms(&child_pid.to_string()));
-    let per = |after: f64, before: f64| (after - before) / UPDATES as f64;
+    let per = |after: f64, before: f64| (after - before) / updates as f64;
     println!(
-        "CPU per update (to {SUBSCRIBERS} subscribers): server {:.1} ms user + {:.1} ms system, clients {:.1} ms \
-         user + {:.1} ms system; both processes share the 2 cores ({:.1} s of wall time, {UPDATES} updates)",
+        "CPU per update (to {} subscribers): server {:.2} ms user + {:.2} ms system, clients {:.2} ms \
+         user + {:.2} ms system; both processes share the 2 cores ({:.1} s of wall time, {updates} updates)",
+        scenario.reach(),
         per(server.0, server_before.0),
         per(server.1, server_before.1),
         per(clients.0, clients_before.0),
@@ -84,7 +155,7 @@ fn cpu_ms(pid: &str) -> (f64, f64) {
 }
 
 /// The client process.
-pub fn clients(addr: &str) -> anyhow::Result<()> {
+pub fn clients(addr: &str, scenario: Scenario) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let latencies = Arc::new(Mutex::new(Vec::<u128>::new()));
@@ -93,7 +164,8 @@ pub fn clients(addr: &str) -> anyhow::Result<()> {
         let connected = futures_util::stream::iter(0..SUBSCRIBERS)
             .map(|i| {
                 let (uri, latencies) = (uri.clone(), latencies.clone());
-                async move { subscriber(&uri, i < ALL, latencies).await }
+                let watch = (i >= ALL).then(|| scenario.watched(i));
+                async move { subscriber(&uri, watch, latencies).await }
             })
             .buffer_unordered(128)
             .collect::<Vec<_>>()
@@ -117,7 +189,7 @@ pub fn clients(addr: &str) -> anyhow::Result<()> {
         println!(
             "updates delivered: {} of {} expected; latency p50 {:.1} ms, p99 {:.1} ms (target < 50 ms), max {:.1} ms",
             seen.len(),
-            UPDATES * SUBSCRIBERS,
+            scenario.updates() * scenario.reach(),
             pct(0.5),
             pct(0.99),
             pct(1.0)
@@ -126,17 +198,17 @@ pub fn clients(addr: &str) -> anyhow::Result<()> {
     })
 }
 
-async fn subscriber(uri: &str, all: bool, latencies: Arc<Mutex<Vec<u128>>>) -> anyhow::Result<()> {
+/// One client: `subscribe_to_all` when `watch` is `None`, else `subscribe_to_id` on it.
+async fn subscriber(uri: &str, watch: Option<u64>, latencies: Arc<Mutex<Vec<u128>>>) -> anyhow::Result<()> {
     let (mut ws, _) = ClientBuilder::new().uri(uri)?.limits(Limits::unlimited()).connect().await?;
     ws.next().await.ok_or_else(|| anyhow::anyhow!("no hello"))??;
-    let op = if all {
-        r#"{"op":2,"d":{"subscribe_to_all":true}}"#.to_string()
-    } else {
-        format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{HOT}"}}}}"#)
+    let op = match watch {
+        None => r#"{"op":2,"d":{"subscribe_to_all":true}}"#.to_string(),
+        Some(user) => format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{user}"}}}}"#),
     };
     ws.send(Message::text(op)).await?;
     let init = ws.next().await.ok_or_else(|| anyhow::anyhow!("no INIT_STATE"))??;
-    if all {
+    if watch.is_none() {
         eprintln!("subscribe_to_all INIT_STATE: {} bytes", init.as_payload().len());
     }
     tokio::spawn(async move {

@@ -57,6 +57,9 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
     // Created once and re-polled: a fresh `cancelled()` or `sleep_until` per loop would
     // register with the shared stop token's list and the timer on every frame, and
     // with 10 000 sessions that per-frame registration was most of a fan-out's cost.
+    // The stop token is this session's own child: polling the server's token itself
+    // would take its two mutexes, shared by every session, on every frame.
+    let stop = stop.child_token();
     let stopped = stop.cancelled();
     let lagging = lagged.cancelled();
     let silence = sleep_until(Instant::now() + HEARTBEAT_TIMEOUT);
