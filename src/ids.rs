@@ -41,10 +41,16 @@ impl<M> From<twilight_model::id::Id<M>> for UserId {
 
 /// Parses a decimal snowflake: digits only, 1 to 20 of them, non-zero, at most `u64::MAX`.
 pub fn parse_snowflake(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 20 {
         return None;
     }
-    s.parse().ok().filter(|&n| n != 0)
+    // One pass (this runs for every `GET /user/:id`): no sign, no overflow.
+    s.bytes()
+        .try_fold(
+            0u64,
+            |n, b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None },
+        )
+        .filter(|&n| n != 0)
 }
 
 #[cfg(test)]

@@ -50,6 +50,11 @@ impl Watch {
     /// What is asked of the connection; registers the task to be woken when that changes.
     pub fn ask(&self, cx: &Context<'_>) -> Ask {
         self.waker.register(cx.waker());
+        self.asked()
+    }
+
+    /// What is asked of the connection, without registering a waker.
+    fn asked(&self) -> Ask {
         if self.close.load(Ordering::Acquire) {
             Ask::Close
         } else if self.finish.load(Ordering::Acquire) {
@@ -197,8 +202,18 @@ pub async fn watched<F: Future>(
     mut shutdown: impl FnMut(Pin<&mut F>),
 ) -> Option<F::Output> {
     let mut finishing = false;
+    // The task's waker, as last registered: a connection's task keeps one waker, so
+    // registering it again on every poll (two atomic swaps) is skipped.
+    let mut registered: Option<std::task::Waker> = None;
     std::future::poll_fn(|cx| {
-        match watch.ask(cx) {
+        let ask = match &registered {
+            Some(waker) if waker.will_wake(cx.waker()) => watch.asked(),
+            _ => {
+                registered = Some(cx.waker().clone());
+                watch.ask(cx)
+            }
+        };
+        match ask {
             Ask::Close => return Poll::Ready(None),
             Ask::Finish if !finishing => {
                 finishing = true;
