@@ -4,6 +4,7 @@
 //! socket, CLI) it came from.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -46,6 +47,8 @@ pub struct App {
     /// Writes, run one at a time in groups sharing a durable commit; the cached
     /// extras are rendered inside, so they always follow the last commit.
     group: Arc<GroupCommit>,
+    /// KV writes that succeeded, from any adapter (`harmy_kv_writes_total`).
+    kv_writes: AtomicU64,
 }
 
 impl App {
@@ -62,6 +65,7 @@ impl App {
             github,
             extras: Arc::default(),
             group: Arc::default(),
+            kv_writes: AtomicU64::new(0),
         })
     }
 
@@ -156,7 +160,14 @@ impl App {
             self.limits.check_pair(key, value)?;
         }
         let max_keys = self.limits.max_keys;
-        self.write(user, move |store| Ok(store.kv_set(user, &pairs, max_keys)??)).await
+        self.write(user, move |store| Ok(store.kv_set(user, &pairs, max_keys)??)).await?;
+        self.kv_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// KV writes (sets, merges and deletes) that succeeded since start.
+    pub fn kv_writes(&self) -> u64 {
+        self.kv_writes.load(Ordering::Relaxed)
     }
 
     /// One value.
@@ -177,7 +188,9 @@ impl App {
     /// Deletes a key; true when it existed.
     pub async fn kv_del(&self, user: UserId, key: String) -> Result<bool> {
         self.limits.check_key(&key)?;
-        self.write(user, move |store| Ok(store.kv_del(user, &key)?)).await
+        let existed = self.write(user, move |store| Ok(store.kv_del(user, &key)?)).await?;
+        self.kv_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(existed)
     }
 
     /// Issues a new token for a user; the old one stops verifying at once.

@@ -237,6 +237,11 @@ async fn kv_routes_round_trip() {
     assert_eq!((bad.status, bad.code()), (400, "invalid_kv_key".into()));
     let metrics = get(addr, "/metrics").await.text();
     assert!(metrics.contains("harmy_kv_writes_total 5"), "{metrics}");
+    // Writes from elsewhere (here the CLI, through the admin socket) count too.
+    let out = served.instance.cli(&["kv", "set", ALICE, "from_cli", "yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let metrics = get(addr, "/metrics").await.text();
+    assert!(metrics.contains("harmy_kv_writes_total 6"), "{metrics}");
 }
 
 #[tokio::test]

@@ -3,8 +3,6 @@
 //! raw value whatever the `Content-Type` says (a Lanyard client sends
 //! `application/json` for plain text); success is 204.
 
-use std::sync::atomic::Ordering;
-
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -56,7 +54,6 @@ pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: 
     let body = read_body(headers, body).await?;
     let value = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("the value must be UTF-8 text"))?;
     api.app.kv_set(user, key.to_string(), value).await?;
-    api.metrics.kv_writes.fetch_add(1, Ordering::Relaxed);
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
@@ -78,7 +75,6 @@ pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming)
         .collect::<Result<Vec<_>, _>>()?;
     if !pairs.is_empty() {
         api.app.kv_set_many(user, pairs).await?;
-        api.metrics.kv_writes.fetch_add(1, Ordering::Relaxed);
     }
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
@@ -87,6 +83,5 @@ pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming)
 pub async fn delete(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
     api.app.kv_del(user, key.to_string()).await?;
-    api.metrics.kv_writes.fetch_add(1, Ordering::Relaxed);
     Ok(response::empty(StatusCode::NO_CONTENT))
 }

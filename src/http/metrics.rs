@@ -52,8 +52,6 @@ pub struct Metrics {
     pub sessions_opened: AtomicU64,
     /// Requests refused with 429.
     pub rate_limited: AtomicU64,
-    /// KV writes made over HTTP.
-    pub kv_writes: AtomicU64,
     /// Presence messages pushed to sockets.
     pub pushes: AtomicU64,
 }
@@ -65,7 +63,6 @@ impl Default for Metrics {
             sessions: AtomicI64::new(0),
             sessions_opened: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
-            kv_writes: AtomicU64::new(0),
             pushes: AtomicU64::new(0),
         }
     }
@@ -81,6 +78,8 @@ pub struct Outside {
     pub gateway_reconnects: Option<u64>,
     /// Open HTTP connections (WebSockets not included).
     pub http_connections: usize,
+    /// KV writes that succeeded, from any adapter.
+    pub kv_writes: u64,
 }
 
 impl Metrics {
@@ -154,7 +153,7 @@ impl Metrics {
         one("harmy_websocket_sessions_total", "counter", "WebSocket sessions opened.", load(&self.sessions_opened))?;
         one("harmy_websocket_pushes_total", "counter", "Presence messages pushed to sockets.", load(&self.pushes))?;
         one("harmy_rate_limited_total", "counter", "Requests refused by the rate limiter.", load(&self.rate_limited))?;
-        one("harmy_kv_writes_total", "counter", "KV writes made over HTTP.", load(&self.kv_writes))
+        one("harmy_kv_writes_total", "counter", "KV writes (HTTP, bot and CLI).", outside.kv_writes.to_string())
     }
 }
 
@@ -172,11 +171,13 @@ mod tests {
             gateway_events: None,
             gateway_reconnects: None,
             http_connections: 2,
+            kv_writes: 3,
         });
         assert!(text.contains("harmy_http_requests_total{route=\"/user/:id\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"+Inf\"} 2"), "{text}");
         assert!(text.contains("harmy_monitored_users 7"), "{text}");
         assert!(text.contains("harmy_http_connections 2"), "{text}");
+        assert!(text.contains("harmy_kv_writes_total 3"), "{text}");
     }
 }

@@ -38,6 +38,7 @@ pub fn metrics(api: &Api) -> Reply {
         gateway_events: gateway_probe::events(&api.app),
         gateway_reconnects: gateway_probe::reconnects(&api.app),
         http_connections: api.conns.len(),
+        kv_writes: api.app.kv_writes(),
     });
     let mut reply = response::json(StatusCode::OK, text);
     reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
