@@ -3,6 +3,7 @@
 //! Discord and GitHub it talks to instead of the internet.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod api;
 pub mod discord_gateway;
 pub mod discord_payloads;
 pub mod discord_rest;
