@@ -5,10 +5,12 @@
 //! user costs one push of its latest state, memory is bounded by the number of
 //! users, and nothing is ever dropped for lagging.
 //!
-//! The feed also keeps a generation number, bumped by every mark after the
-//! change is visible: a reader that saw generation `g` before reading some
-//! state may reuse what it derived from that state while the generation is
-//! still `g` (the per-thread body cache of the HTTP reads does).
+//! The feed also keeps a version per user, bumped by every mark of that user
+//! after the change is visible: a reader that saw version `v` before reading
+//! some user's state may reuse what it derived from that state while the
+//! version is still `v` (the per-thread body cache of the HTTP reads does).
+//! Versions live in a fixed array of counters that users share by hash, so a
+//! mark costs one atomic add and another user's change rarely invalidates.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -18,18 +20,41 @@ use tokio::sync::Notify;
 
 use crate::ids::UserId;
 
+/// Version counters; a power of two.
+const SLOTS: usize = 4096;
+
 /// Users whose public state changed since the consumer last looked.
-#[derive(Default)]
 pub struct ChangeFeed {
     dirty: Mutex<HashSet<UserId>>,
     notify: Notify,
-    generation: AtomicU64,
+    /// Bumped by `mark_all`: part of every user's version.
+    everyone: AtomicU64,
+    /// Per-user versions, shared by hash.
+    slots: Box<[AtomicU64]>,
+}
+
+impl Default for ChangeFeed {
+    fn default() -> Self {
+        ChangeFeed {
+            dirty: Mutex::default(),
+            notify: Notify::new(),
+            everyone: AtomicU64::new(0),
+            slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
 }
 
 impl ChangeFeed {
+    fn slot(&self, user: UserId) -> &AtomicU64 {
+        // Snowflakes' low bits are a counter and ids, their high bits a timestamp:
+        // mix before taking the top bits.
+        let mixed = user.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        &self.slots[(mixed >> (64 - SLOTS.trailing_zeros())) as usize]
+    }
+
     /// Records that a user's state changed.
     pub fn mark(&self, user: UserId) {
-        self.generation.fetch_add(1, Ordering::Release);
+        self.slot(user).fetch_add(1, Ordering::Release);
         let first = {
             let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
             let was_empty = dirty.is_empty();
@@ -43,7 +68,7 @@ impl ChangeFeed {
 
     /// Records many changes at once.
     pub fn mark_all(&self, users: impl IntoIterator<Item = UserId>) {
-        self.generation.fetch_add(1, Ordering::Release);
+        self.everyone.fetch_add(1, Ordering::Release);
         let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
         dirty.extend(users);
         if !dirty.is_empty() {
@@ -51,10 +76,11 @@ impl ChangeFeed {
         }
     }
 
-    /// The number of marks so far. Read it before reading the state it validates:
-    /// while it is unchanged, no marked change has happened since.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// The user's version. Read it before reading the state it validates: while
+    /// it is unchanged, no marked change of this user has happened since.
+    pub fn version(&self, user: UserId) -> u64 {
+        // Both parts only grow, so their sum changes whenever either does.
+        self.everyone.load(Ordering::Acquire).wrapping_add(self.slot(user).load(Ordering::Acquire))
     }
 
     /// Waits for changes and takes all of them.
@@ -85,9 +111,21 @@ mod tests {
         let mut batch = feed.next_batch().await;
         batch.sort();
         assert_eq!(batch, vec![UserId(1), UserId(2)]);
-        assert_eq!(feed.generation(), 3);
+    }
+
+    #[test]
+    fn a_mark_changes_that_users_version_and_mark_all_everyones() {
+        let feed = ChangeFeed::default();
+        let (alice, bob) = (UserId(470320681905684500), UserId(94490510688792576));
+        let (a, b) = (feed.version(alice), feed.version(bob));
+        feed.mark(alice);
+        assert_ne!(feed.version(alice), a);
+        let a = feed.version(alice);
+        // Bob shares no slot with Alice here, so her change leaves him valid.
+        assert_eq!(feed.version(bob), b);
         feed.mark_all([UserId(3)]);
-        assert_eq!(feed.generation(), 4);
+        assert_ne!(feed.version(alice), a);
+        assert_ne!(feed.version(bob), b);
     }
 
     #[tokio::test]

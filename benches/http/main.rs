@@ -87,6 +87,22 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
         app.presences.insert_view(UserId(FIRST + i), view(FIRST + i, "online"));
     }
     app.changes.mark_all((0..USERS).map(|i| UserId(FIRST + i)));
+    // A live guild: `BENCH_UPDATES_PER_SEC` presence updates per second of other users
+    // (the ones `rest` reads stay unchanged), as the gateway would apply them.
+    let rate: u64 = std::env::var("BENCH_UPDATES_PER_SEC").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    if rate > 0 {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_micros(1_000_000 / rate));
+            for n in 0u64.. {
+                tick.tick().await;
+                let user = FIRST + 5_000 + (n * 7_919) % (USERS - 5_000);
+                let status = if n % 2 == 0 { "idle" } else { "online" };
+                app.presences.insert_view(UserId(user), view(user, status));
+                app.changes.mark(UserId(user));
+            }
+        });
+    }
     let listeners = harmy::http::bind(&config).await?;
     let addr = listeners.api.local_addr()?;
     tokio::spawn(harmy::http::serve(app.clone(), listeners, std::future::pending()));

@@ -7,9 +7,10 @@
 //! on change), so the hot read path is two map lookups and a pointer compare.
 //!
 //! In front of that, each worker thread keeps its own copies of the bodies it
-//! served, valid while the change feed's generation is unchanged: an unchanged
-//! user is then served without touching a shared lock or reference count (on
-//! two cores those cache lines bouncing was the largest cost left).
+//! served, each valid while the change feed's version of its user is unchanged:
+//! an unchanged user is then served without touching a shared lock or
+//! reference count (on two cores those cache lines bouncing was the largest
+//! cost left), however busy the rest of the guild is.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -107,12 +108,12 @@ impl LocalBodies {
     }
 }
 
-/// One worker thread's copies, for one cache at one change-feed generation.
+/// One worker thread's copies for one cache, each with the user's change-feed
+/// version it was made at.
 #[derive(Default)]
 struct Local {
     cache: u64,
-    generation: u64,
-    bodies: HashMap<UserId, LocalBodies>,
+    bodies: HashMap<UserId, (u64, LocalBodies)>,
 }
 
 thread_local! {
@@ -146,10 +147,10 @@ impl BodyCache {
     /// One of the user's response bodies and its ETag, when this thread has a copy
     /// and nothing changed since.
     fn local_hit(&self, app: &App, user: UserId, shape: Shape) -> Option<(Bytes, HeaderValue)> {
-        let generation = app.changes.generation();
+        let version = app.changes.version(user);
         LOCAL.with_borrow(|local| {
-            (local.cache == self.id && local.generation == generation)
-                .then(|| local.bodies.get(&user).map(|b| b.pick(shape)))?
+            let (made_at, bodies) = local.bodies.get(&user).filter(|_| local.cache == self.id)?;
+            (*made_at == version).then(|| bodies.pick(shape))
         })
     }
 
@@ -160,15 +161,15 @@ impl BodyCache {
             return Ok(Some(hit));
         }
         // Read before the state it validates: a change after this read bumps it.
-        let generation = app.changes.generation();
+        let version = app.changes.version(user);
         let Some(composed) = self.get(app, user).await? else { return Ok(None) };
         let copy = LocalBodies::copy(&composed);
         LOCAL.with_borrow_mut(|local| {
-            if local.cache != self.id || local.generation != generation || local.bodies.len() >= LOCAL_USERS {
+            if local.cache != self.id || local.bodies.len() >= LOCAL_USERS {
                 local.bodies.clear();
-                (local.cache, local.generation) = (self.id, generation);
+                local.cache = self.id;
             }
-            local.bodies.insert(user, copy.clone());
+            local.bodies.insert(user, (version, copy.clone()));
         });
         Ok(Some(copy.pick(shape)))
     }
