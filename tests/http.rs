@@ -278,6 +278,21 @@ async fn an_idle_connection_is_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn a_body_still_incomplete_after_the_header_timeout_gets_408() {
+    let (served, addr) = start(&format!("header_timeout = \"1s\"\n{NO_LIMITS}"));
+    let t = token(&served.instance, ALICE);
+    let started = std::time::Instant::now();
+    let head =
+        format!("PUT /user/{ALICE}/kv/k HTTP/1.1\r\nhost: x\r\nauthorization: {t}\r\ncontent-length: 10\r\n\r\nhalf");
+    let answer = client::raw(addr, head.as_bytes()).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "answered by the server, not the test's 5 s");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer:?}");
+    let out = served.instance.cli(&["kv", "get", ALICE, "k"]);
+    assert!(!out.status.success(), "nothing was written");
+}
+
+#[tokio::test]
 async fn sigterm_closes_sockets_with_1001_and_exits_0() {
     let (mut served, addr) = start(NO_LIMITS);
     let mut ws = client::socket(addr, "/socket").await;

@@ -124,6 +124,11 @@ impl Conns {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The header timeout; `None` when turned off.
+    pub fn header_timeout(&self) -> Option<Duration> {
+        (!self.header_timeout.is_zero()).then_some(self.header_timeout)
+    }
+
     /// Adds a connection; told to finish at once when shutdown has begun.
     pub fn register(&self) -> Registered<'_> {
         let watch = Arc::new(Watch::default());

@@ -48,6 +48,16 @@ impl ApiError {
         )
     }
 
+    /// 408 for a request body still incomplete after the header timeout (slow senders
+    /// would otherwise hold a connection as long as they like).
+    pub fn body_timeout(timeout: std::time::Duration) -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request body did not arrive within {}", humantime::format_duration(timeout)),
+        )
+    }
+
     /// 400 for a body that is not what the route takes.
     pub fn invalid_body(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message)

@@ -18,13 +18,20 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 type Target = Result<Who, InvalidUserId>;
 
-/// Reads a request body of at most `BODY_LIMIT` bytes.
-pub async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, ApiError> {
+/// Reads a request body of at most `BODY_LIMIT` bytes, within the header timeout
+/// (which covers only the head: without this, a client trickling a body would
+/// hold its connection, and one of `max_connections`, for as long as it liked).
+pub async fn read_body(api: &Api, headers: &HeaderMap, body: Incoming) -> Result<Bytes, ApiError> {
     let declared = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
         return Err(ApiError::body_too_large(BODY_LIMIT));
     }
-    match Limited::new(body, BODY_LIMIT).collect().await {
+    let collect = Limited::new(body, BODY_LIMIT).collect();
+    let collected = match api.conns.header_timeout() {
+        Some(limit) => tokio::time::timeout(limit, collect).await.map_err(|_| ApiError::body_timeout(limit))?,
+        None => collect.await,
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::body_too_large(BODY_LIMIT)),
         Err(_) => Err(ApiError::invalid_body("the request body could not be read")),
@@ -51,7 +58,7 @@ pub async fn one(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Res
 /// `PUT …/kv/:key`: the body is the value.
 pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
-    let body = read_body(headers, body).await?;
+    let body = read_body(api, headers, body).await?;
     let value = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("the value must be UTF-8 text"))?;
     api.app.kv_set(user, key.to_string(), value).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))
@@ -60,7 +67,7 @@ pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: 
 /// `PATCH …/kv`: the body is a JSON object of string values, merged in.
 pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
-    let body = read_body(headers, body).await?;
+    let body = read_body(api, headers, body).await?;
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
         .map_err(|_| ApiError::invalid_body("the body must be a JSON object of string values"))?;
     let pairs = object
