@@ -7,11 +7,13 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::FutureExt;
+use futures_util::future::CatchUnwind;
 use futures_util::future::Either;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -24,6 +26,7 @@ use tokio_util::task::TaskTracker;
 use super::Api;
 use super::conns::{self, Watch};
 use super::error::ApiError;
+use super::response::Reply;
 use super::router::{self, Handled, Scope};
 use crate::app::App;
 use crate::config::Config;
@@ -121,30 +124,49 @@ struct Shared {
     scope: Scope,
 }
 
+/// A request's answer, now or to wait for (with any panic caught).
+enum Guarded {
+    Now(Reply),
+    Later(CatchUnwind<AssertUnwindSafe<Pin<Box<dyn Future<Output = Reply> + Send>>>>),
+}
+
+/// Runs `handle` so that a panic, in it or in the future it returns, becomes a 500
+/// that does not show it (see `settle`): a bug must not leave the client without an answer.
+fn guarded(handle: impl FnOnce() -> Handled) -> Guarded {
+    match std::panic::catch_unwind(AssertUnwindSafe(handle)) {
+        Ok(Handled::Now(reply)) => Guarded::Now(reply),
+        Ok(Handled::Later(answer)) => Guarded::Later(AssertUnwindSafe(answer).catch_unwind()),
+        Err(_) => Guarded::Now(panicked()),
+    }
+}
+
+/// The answer of a `Guarded::Later`.
+async fn settle(later: CatchUnwind<AssertUnwindSafe<Pin<Box<dyn Future<Output = Reply> + Send>>>>) -> Reply {
+    later.await.unwrap_or_else(|_| panicked())
+}
+
+fn panicked() -> Reply {
+    ApiError::internal(&"a request handler panicked").reply(false)
+}
+
 /// Serves one connection until it ends, its header timeout passes, or shutdown.
 async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAddr, scope: Scope) {
     let registered = api.conns.register();
     let shared = Arc::new(Shared { api: api.clone(), watch: registered.watch.clone(), peer, scope });
-    let service = service_fn(move |req| {
-        // A bug must not leave the client without an answer, nor show it the panic.
-        let panicked = || ApiError::internal(&"a request handler panicked").reply(false);
-        let handled =
-            std::panic::catch_unwind(AssertUnwindSafe(|| router::handle(&shared.api, req, shared.peer, shared.scope)));
-        match handled {
-            Ok(Handled::Later(answer)) => {
+    let service =
+        service_fn(move |req| match guarded(|| router::handle(&shared.api, req, shared.peer, shared.scope)) {
+            Guarded::Now(reply) => {
+                shared.api.conns.answered(&shared.watch);
+                Either::Left(std::future::ready(Ok::<_, Infallible>(reply)))
+            }
+            Guarded::Later(answer) => {
                 let shared = shared.clone();
                 Either::Right(async move {
                     let _busy = shared.api.conns.busy(&shared.watch);
-                    Ok::<_, Infallible>(AssertUnwindSafe(answer).catch_unwind().await.unwrap_or_else(|_| panicked()))
+                    Ok(settle(answer).await)
                 })
             }
-            Ok(Handled::Now(reply)) => {
-                shared.api.conns.answered(&shared.watch);
-                Either::Left(std::future::ready(Ok(reply)))
-            }
-            Err(_) => Either::Left(std::future::ready(Ok(panicked()))),
-        }
-    });
+        });
     // The header timeout is the watcher's (see `conns`): no timer per request here.
     let conn = http1::Builder::new().max_header_size(MAX_HEAD).serve_connection(TokioIo::new(stream), service);
     let conn = std::pin::pin!(conn.with_upgrades());
@@ -152,5 +174,31 @@ async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAd
         Some(Ok(())) => {}
         Some(Err(e)) => tracing::debug!(%peer, "connection ended: {e}"),
         None => tracing::debug!(%peer, "no request head within the header timeout; closed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    async fn status_and_text(reply: Reply) -> (u16, String) {
+        let status = reply.status().as_u16();
+        let body = reply.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_handler_is_a_500_that_does_not_show_it() {
+        let Guarded::Now(reply) = guarded(|| panic!("secret detail")) else { panic!("answered now") };
+        let (status, text) = status_and_text(reply).await;
+        assert_eq!((status, text.contains("secret")), (500, false), "{text}");
+        assert!(text.contains(r#""code":"internal""#), "{text}");
+
+        let later = guarded(|| Handled::Later(Box::pin(async { panic!("secret detail") })));
+        let Guarded::Later(answer) = later else { panic!("answered later") };
+        let (status, text) = status_and_text(settle(answer).await).await;
+        assert_eq!((status, text.contains("secret")), (500, false), "{text}");
     }
 }
