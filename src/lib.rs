@@ -12,8 +12,10 @@
 //! * [`app::App`] is the shared state, built once per process. Every write
 //!   (from the bot, the REST API or the operator CLI) goes through one `App`
 //!   method that validates it ([`kv`], [`token`], [`github`]), stores it in
-//!   redb ([`store`], on the blocking pool), re-renders the user's cached JSON
-//!   and marks the [`changes::ChangeFeed`] so WebSocket subscribers get it.
+//!   redb ([`store`], on the blocking pool; concurrent writes share one durable
+//!   commit, `store::group`), re-renders the user's cached JSON and marks the
+//!   [`changes::ChangeFeed`] so WebSocket subscribers and the HTTP body caches
+//!   see it.
 //! * Presences live in memory only ([`presence`]); KV pairs, token hashes and
 //!   GitHub links live in the redb file ([`store`], one writer: `harmy serve`).
 //! * The operator CLI ([`cli`]) sends its commands to the running server over

@@ -1,9 +1,11 @@
 //! The HTTP and WebSocket API (SPEC §4): hyper 1 over HTTP/1.1, an adapter
 //! over `App` like every other part.
 //!
-//! * `server` — accept loop, connection cap, header timeout, graceful drain.
+//! * `server` — accept loop, connection cap, graceful drain; `conns` — the
+//!   open connections, watched for the header timeout and told to shut down.
 //! * `router` — path → route → handler, and the steps every request takes
-//!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics).
+//!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics); what
+//!   needs no waiting is answered at once, the rest in a future.
 //! * Route groups: `bodies` (presence reads, native and Lanyard), `kv`,
 //!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`).
 //! * Cross-cutting: `error` (the one error → response mapping), `auth`,
