@@ -1,12 +1,12 @@
 //! The Discord gateway: one twilight shard whose dispatches fill the presence
-//! cache ([`roster`]) and whose MESSAGE_CREATE / INTERACTION_CREATE (and READY)
+//! cache (`roster`) and whose MESSAGE_CREATE / INTERACTION_CREATE (and READY)
 //! events go to the bot over a bounded channel.
 //!
 //! The shard loop never blocks: presence events are applied in place (short
 //! lock sections, no I/O), bot events are handed over with `try_send` (dropped
 //! with a warning when the bot lags), and nothing awaits except the shard.
 //! Presence-bearing events are read with harmy's own borrowed payloads
-//! ([`payload`]); only the bot's events are deserialised into twilight-model.
+//! (`payload`); only the bot's events are deserialised into twilight-model.
 
 mod fatal;
 mod payload;
