@@ -18,6 +18,9 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
+use super::discord_gateway::FakeGateway;
+use super::{Instance, stderr, stdout};
+
 /// One request the fake answered.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -210,4 +213,32 @@ pub fn app_at(api_url: &str, refresh_interval: &str) -> (Arc<App>, tempfile::Tem
 /// write marks before it returns).
 pub async fn marked(app: &App) -> Vec<UserId> {
     tokio::time::timeout(Duration::ZERO, app.changes.next_batch()).await.unwrap_or_default()
+}
+
+// Scenarios shared by `tests/github.rs` and `tests/github_refresh.rs`.
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An instance whose `[github]` section points at the fake, plus `github_keys`
+/// lines, and whose Discord is a fake gateway (so `serve` stays off the internet).
+pub fn instance(fake: &FakeGithub, github_keys: &str) -> (Instance, FakeGateway) {
+    let gateway = FakeGateway::start();
+    let discord = gateway.discord_toml("http://127.0.0.1:1");
+    let toml = format!("{discord}\n[github]\napi_url = \"{}\"\n{github_keys}\n", fake.url);
+    (Instance::new(&toml), gateway)
+}
+
+/// A fake with octocat (blog unset) and two more users.
+pub fn fake() -> FakeGithub {
+    let fake = FakeGithub::start();
+    fake.put_user("octocat", 583231, "There once was...", 8);
+    fake.put_user("alice", 1001, "alice's bio", 3);
+    fake.put_user("bob", 1002, "bob's bio", 5);
+    fake
+}
+
+pub fn link(instance: &Instance, user: &str, login: &str) -> String {
+    let out = instance.cli(&["github", "link", user, login]);
+    assert!(out.status.success(), "link failed: {}", stderr(&out));
+    stdout(&out)
 }
