@@ -91,6 +91,7 @@ pub struct HttpConfig {
     /// Origins allowed by CORS (`*` for any).
     pub cors_origins: Vec<String>,
     /// Concurrent connections served; further ones wait in the listen backlog.
+    /// WebSocket sessions are capped at the same number (more are closed with 1013).
     pub max_connections: usize,
     /// A connection that has not sent a full request head within this time is closed.
     #[serde(with = "duration")]

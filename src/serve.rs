@@ -45,6 +45,9 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
     parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
 
+    if let Some(warning) = file_limit_warning(std::fs::read_to_string("/proc/self/limits").ok().as_deref(), &config) {
+        tracing::warn!("{warning}");
+    }
     tracing::info!(
         http = %http_addr,
         metrics = ?metrics_addr,
@@ -84,5 +87,53 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+/// Files the process needs besides its connections: the database, listeners,
+/// the gateway, GitHub, the runtime.
+const OTHER_FILES: u64 = 64;
+
+/// A warning when the open-file limit cannot hold `http.max_connections` HTTP
+/// connections plus as many WebSocket sessions (a shell's `ulimit -n` is often
+/// 1 024, and so is systemd's default): past it, accepting fails with "too
+/// many open files" long before the configured caps. `limits` is the text of
+/// `/proc/self/limits` (`None` off Linux: no check).
+fn file_limit_warning(limits: Option<&str>, config: &crate::config::Config) -> Option<String> {
+    let soft: u64 = limits?
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?; // "unlimited" parses as nothing: no warning
+    let wanted = 2 * config.http.max_connections as u64 + OTHER_FILES;
+    (soft < wanted).then(|| {
+        format!(
+            "the open-file limit is {soft}, but http.max_connections = {} needs about {wanted} (as many \
+             WebSockets again, plus {OTHER_FILES}): connections past the limit will fail; raise it \
+             (LimitNOFILE= in the systemd unit, `ulimit -n` in a shell) or lower http.max_connections",
+            config.http.max_connections
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: &str = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                          Max processes             95038                95038                processes \n\
+                          Max open files            1024                 524288               files     \n";
+
+    #[test]
+    fn a_file_limit_below_the_connection_caps_is_reported() {
+        let mut config = crate::config::Config::default();
+        let warning = file_limit_warning(Some(LIMITS), &config).expect("1 024 < 2 x 10 000");
+        assert!(warning.contains("1024") && warning.contains("20064") && warning.contains("LimitNOFILE"), "{warning}");
+        config.http.max_connections = 480;
+        assert_eq!(file_limit_warning(Some(LIMITS), &config), None, "1 024 >= 2 x 480 + 64");
+        assert_eq!(file_limit_warning(Some(&LIMITS.replace("1024 ", "unlimited ")), &config), None);
+        assert_eq!(file_limit_warning(None, &config), None);
     }
 }

@@ -216,6 +216,14 @@ fn locked_database_without_a_socket_says_so() {
 }
 
 #[test]
+fn serve_warns_when_the_open_file_limit_cannot_hold_the_connection_caps() {
+    let h = Instance::new("[http]\nlisten = \"127.0.0.1:0\"\nmax_connections = 100000000\n");
+    let server = h.serve();
+    server.wait_for_log("the open-file limit is");
+    assert!(server.log_text().contains("raise it (LimitNOFILE="), "{}", server.log_text());
+}
+
+#[test]
 fn a_committed_write_survives_kill_9() {
     let h = Instance::new("");
     let server = h.serve();

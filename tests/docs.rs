@@ -57,6 +57,7 @@ fn the_systemd_unit_is_hardened() {
         "LoadCredential=discord-token:",
         "Environment=HARMY_DISCORD_TOKEN_FILE=%d/discord-token",
         "Restart=on-failure",
+        "LimitNOFILE=",
         "ExecStart=/usr/local/bin/harmy serve",
     ] {
         assert!(unit.lines().any(|l| l.starts_with(line)), "harmy.service lacks {line}");

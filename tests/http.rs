@@ -336,8 +336,6 @@ async fn connections_over_the_cap_wait_for_a_free_slot() {
     assert_eq!(second.await.unwrap(), 200);
 }
 
-// --- /socket, as the published Lanyard clients speak it -------------------
-
 #[tokio::test]
 async fn user_presence_in_both_shapes_with_kv_and_github() {
     let local = in_process("").await;

@@ -22,6 +22,23 @@ async fn socket_hello_and_heartbeats_as_clients_send_them() {
 }
 
 #[tokio::test]
+async fn sockets_over_the_cap_are_told_to_come_back_later() {
+    let (_served, addr) = start(&format!("max_connections = 1\n{NO_LIMITS}"));
+    let hello = Frame::Text(r#"{"op":1,"d":{"heartbeat_interval":30000}}"#.into());
+    let mut first = client::socket(addr, "/socket").await;
+    assert_eq!(next(&mut first).await, hello);
+    let mut second = client::socket(addr, "/socket").await;
+    assert_eq!(next(&mut second).await, Frame::Close(1013, "server full: try again later".into()));
+    drop(first);
+    // Once the server has seen the first one go, its slot is free again.
+    until("a free session slot", || async {
+        let mut ws = client::socket(addr, "/socket").await;
+        matches!(next(&mut ws).await, Frame::Text(t) if t.contains("heartbeat_interval")).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn socket_op_2_before_the_hello_is_accepted() {
     let (_served, addr) = start(NO_LIMITS);
     let mut ws = client::socket(addr, "/socket").await;

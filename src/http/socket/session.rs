@@ -29,6 +29,10 @@ pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
 pub const LAGGED_CODE: u16 = 1008;
 /// Close reason of a session that fell behind.
 pub const LAGGED_REASON: &str = "too slow: send queue full";
+/// Close code of a session over the cap (1013, try again later).
+pub const FULL_CODE: u16 = 1013;
+/// Close reason of a session over the cap.
+pub const FULL_REASON: &str = "server full: try again later";
 
 /// Unregisters the session however it ends.
 struct Registered<'a> {
@@ -46,9 +50,15 @@ impl Drop for Registered<'_> {
 /// Runs a session over an upgraded connection until it ends.
 pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: bool, stop: CancellationToken) {
     let mut ws = ServerBuilder::new().limits(Limits::default().max_payload_len(Some(MAX_CLIENT_MESSAGE))).serve(io);
+    // Sessions are capped like HTTP connections (`http.max_connections`): past the cap a
+    // new one is told to come back later, instead of the process running out of files.
+    let open = api.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+    if open >= api.max_connections as i64 {
+        api.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+        return close(ws, FULL_CODE, FULL_REASON).await;
+    }
     let (id, queue) = api.hub.register();
     let (mut frames, lagged) = (queue.frames, queue.lagged);
-    api.metrics.sessions.fetch_add(1, Ordering::Relaxed);
     api.metrics.sessions_opened.fetch_add(1, Ordering::Relaxed);
     let _registered = Registered { api: &api, id };
     if send(&mut ws, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
