@@ -52,9 +52,9 @@ pub fn upgrade(api: &Arc<Api>, parts: &mut Parts) -> Result<Reply, ApiError> {
     let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
         return Err(ApiError::internal(&"connection cannot be upgraded"));
     };
-    let (session_api, stop, alive) = (api.clone(), api.stop.clone(), api.alive.clone());
-    tokio::spawn(async move {
-        let _alive = alive;
+    let (session_api, stop) = (api.clone(), api.stop.clone());
+    // Tracked, so that shutdown waits (up to its drain time) for the session's close.
+    api.alive.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => session::run(session_api, TokioIo::new(upgraded), zlib, stop).await,
             Err(e) => tracing::debug!("socket upgrade failed: {e}"),
