@@ -134,10 +134,15 @@ impl App {
         Ok(value)
     }
 
+    /// A user's serialised extras if they are cached (read since start, or written).
+    pub fn cached_extras(&self, user: UserId) -> Option<Arc<Extras>> {
+        self.extras.read().unwrap_or_else(|e| e.into_inner()).get(&user).cloned()
+    }
+
     /// A user's KV and GitHub profile, serialised.
     pub async fn extras(&self, user: UserId) -> Result<Arc<Extras>> {
-        if let Some(extras) = self.extras.read().unwrap_or_else(|e| e.into_inner()).get(&user) {
-            return Ok(extras.clone());
+        if let Some(extras) = self.cached_extras(user) {
+            return Ok(extras);
         }
         let store = self.store.clone();
         let loaded = tokio::task::spawn_blocking(move || load_extras(&store, user))

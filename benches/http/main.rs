@@ -243,14 +243,37 @@ async fn rest(addr: SocketAddr) -> anyhow::Result<()> {
     wrk(&format!("http://{addr}{path}"), &["-d2s"]).await?;
     const ROUNDS: usize = 5;
     let (harmy_url, bare_url) = (format!("http://{addr}{path}"), format!("http://{bare}{path}"));
+    // `BENCH_MANY_USERS=1`: every request reads a random one of the 100 000 users (a
+    // directory page rather than one profile card), far more than the per-thread copies
+    // hold; the bare server answers every path with the same bytes.
+    let script = std::env::temp_dir().join("harmy-bench-many-users.lua");
+    let many: Vec<&str> = if std::env::var_os("BENCH_MANY_USERS").is_some() {
+        // Ids as strings: Lua numbers are doubles, exact only to 2^53.
+        let (prefix, low) = (FIRST / 1_000_000, FIRST % 1_000_000);
+        anyhow::ensure!(low + USERS < 1_000_000, "ids must not carry into the prefix");
+        std::fs::write(
+            &script,
+            format!(
+                "request = function()\n  return wrk.format(\"GET\", \"/user/{prefix}\" .. \
+                 string.format(\"%06d\", {low} + math.random(0, {}))) \nend\n",
+                USERS - 1
+            ),
+        )?;
+        for _ in 0..2 {
+            wrk(&harmy_url, &["-d5s", "-s", script.to_str().unwrap()]).await?; // warm every thread's copies
+        }
+        vec!["-s", script.to_str().unwrap()]
+    } else {
+        Vec::new()
+    };
     let mut rounds: Vec<(Wrk, Wrk)> = Vec::with_capacity(ROUNDS);
     for round in 1..=ROUNDS {
         let (b, o) = if round % 2 == 1 {
-            let b = wrk(&bare_url, &[]).await?;
-            (b, wrk(&harmy_url, &[]).await?)
+            let b = wrk(&bare_url, &many).await?;
+            (b, wrk(&harmy_url, &many).await?)
         } else {
-            let o = wrk(&harmy_url, &[]).await?;
-            (wrk(&bare_url, &[]).await?, o)
+            let o = wrk(&harmy_url, &many).await?;
+            (wrk(&bare_url, &many).await?, o)
         };
         println!(
             "round {round}: bare {:>9.0} req/s p99 {:>6.2} ms, CPU/request {:.2} µs (wrk {:.2}) | harmy {:>9.0} req/s p99 \

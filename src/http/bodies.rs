@@ -116,8 +116,30 @@ struct Local {
     bodies: HashMap<UserId, (u64, LocalBodies)>,
 }
 
+/// The users a worker thread last missed, to copy only those read again.
+struct Missed {
+    users: [UserId; MISSED_USERS],
+    next: usize,
+}
+
+/// How many misses a thread remembers.
+const MISSED_USERS: usize = 64;
+
+impl Missed {
+    /// Whether `user` missed recently; if not, remembers it.
+    fn again(&mut self, user: UserId) -> bool {
+        if self.users.contains(&user) {
+            return true;
+        }
+        self.users[self.next] = user;
+        self.next = (self.next + 1) % MISSED_USERS;
+        false
+    }
+}
+
 thread_local! {
     static LOCAL: RefCell<Local> = RefCell::default();
+    static MISSED: RefCell<Missed> = const { RefCell::new(Missed { users: [UserId(0); MISSED_USERS], next: 0 }) };
 }
 
 impl BodyCache {
@@ -132,16 +154,29 @@ impl BodyCache {
             return Ok(None);
         };
         let extras = app.extras(user).await?;
+        Ok(Some(self.composed(user, view, extras)))
+    }
+
+    /// The user's bodies when all they are made of is in memory (no store read to wait
+    /// for); `None` otherwise, or when the user is not monitored.
+    fn get_now(&self, app: &App, user: UserId) -> Option<Arc<Composed>> {
+        let view = app.presences.get(user)?;
+        let extras = app.cached_extras(user)?;
+        Some(self.composed(user, view, extras))
+    }
+
+    /// The cached composition of these parts, or a new one.
+    fn composed(&self, user: UserId, view: Arc<PresenceView>, extras: Arc<Extras>) -> Arc<Composed> {
         let shard = self.shard(user);
         if let Some(found) = shard.read().unwrap_or_else(|e| e.into_inner()).get(&user)
             && Arc::ptr_eq(&found.view, &view)
             && Arc::ptr_eq(&found.extras, &extras)
         {
-            return Ok(Some(found.clone()));
+            return found.clone();
         }
         let composed = Arc::new(compose(view, extras));
         shard.write().unwrap_or_else(|e| e.into_inner()).insert(user, composed.clone());
-        Ok(Some(composed))
+        composed
     }
 
     /// One of the user's response bodies and its ETag, when this thread has a copy
@@ -154,6 +189,26 @@ impl BodyCache {
         })
     }
 
+    /// One of the user's response bodies and its ETag without waiting: this thread's
+    /// copy, or else the shared caches. A user read again soon on this thread gets a
+    /// copy; one read once (a page of many profiles) is served from the shared cache,
+    /// since copying every user read would cost more than it saves.
+    fn now(&self, app: &App, user: UserId, shape: Shape) -> Option<(Bytes, HeaderValue)> {
+        if let Some(hit) = self.local_hit(app, user, shape) {
+            return Some(hit);
+        }
+        // Read before the state it validates: a change after this read bumps it.
+        let version = app.changes.version(user);
+        let composed = self.get_now(app, user)?;
+        if !MISSED.with_borrow_mut(|missed| missed.again(user)) {
+            return Some(match shape {
+                Shape::Native => (composed.native.clone(), composed.native_etag.clone()),
+                Shape::Lanyard => (composed.lanyard_body.clone(), composed.lanyard_etag.clone()),
+            });
+        }
+        Some(self.remember(user, version, &composed).pick(shape))
+    }
+
     /// One of the user's response bodies and its ETag, from this thread's copies while
     /// nothing changed.
     async fn local(&self, app: &App, user: UserId, shape: Shape) -> Result<Option<(Bytes, HeaderValue)>, Error> {
@@ -163,7 +218,12 @@ impl BodyCache {
         // Read before the state it validates: a change after this read bumps it.
         let version = app.changes.version(user);
         let Some(composed) = self.get(app, user).await? else { return Ok(None) };
-        let copy = LocalBodies::copy(&composed);
+        Ok(Some(self.remember(user, version, &composed).pick(shape)))
+    }
+
+    /// Keeps this thread's copy of `composed`, made at `version` of its user.
+    fn remember(&self, user: UserId, version: u64, composed: &Composed) -> LocalBodies {
+        let copy = LocalBodies::copy(composed);
         LOCAL.with_borrow_mut(|local| {
             if local.cache != self.id || local.bodies.len() >= LOCAL_USERS {
                 local.bodies.clear();
@@ -171,7 +231,7 @@ impl BodyCache {
             }
             local.bodies.insert(user, (version, copy.clone()));
         });
-        Ok(Some(copy.pick(shape)))
+        copy
     }
 
     /// Drops a user's bodies (they left).
@@ -266,7 +326,7 @@ fn reply_now(
         Err(e) => Some(Err(Error::from(e.clone()).into())),
         Ok(Who::Me) => None,
         Ok(Who::User(user)) => {
-            let (body, etag) = api.bodies.local_hit(&api.app, *user, shape)?;
+            let (body, etag) = api.bodies.now(&api.app, *user, shape)?;
             Some(Ok(reply_with(body, etag, headers)))
         }
     }
@@ -361,6 +421,23 @@ mod tests {
         let (after_kv, after_kv_tag) = native(&cache).await.unwrap();
         assert_eq!(&after_kv[..], br#"{"presence":2,"KV":{"k":"v"},"github":null}"#);
         assert_ne!(after_kv_tag, first_tag);
+    }
+
+    #[tokio::test]
+    async fn a_read_needs_no_waiting_once_the_users_parts_are_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.redb");
+        crate::store::Store::migrate(&path, false).unwrap();
+        let app = App::new(crate::config::Config::default(), crate::store::Store::open(&path).unwrap());
+        let (cache, user) = (BodyCache::default(), UserId(6));
+        let view = PresenceView { native: Bytes::from_static(b"1"), lanyard: Bytes::from_static(b"{}") };
+        app.presences.insert_view(user, view);
+        app.changes.mark(user);
+        assert!(cache.now(&app, user, Shape::Native).is_none(), "the extras must be read from the store first");
+        app.extras(user).await.unwrap();
+        let (body, _) = cache.now(&app, user, Shape::Native).expect("now in memory");
+        assert_eq!(&body[..], br#"{"presence":1,"KV":{},"github":null}"#);
+        assert!(cache.now(&app, UserId(7), Shape::Native).is_none(), "not monitored: left to the full path (404)");
     }
 
     #[test]
