@@ -38,16 +38,10 @@ const LOCAL_USERS: usize = 4096;
 pub struct Composed {
     view: Arc<PresenceView>,
     extras: Arc<Extras>,
-    /// `{"presence":…,"KV":…,"github":…}`
-    pub native: Bytes,
-    /// ETag of `native`.
-    pub native_etag: HeaderValue,
     /// The Lanyard presence object with `kv` and `github` (the socket's `d`).
     pub lanyard: Bytes,
-    /// `{"success":true,"data":…}`
-    pub lanyard_body: Bytes,
-    /// ETag of `lanyard_body`.
-    pub lanyard_etag: HeaderValue,
+    /// The response bodies of the two read routes.
+    bodies: Bodies,
 }
 
 /// Composed bodies by user.
@@ -68,11 +62,13 @@ impl Default for BodyCache {
     }
 }
 
-/// A thread's own copy of one user's response bodies (no `Arc` shared with other threads).
+/// One user's response bodies and their ETags, shared in `Composed` or a thread's own copy.
 #[derive(Clone)]
-struct LocalBodies {
+struct Bodies {
+    /// `{"presence":…,"KV":…,"github":…}`
     native: Bytes,
     native_etag: HeaderValue,
+    /// `{"success":true,"data":…}`
     lanyard_body: Bytes,
     lanyard_etag: HeaderValue,
 }
@@ -86,7 +82,7 @@ enum Shape {
     Lanyard,
 }
 
-impl LocalBodies {
+impl Bodies {
     /// One of the bodies and its ETag.
     fn pick(&self, shape: Shape) -> (Bytes, HeaderValue) {
         match shape {
@@ -95,15 +91,16 @@ impl LocalBodies {
         }
     }
 
-    fn copy(c: &Composed) -> LocalBodies {
+    /// A copy sharing no allocation (no reference count) with this one.
+    fn deep_copy(&self) -> Bodies {
         let tag = |v: &HeaderValue| {
             HeaderValue::from_maybe_shared(Bytes::copy_from_slice(v.as_bytes())).expect("an ETag stays valid")
         };
-        LocalBodies {
-            native: Bytes::copy_from_slice(&c.native),
-            native_etag: tag(&c.native_etag),
-            lanyard_body: Bytes::copy_from_slice(&c.lanyard_body),
-            lanyard_etag: tag(&c.lanyard_etag),
+        Bodies {
+            native: Bytes::copy_from_slice(&self.native),
+            native_etag: tag(&self.native_etag),
+            lanyard_body: Bytes::copy_from_slice(&self.lanyard_body),
+            lanyard_etag: tag(&self.lanyard_etag),
         }
     }
 }
@@ -113,7 +110,7 @@ impl LocalBodies {
 #[derive(Default)]
 struct Local {
     cache: u64,
-    bodies: HashMap<UserId, (u64, LocalBodies)>,
+    bodies: HashMap<UserId, (u64, Bodies)>,
 }
 
 /// The users a worker thread last missed, to copy only those read again.
@@ -201,10 +198,7 @@ impl BodyCache {
         let version = app.changes.version(user);
         let composed = self.get_now(app, user)?;
         if !MISSED.with_borrow_mut(|missed| missed.again(user)) {
-            return Some(match shape {
-                Shape::Native => (composed.native.clone(), composed.native_etag.clone()),
-                Shape::Lanyard => (composed.lanyard_body.clone(), composed.lanyard_etag.clone()),
-            });
+            return Some(composed.bodies.pick(shape));
         }
         Some(self.remember(user, version, &composed).pick(shape))
     }
@@ -222,8 +216,8 @@ impl BodyCache {
     }
 
     /// Keeps this thread's copy of `composed`, made at `version` of its user.
-    fn remember(&self, user: UserId, version: u64, composed: &Composed) -> LocalBodies {
-        let copy = LocalBodies::copy(composed);
+    fn remember(&self, user: UserId, version: u64, composed: &Composed) -> Bodies {
+        let copy = composed.bodies.deep_copy();
         LOCAL.with_borrow_mut(|local| {
             if local.cache != self.id || local.bodies.len() >= LOCAL_USERS {
                 local.bodies.clear();
@@ -261,15 +255,8 @@ fn compose(view: Arc<PresenceView>, extras: Arc<Extras>) -> Composed {
     body.put_u8(b'}');
     let lanyard_body = body.freeze();
 
-    Composed {
-        native_etag: etag(&native),
-        lanyard_etag: etag(&lanyard_body),
-        native,
-        lanyard,
-        lanyard_body,
-        view,
-        extras,
-    }
+    let bodies = Bodies { native_etag: etag(&native), lanyard_etag: etag(&lanyard_body), native, lanyard_body };
+    Composed { lanyard, bodies, view, extras }
 }
 
 /// The Lanyard object with `,"kv":…,"github":…` inserted before its final `}`.
@@ -388,9 +375,9 @@ mod tests {
         let view =
             PresenceView { native: Bytes::from_static(br#"{"status":"dnd"}"#), lanyard: Bytes::from_static(b"{}") };
         let c = compose(Arc::new(view), Arc::new(extras()));
-        assert_eq!(&c.native[..], br#"{"presence":{"status":"dnd"},"KV":{"a":"b"},"github":null}"#);
-        assert_eq!(&c.lanyard_body[..], br#"{"success":true,"data":{"kv":{"a":"b"},"github":null}}"#);
-        let v: serde_json::Value = serde_json::from_slice(&c.native).unwrap();
+        assert_eq!(&c.bodies.native[..], br#"{"presence":{"status":"dnd"},"KV":{"a":"b"},"github":null}"#);
+        assert_eq!(&c.bodies.lanyard_body[..], br#"{"success":true,"data":{"kv":{"a":"b"},"github":null}}"#);
+        let v: serde_json::Value = serde_json::from_slice(&c.bodies.native).unwrap();
         assert_eq!(v["KV"]["a"], "b");
     }
 
