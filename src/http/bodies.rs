@@ -75,7 +75,7 @@ struct Bodies {
 
 /// Which of a user's two response bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub enum Shape {
     /// `GET /user/:id`
     Native,
     /// `GET /v1/users/:id`
@@ -289,21 +289,9 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     })
 }
 
-/// `GET /user/:id` when it needs no waiting: a bad id, or a body this thread has.
-pub fn native_now(api: &Api, who: &Result<Who, InvalidUserId>, headers: &HeaderMap) -> Option<Result<Reply, ApiError>> {
-    reply_now(api, who, headers, Shape::Native)
-}
-
-/// `GET /v1/users/:id` when it needs no waiting.
-pub fn lanyard_now(
-    api: &Api,
-    who: &Result<Who, InvalidUserId>,
-    headers: &HeaderMap,
-) -> Option<Result<Reply, ApiError>> {
-    reply_now(api, who, headers, Shape::Lanyard)
-}
-
-fn reply_now(
+/// `GET /user/:id` or `GET /v1/users/:id` when it needs no waiting: a bad id, or a
+/// body in memory; `None` when it must wait (`@me`, a body to read from the store).
+pub fn reply_now(
     api: &Api,
     who: &Result<Who, InvalidUserId>,
     headers: &HeaderMap,
@@ -329,7 +317,8 @@ fn reply_with(body: Bytes, etag: HeaderValue, headers: &HeaderMap) -> Reply {
     reply
 }
 
-async fn reply(
+/// `GET /user/:id` or `GET /v1/users/:id`, waiting for what it must.
+pub async fn reply(
     api: &Api,
     who: &Result<Who, InvalidUserId>,
     headers: &HeaderMap,
@@ -338,20 +327,6 @@ async fn reply(
     let user = auth::resolve(api, who, headers).await?;
     let (body, etag) = api.bodies.local(&api.app, user, shape).await?.ok_or(Error::NotMonitored(user))?;
     Ok(reply_with(body, etag, headers))
-}
-
-/// `GET /user/:id`
-pub async fn native_reply(api: &Api, who: &Result<Who, InvalidUserId>, headers: &HeaderMap) -> Result<Reply, ApiError> {
-    reply(api, who, headers, Shape::Native).await
-}
-
-/// `GET /v1/users/:id`
-pub async fn lanyard_reply(
-    api: &Api,
-    who: &Result<Who, InvalidUserId>,
-    headers: &HeaderMap,
-) -> Result<Reply, ApiError> {
-    reply(api, who, headers, Shape::Lanyard).await
 }
 
 #[cfg(test)]

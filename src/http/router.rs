@@ -12,6 +12,7 @@ use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 
+use super::bodies::Shape;
 use super::error::ApiError;
 use super::response::Reply;
 use super::{Api, Who, bodies, kv, peer, ratelimit, service, socket};
@@ -216,8 +217,8 @@ fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts) -> Option<Resu
         (Route::Root, Method::GET) => Some(Ok(service::root(api))),
         (Route::Metrics, Method::GET) => Some(Ok(service::metrics(api))),
         (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts)),
-        (Route::User(who), Method::GET) => bodies::native_now(api, who, &parts.headers),
-        (Route::V1User(who), Method::GET) => bodies::lanyard_now(api, who, &parts.headers),
+        (Route::User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Native),
+        (Route::V1User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Lanyard),
         (Route::Health | Route::UserKv(_) | Route::UserKvKey(..), Method::GET) => None,
         (Route::UserKvKey(..) | Route::V1UserKvKey(..), Method::PUT | Method::DELETE) => None,
         (Route::UserKv(_) | Route::V1UserKv(_), Method::PATCH) => None,
@@ -230,8 +231,8 @@ fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts) -> Option<Resu
 async fn dispatch(api: &Arc<Api>, route: &Route, parts: &mut Parts, body: Incoming) -> Result<Reply, ApiError> {
     match (route, method(parts)) {
         (Route::Health, Method::GET) => Ok(service::health(api).await),
-        (Route::User(who), Method::GET) => bodies::native_reply(api, who, &parts.headers).await,
-        (Route::V1User(who), Method::GET) => bodies::lanyard_reply(api, who, &parts.headers).await,
+        (Route::User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Native).await,
+        (Route::V1User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Lanyard).await,
         (Route::UserKv(who), Method::GET) => kv::all(api, who, &parts.headers).await,
         (Route::UserKvKey(who, key), Method::GET) => kv::one(api, who, key, &parts.headers).await,
         (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::PUT) => {
