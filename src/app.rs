@@ -52,6 +52,14 @@ pub struct App {
 }
 
 impl App {
+    /// An `App` over a migrated database in a new temporary directory (for unit tests).
+    #[cfg(test)]
+    pub(crate) fn temporary(mut config: Config) -> (tempfile::TempDir, Arc<App>) {
+        let (dir, store) = Store::temporary();
+        config.storage.path = store.path().to_path_buf();
+        (dir, App::new(config, store))
+    }
+
     /// Builds the state over an open store.
     pub fn new(config: Config, store: Store) -> Arc<App> {
         let github = github::Client::new(&config.github);
@@ -295,16 +303,9 @@ fn load_extras(store: &Store, user: UserId) -> Result<Extras> {
 mod tests {
     use super::*;
 
-    fn app(config: Config) -> (tempfile::TempDir, Arc<App>) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.redb");
-        Store::migrate(&path, false).unwrap();
-        (dir, App::new(config, Store::open(&path).unwrap()))
-    }
-
     #[tokio::test]
     async fn a_rotated_token_stops_verifying_at_once() {
-        let (_dir, app) = app(Config::default());
+        let (_dir, app) = App::temporary(Config::default());
         let user = UserId(42);
         let old = app.token_rotate(user).await.unwrap();
         assert_eq!(app.authenticate(&old).await.unwrap(), user);
@@ -318,7 +319,7 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_and_malformed_tokens_are_unauthorized() {
-        let (_dir, app) = app(Config::default());
+        let (_dir, app) = App::temporary(Config::default());
         let token = app.token_rotate(UserId(1)).await.unwrap();
         let (selector, _) = token::parse(&token).unwrap();
         let wrong_secret = format!("harmy_{selector}_{}", "0".repeat(32));
@@ -329,7 +330,7 @@ mod tests {
 
     #[tokio::test]
     async fn leaked_tokens_are_found_in_text() {
-        let (_dir, app) = app(Config::default());
+        let (_dir, app) = App::temporary(Config::default());
         let token = app.token_rotate(UserId(1)).await.unwrap();
         assert!(app.contains_token_of(UserId(1), &format!("oops {token} oops")).await.unwrap());
         assert!(!app.contains_token_of(UserId(2), &format!("oops {token}")).await.unwrap());
@@ -340,7 +341,7 @@ mod tests {
     async fn a_refused_patch_changes_nothing() {
         let mut config = Config::default();
         config.kv.max_keys = 2;
-        let (_dir, app) = app(config);
+        let (_dir, app) = App::temporary(config);
         let user = UserId(3);
         app.kv_set(user, "a".into(), "1".into()).await.unwrap();
         let too_long = "x".repeat(10_001);
@@ -356,7 +357,7 @@ mod tests {
 
     #[tokio::test]
     async fn extras_follow_every_write_and_mark_the_change() {
-        let (_dir, app) = app(Config::default());
+        let (_dir, app) = App::temporary(Config::default());
         let user = UserId(8);
         let empty = app.extras(user).await.unwrap();
         assert_eq!((&empty.kv[..], &empty.github[..]), (&b"{}"[..], &b"null"[..]));

@@ -10,15 +10,11 @@ use super::roster::Roster;
 use crate::app::App;
 use crate::config::Config;
 use crate::ids::UserId;
-use crate::store::Store;
 
 fn app(guild_ids: &[u64]) -> (tempfile::TempDir, Arc<App>) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.redb");
-    Store::migrate(&path, false).unwrap();
     let mut config = Config::default();
     config.discord.guild_ids = guild_ids.to_vec();
-    (dir, App::new(config, Store::open(&path).unwrap()))
+    App::temporary(config)
 }
 
 fn frame(t: &str, d: Value) -> String {

@@ -358,10 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_marked_change_reaches_the_per_thread_copies() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.redb");
-        crate::store::Store::migrate(&path, false).unwrap();
-        let app = App::new(crate::config::Config::default(), crate::store::Store::open(&path).unwrap());
+        let (_dir, app) = App::temporary(crate::config::Config::default());
         let (cache, user) = (BodyCache::default(), UserId(5));
         let view = |status: &'static str| PresenceView {
             native: Bytes::from_static(status.as_bytes()),
@@ -387,10 +384,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_needs_no_waiting_once_the_users_parts_are_in_memory() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.redb");
-        crate::store::Store::migrate(&path, false).unwrap();
-        let app = App::new(crate::config::Config::default(), crate::store::Store::open(&path).unwrap());
+        let (_dir, app) = App::temporary(crate::config::Config::default());
         let (cache, user) = (BodyCache::default(), UserId(6));
         let view = PresenceView { native: Bytes::from_static(b"1"), lanyard: Bytes::from_static(b"{}") };
         app.presences.insert_view(user, view);

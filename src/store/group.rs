@@ -52,17 +52,9 @@ mod tests {
     use super::*;
     use crate::ids::UserId;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.redb");
-        Store::migrate(&path, false).unwrap();
-        let store = Store::open(&path).unwrap();
-        (dir, store)
-    }
-
     #[test]
     fn concurrent_writes_all_land_and_are_reported_once_each() {
-        let (dir, store) = store();
+        let (dir, store) = Store::temporary();
         let (store, group) = (Arc::new(store), Arc::new(GroupCommit::default()));
         let reported = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..16u64)
@@ -94,7 +86,7 @@ mod tests {
 
     #[test]
     fn a_refused_write_changes_nothing_and_spares_its_group() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::temporary();
         let group = GroupCommit::default();
         let ok: Job = Box::new(|store: &Store| {
             let set = store.kv_set(UserId(1), &[("a".into(), "1".into())], 1);
@@ -111,7 +103,7 @@ mod tests {
 
     #[test]
     fn the_deferred_flag_ends_with_its_closure_even_on_a_panic() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::temporary();
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.deferred(|| panic!("boom"))));
         assert!(panicked.is_err());
         assert!(!super::super::DEFERRED.get());

@@ -102,6 +102,17 @@ impl Store {
         Ok(())
     }
 
+    /// A migrated database in a new temporary directory (for unit tests; the
+    /// directory goes when the `TempDir` is dropped).
+    #[cfg(test)]
+    pub(crate) fn temporary() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("harmy.redb");
+        Store::migrate(&path, false).expect("migrating a new database");
+        let store = Store::open(&path).expect("opening the new database");
+        (dir, store)
+    }
+
     /// Opens an existing database at the current schema, refusing any other.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if !path.exists() {

@@ -2,14 +2,6 @@ use super::*;
 use crate::ids::UserId;
 use crate::kv::KvError;
 
-fn fresh() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.redb");
-    Store::migrate(&path, false).unwrap();
-    let store = Store::open(&path).unwrap();
-    (dir, store)
-}
-
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -59,14 +51,14 @@ fn a_newer_schema_is_refused_and_left_alone() {
 
 #[test]
 fn a_second_open_reports_the_lock() {
-    let (dir, _store) = fresh();
-    let err = Store::open(&dir.path().join("h.redb")).unwrap_err();
+    let (_dir, store) = Store::temporary();
+    let err = Store::open(store.path()).unwrap_err();
     assert!(matches!(err, StoreError::Locked(_)), "{err}");
 }
 
 #[test]
 fn kv_pairs_are_per_user_and_ordered() {
-    let (_dir, store) = fresh();
+    let (_dir, store) = Store::temporary();
     let (a, b) = (UserId(1), UserId(2));
     store.kv_set(a, &pairs(&[("z", "1"), ("a", "2")]), 10).unwrap().unwrap();
     store.kv_set(b, &pairs(&[("m", "3")]), 10).unwrap().unwrap();
@@ -80,7 +72,7 @@ fn kv_pairs_are_per_user_and_ordered() {
 
 #[test]
 fn kv_key_count_limit_refuses_the_whole_write() {
-    let (_dir, store) = fresh();
+    let (_dir, store) = Store::temporary();
     let user = UserId(u64::MAX);
     store.kv_set(user, &pairs(&[("a", "1"), ("b", "2")]), 3).unwrap().unwrap();
     // Overwriting existing keys never counts against the limit.
@@ -93,7 +85,7 @@ fn kv_key_count_limit_refuses_the_whole_write() {
 
 #[test]
 fn a_new_token_replaces_the_old_selector() {
-    let (_dir, store) = fresh();
+    let (_dir, store) = Store::temporary();
     let user = UserId(5);
     store.token_set(user, "aaaa", "hash1").unwrap();
     store.token_set(user, "bbbb", "hash2").unwrap();
@@ -106,7 +98,7 @@ fn a_new_token_replaces_the_old_selector() {
 
 #[test]
 fn github_links_and_profiles() {
-    let (_dir, store) = fresh();
+    let (_dir, store) = Store::temporary();
     let user = UserId(9);
     store.github_link(user, "octocat", Some("{}")).unwrap();
     assert_eq!(store.github_get(user).unwrap(), Some(("octocat".into(), Some("{}".into()))));

@@ -198,16 +198,11 @@ mod tests {
     use super::*;
     use crate::app::App;
     use crate::config::Config;
-    use crate::store::Store;
     use tokio_util::task::TaskTracker;
 
-    fn api(dir: &tempfile::TempDir) -> Arc<Api> {
-        let path = dir.path().join("harmy.redb");
-        Store::migrate(&path, false).unwrap();
-        let mut config = Config::default();
-        config.storage.path = path.clone();
-        let app = App::new(config, Store::open(&path).unwrap());
-        Arc::new(Api::new(app, CancellationToken::new(), TaskTracker::new(), true))
+    fn api() -> (tempfile::TempDir, Arc<Api>) {
+        let (dir, app) = App::temporary(Config::default());
+        (dir, Arc::new(Api::new(app, CancellationToken::new(), TaskTracker::new(), true)))
     }
 
     /// A session over an in-memory pipe, and the client end.
@@ -228,8 +223,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn silence_closes_after_twice_the_interval_and_any_message_resets_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(&dir);
+        let (_dir, api) = api();
         let mut ws = pipe(&api);
         assert_eq!(ws.next().await.unwrap().unwrap().as_text(), Some(std::str::from_utf8(protocol::HELLO).unwrap()));
         let started = Instant::now();
@@ -242,8 +236,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_that_stops_reading_is_closed_with_1008() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(&dir);
+        let (_dir, api) = api();
         let mut ws = pipe(&api);
         ws.next().await.unwrap().unwrap();
         ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
@@ -272,8 +265,7 @@ mod tests {
 
     #[tokio::test]
     async fn shutdown_closes_with_1001() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(&dir);
+        let (_dir, api) = api();
         let mut ws = pipe(&api);
         ws.next().await.unwrap().unwrap();
         api.stop.cancel();
