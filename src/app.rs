@@ -172,8 +172,8 @@ impl App {
         for (key, value) in &pairs {
             self.limits.check_pair(key, value)?;
         }
-        let max_keys = self.limits.max_keys;
-        self.write(user, move |store| Ok(store.kv_set(user, &pairs, max_keys)??)).await?;
+        let limits = self.limits;
+        self.write(user, move |store| Ok(store.kv_set(user, &pairs, &limits)??)).await?;
         self.kv_writes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

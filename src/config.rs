@@ -38,6 +38,8 @@ pub struct Config {
     pub github: GithubConfig,
     /// Limits of the per-user key/value store.
     pub kv: KvConfig,
+    /// Limits of Lanyard's WebSocket (`/socket`).
+    pub socket: SocketConfig,
     /// The Prometheus endpoint.
     pub metrics: MetricsConfig,
 }
@@ -190,11 +192,34 @@ pub struct KvConfig {
     pub max_key_length: usize,
     /// Characters (Unicode scalar values) per value.
     pub max_value_length: usize,
+    /// Bytes of a user's whole KV as rendered (escaped) JSON.
+    pub max_total_bytes: usize,
 }
 
 impl Default for KvConfig {
     fn default() -> Self {
-        Self { max_keys: 512, max_key_length: 165, max_value_length: 10_000 }
+        Self { max_keys: 512, max_key_length: 165, max_value_length: 10_000, max_total_bytes: 262_144 }
+    }
+}
+
+/// `[socket]`
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocketConfig {
+    /// Distinct user ids one session may subscribe to (more: close 4006).
+    pub max_ids: usize,
+    /// Bytes a session may have queued and not yet written, its INIT_STATE not
+    /// counted (more: close 1008).
+    pub max_queue_bytes: usize,
+    /// Sockets open at once per client address (more: the upgrade is 429).
+    pub max_per_ip: usize,
+    /// Whether `subscribe_to_all` is allowed (if not: close 4006).
+    pub subscribe_to_all: bool,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        Self { max_ids: 1000, max_queue_bytes: 8 << 20, max_per_ip: 64, subscribe_to_all: true }
     }
 }
 

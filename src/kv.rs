@@ -1,6 +1,8 @@
-//! The key/value rules of SPEC §4.4: which keys and values are valid, and the
-//! limits (configurable, defaults as named constants). A write that breaks a
-//! rule is refused before it reaches the store, and so changes nothing.
+//! The key/value rules of SPEC §4.4 and §9: which keys and values are valid,
+//! and the limits (configurable, defaults as named constants). A write that
+//! breaks a per-pair rule is refused before it reaches the store; one that
+//! would break a per-user limit (keys, rendered bytes) is refused by the
+//! store's transaction. Either way it changes nothing.
 
 use crate::config::KvConfig;
 
@@ -10,6 +12,8 @@ pub const MAX_KEYS: usize = 512;
 pub const MAX_KEY_LENGTH: usize = 165;
 /// Default characters (Unicode scalar values) per value.
 pub const MAX_VALUE_LENGTH: usize = 10_000;
+/// Default bytes of a user's whole KV as rendered JSON.
+pub const MAX_TOTAL_BYTES: usize = 262_144;
 
 /// Why a KV write was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +30,9 @@ pub enum KvError {
     /// The user already has the maximum number of keys.
     #[error("too many keys: the limit is {max} per user")]
     TooManyKeys { max: usize },
+    /// The user's KV would render to more JSON than allowed.
+    #[error("the KV pairs would take {len} bytes as JSON; the limit is {max} per user")]
+    TooLarge { len: usize, max: usize },
 }
 
 /// The limits in force.
@@ -37,17 +44,29 @@ pub struct KvLimits {
     pub max_key_length: usize,
     /// Characters per value.
     pub max_value_length: usize,
+    /// Bytes of a user's whole KV as rendered JSON.
+    pub max_total_bytes: usize,
 }
 
 impl Default for KvLimits {
     fn default() -> Self {
-        Self { max_keys: MAX_KEYS, max_key_length: MAX_KEY_LENGTH, max_value_length: MAX_VALUE_LENGTH }
+        Self {
+            max_keys: MAX_KEYS,
+            max_key_length: MAX_KEY_LENGTH,
+            max_value_length: MAX_VALUE_LENGTH,
+            max_total_bytes: MAX_TOTAL_BYTES,
+        }
     }
 }
 
 impl From<KvConfig> for KvLimits {
     fn from(c: KvConfig) -> Self {
-        Self { max_keys: c.max_keys, max_key_length: c.max_key_length, max_value_length: c.max_value_length }
+        Self {
+            max_keys: c.max_keys,
+            max_key_length: c.max_key_length,
+            max_value_length: c.max_value_length,
+            max_total_bytes: c.max_total_bytes,
+        }
     }
 }
 
@@ -80,6 +99,43 @@ impl KvLimits {
         self.check_key(key)?;
         self.check_value(value)
     }
+
+    /// Checks a user's whole KV as it would be after a write: its number of keys
+    /// and its size as rendered JSON. `pairs` yields each key once.
+    pub fn check_total<'a>(&self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), KvError> {
+        let (mut keys, mut len) = (0usize, 2usize); // `{}`
+        for (key, value) in pairs {
+            keys += 1;
+            len += rendered_pair_len(key, value) + usize::from(keys > 1); // `,`
+        }
+        if keys > self.max_keys {
+            return Err(KvError::TooManyKeys { max: self.max_keys });
+        }
+        if len > self.max_total_bytes {
+            return Err(KvError::TooLarge { len, max: self.max_total_bytes });
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of `"key":"value"` in the rendered KV object.
+fn rendered_pair_len(key: &str, value: &str) -> usize {
+    rendered_string_len(key) + 1 + rendered_string_len(value)
+}
+
+/// Bytes of a string as a JSON string literal, escaped as `serde_json` writes it:
+/// `\"` and `\\` and the short control escapes take two bytes, other control
+/// characters six (`\u0000`); everything else (UTF-8 included) is copied.
+pub fn rendered_string_len(s: &str) -> usize {
+    let escapes: usize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() + 2 + escapes
 }
 
 #[cfg(test)]
@@ -112,9 +168,33 @@ mod tests {
 
     #[test]
     fn limits_come_from_config() {
-        let limits = KvLimits::from(KvConfig { max_keys: 3, max_key_length: 4, max_value_length: 5 });
+        let limits =
+            KvLimits::from(KvConfig { max_keys: 3, max_key_length: 4, max_value_length: 5, max_total_bytes: 6 });
         assert!(limits.check_key("abcde").is_err());
         assert!(limits.check_value("123456").is_err());
-        assert_eq!(limits.max_keys, 3);
+        assert_eq!((limits.max_keys, limits.max_total_bytes), (3, 6));
+    }
+
+    #[test]
+    fn rendered_lengths_are_what_serde_json_writes() {
+        let samples = ["", "plain", "quote\" and \\ slash", "\u{0}\u{1}\u{1f}\n\r\t\u{8}\u{c}", "é✓😀/\u{7f}<>&"];
+        for s in samples {
+            assert_eq!(rendered_string_len(s), serde_json::to_string(s).unwrap().len(), "{s:?}");
+        }
+        let pairs = [("a", "\u{0}x"), ("key_2", "é\"")];
+        let object: serde_json::Map<String, serde_json::Value> =
+            pairs.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))).collect();
+        let rendered = serde_json::to_vec(&object).unwrap().len();
+        let exact = KvLimits { max_total_bytes: rendered, ..KvLimits::default() };
+        assert_eq!(exact.check_total(pairs), Ok(()));
+        let under = KvLimits { max_total_bytes: rendered - 1, ..KvLimits::default() };
+        assert_eq!(under.check_total(pairs), Err(KvError::TooLarge { len: rendered, max: rendered - 1 }));
+        assert_eq!(KvLimits::default().check_total([]), Ok(()));
+    }
+
+    #[test]
+    fn the_key_count_is_checked_before_the_size() {
+        let limits = KvLimits { max_keys: 1, max_total_bytes: 3, ..KvLimits::default() };
+        assert_eq!(limits.check_total([("a", "1"), ("b", "2")]), Err(KvError::TooManyKeys { max: 1 }));
     }
 }

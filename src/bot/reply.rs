@@ -56,6 +56,10 @@ pub fn error_text(error: &Error) -> String {
         Error::Kv(KvError::TooManyKeys { max }) => {
             format!("You already have {max} keys, the limit per user. Delete one before adding another.")
         }
+        Error::Kv(KvError::TooLarge { max, .. }) => format!(
+            "Your keys and values would take more than {max} bytes together, the limit per user. \
+             Delete or shorten some first."
+        ),
         Error::KvKeyNotFound(key) => format!("You have no key {}.", code(key)),
         Error::Github(GithubError::UnknownLogin(login)) => format!("GitHub has no user {}.", code(login)),
         Error::Github(GithubError::InvalidLogin(login)) => format!(

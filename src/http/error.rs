@@ -108,6 +108,7 @@ impl From<Error> for ApiError {
             }
             Error::Kv(KvError::ValueTooLong { .. }) => (StatusCode::BAD_REQUEST, "kv_value_too_long"),
             Error::Kv(KvError::TooManyKeys { .. }) => (StatusCode::BAD_REQUEST, "kv_too_many_keys"),
+            Error::Kv(KvError::TooLarge { .. }) => (StatusCode::BAD_REQUEST, "kv_too_large"),
             Error::KvKeyNotFound(_) => (StatusCode::NOT_FOUND, "kv_key_not_found"),
             Error::NotMonitored(_) => (StatusCode::NOT_FOUND, "user_not_monitored"),
             Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -136,6 +137,7 @@ mod tests {
             (KvError::KeyTooLong { len: 2, max: 1 }.into(), 400, "invalid_kv_key"),
             (KvError::ValueTooLong { len: 2, max: 1 }.into(), 400, "kv_value_too_long"),
             (KvError::TooManyKeys { max: 1 }.into(), 400, "kv_too_many_keys"),
+            (KvError::TooLarge { len: 2, max: 1 }.into(), 400, "kv_too_large"),
             (Error::KvKeyNotFound("k".into()), 404, "kv_key_not_found"),
             (Error::NotMonitored(UserId(1)), 404, "user_not_monitored"),
             (Error::Unauthorized, 401, "unauthorized"),

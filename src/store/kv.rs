@@ -1,11 +1,13 @@
 //! The KV table: pairs keyed by `(user, key)`.
 
+use std::collections::BTreeMap;
+
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::tables::KV;
 use super::{Store, StoreError};
 use crate::ids::UserId;
-use crate::kv::KvError;
+use crate::kv::{KvError, KvLimits};
 
 impl Store {
     /// Every pair of a user, in key order.
@@ -32,31 +34,33 @@ impl Store {
     }
 
     /// Sets pairs in one transaction, refusing all of them (changing nothing) when
-    /// the user would end up with more than `max_keys` keys. Pairs are validated by the caller.
+    /// the user's KV would then break a per-user limit (`KvLimits::check_total`:
+    /// keys, rendered bytes). Pairs are validated one by one by the caller.
     pub fn kv_set(
         &self,
         user: UserId,
         pairs: &[(String, String)],
-        max_keys: usize,
+        limits: &KvLimits,
     ) -> Result<Result<(), KvError>, StoreError> {
         let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(KV)?;
-            let mut count = 0usize;
+            // The KV as it would be: the stored pairs not overwritten, then the new
+            // ones (a key given twice counts once, with its last value, as inserted).
+            let mut after: BTreeMap<String, String> = BTreeMap::new();
             for entry in table.range((user.0, "")..)? {
-                if entry?.0.value().0 != user.0 {
+                let (k, v) = entry?;
+                let (owner, key) = k.value();
+                if owner != user.0 {
                     break;
                 }
-                count += 1;
+                after.insert(key.to_string(), v.value().to_string());
             }
-            let mut new_keys: Vec<&str> = Vec::new();
-            for (key, _) in pairs {
-                if table.get((user.0, key.as_str()))?.is_none() && !new_keys.contains(&key.as_str()) {
-                    new_keys.push(key);
-                }
+            for (key, value) in pairs {
+                after.insert(key.clone(), value.clone());
             }
-            if count + new_keys.len() > max_keys {
-                return Ok(Err(KvError::TooManyKeys { max: max_keys })); // txn dropped: aborted
+            if let Err(refused) = limits.check_total(after.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+                return Ok(Err(refused)); // txn dropped: aborted
             }
             for (key, value) in pairs {
                 table.insert((user.0, key.as_str()), value.as_str())?;

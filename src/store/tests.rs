@@ -1,9 +1,14 @@
 use super::*;
 use crate::ids::UserId;
-use crate::kv::KvError;
+use crate::kv::{KvError, KvLimits};
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The default limits with `max_keys` keys.
+fn keys(max_keys: usize) -> KvLimits {
+    KvLimits { max_keys, ..KvLimits::default() }
 }
 
 #[test]
@@ -60,8 +65,8 @@ fn a_second_open_reports_the_lock() {
 fn kv_pairs_are_per_user_and_ordered() {
     let (_dir, store) = Store::temporary();
     let (a, b) = (UserId(1), UserId(2));
-    store.kv_set(a, &pairs(&[("z", "1"), ("a", "2")]), 10).unwrap().unwrap();
-    store.kv_set(b, &pairs(&[("m", "3")]), 10).unwrap().unwrap();
+    store.kv_set(a, &pairs(&[("z", "1"), ("a", "2")]), &keys(10)).unwrap().unwrap();
+    store.kv_set(b, &pairs(&[("m", "3")]), &keys(10)).unwrap().unwrap();
     assert_eq!(store.kv_all(a).unwrap(), pairs(&[("a", "2"), ("z", "1")]));
     assert_eq!(store.kv_all(b).unwrap(), pairs(&[("m", "3")]));
     assert_eq!(store.kv_get(a, "z").unwrap().as_deref(), Some("1"));
@@ -74,13 +79,29 @@ fn kv_pairs_are_per_user_and_ordered() {
 fn kv_key_count_limit_refuses_the_whole_write() {
     let (_dir, store) = Store::temporary();
     let user = UserId(u64::MAX);
-    store.kv_set(user, &pairs(&[("a", "1"), ("b", "2")]), 3).unwrap().unwrap();
+    store.kv_set(user, &pairs(&[("a", "1"), ("b", "2")]), &keys(3)).unwrap().unwrap();
     // Overwriting existing keys never counts against the limit.
-    store.kv_set(user, &pairs(&[("a", "x"), ("b", "y")]), 2).unwrap().unwrap();
-    let refused = store.kv_set(user, &pairs(&[("a", "changed"), ("c", "3"), ("d", "4")]), 3).unwrap();
+    store.kv_set(user, &pairs(&[("a", "x"), ("b", "y")]), &keys(2)).unwrap().unwrap();
+    let refused = store.kv_set(user, &pairs(&[("a", "changed"), ("c", "3"), ("d", "4")]), &keys(3)).unwrap();
     assert_eq!(refused, Err(KvError::TooManyKeys { max: 3 }));
     assert_eq!(store.kv_all(user).unwrap(), pairs(&[("a", "x"), ("b", "y")]));
-    store.kv_set(user, &pairs(&[("c", "3")]), 3).unwrap().unwrap();
+    store.kv_set(user, &pairs(&[("c", "3")]), &keys(3)).unwrap().unwrap();
+}
+
+#[test]
+fn kv_size_limit_counts_the_rendered_bytes_and_refuses_the_whole_write() {
+    let (_dir, store) = Store::temporary();
+    let user = UserId(9);
+    // {"a":"\u0000"} is 14 bytes: the NUL renders as six.
+    let limits = KvLimits { max_total_bytes: 14, ..KvLimits::default() };
+    store.kv_set(user, &pairs(&[("a", "\u{0}")]), &limits).unwrap().unwrap();
+    let refused = store.kv_set(user, &pairs(&[("a", "\u{0}\u{0}")]), &limits).unwrap();
+    assert_eq!(refused, Err(KvError::TooLarge { len: 20, max: 14 }));
+    let refused = store.kv_set(user, &pairs(&[("a", "x"), ("b", "")]), &limits).unwrap();
+    assert_eq!(refused, Err(KvError::TooLarge { len: 16, max: 14 }), "{{\"a\":\"x\",\"b\":\"\"}}");
+    assert_eq!(store.kv_all(user).unwrap(), pairs(&[("a", "\u{0}")]));
+    // Replacing a value by a shorter one fits again.
+    store.kv_set(user, &pairs(&[("a", "xyzxyz")]), &limits).unwrap().unwrap();
 }
 
 #[test]

@@ -176,6 +176,11 @@ impl Server {
         panic!("no log line with {needle:?}; log:\n{}", self.log_text());
     }
 
+    /// The server's resident memory now and at its peak, in KiB (see [`memory_kib`]).
+    pub fn memory_kib(&self) -> Memory {
+        memory_kib(self.child.id())
+    }
+
     /// Sends a signal (e.g. "TERM", "KILL").
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
@@ -226,4 +231,27 @@ pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 /// Whether a path exists (for sockets).
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+/// A process's resident memory, in KiB, from `/proc/PID/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// `VmRSS`: resident now.
+    pub rss: u64,
+    /// `VmHWM`: the peak resident size so far.
+    pub hwm: u64,
+}
+
+/// Reads a process's `VmRSS` and `VmHWM`; the memory budgets of the hardening
+/// tests compare these before and after an attack.
+pub fn memory_kib(pid: u32) -> Memory {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process is alive");
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+    };
+    Memory { rss: field("VmRSS:"), hwm: field("VmHWM:") }
 }
