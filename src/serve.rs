@@ -7,7 +7,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -31,8 +30,9 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
 
     // Bind every listener before saying "started", so a client that waits for
     // the line can connect at once.
-    let admin = crate::admin::server::bind(&config.admin.socket)
-        .with_context(|| format!("admin socket {}", config.admin.socket.display()))?;
+    // After `Store::open`: holding the database lock comes first, so a second server
+    // on the same database stops there, before touching the first one's socket.
+    let (admin, admin_file) = crate::admin::server::bind(&config.admin.socket)?;
     parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
     let listeners = crate::http::bind(&config).await?;
     let http_addr = listeners.api.local_addr()?;
@@ -75,7 +75,7 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     };
     shutdown.cancel();
     while parts.join_next().await.is_some() {}
-    let _ = std::fs::remove_file(&config.admin.socket);
+    admin_file.remove();
     Ok(code)
 }
 

@@ -58,6 +58,8 @@ fn the_systemd_unit_is_hardened() {
         "Environment=HARMY_DISCORD_TOKEN_FILE=%d/discord-token",
         "Restart=on-failure",
         "LimitNOFILE=",
+        "MemoryMax=",
+        "TasksMax=",
         "ExecStart=/usr/local/bin/harmy serve",
     ] {
         assert!(unit.lines().any(|l| l.starts_with(line)), "harmy.service lacks {line}");

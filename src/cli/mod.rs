@@ -108,9 +108,14 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
+/// Threads of the blocking pool (database calls): tokio's default of 512 would let a
+/// burst of writers pile up threads, each with its stack, far past what the disk can
+/// serve; past this many, blocking calls wait in the pool's queue instead.
+pub const MAX_BLOCKING_THREADS: usize = 128;
+
 /// A runtime for the commands that need one.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(MAX_BLOCKING_THREADS).build()?)
 }
 
 /// Runs an operator command through the admin socket, or on the database itself

@@ -165,10 +165,7 @@ impl Store {
         let mut builder = Database::builder();
         builder.set_cache_size(CACHE_BYTES);
         let result = if create {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Redb(format!("cannot create {}: {e}", dir.display())))?;
-            }
+            create_private(path)?;
             builder.create(path)
         } else {
             builder.open(path)
@@ -202,6 +199,23 @@ impl Store {
         txn.open_table(META)?.insert(SCHEMA_KEY, version)?;
         txn.commit()?;
         Ok(())
+    }
+}
+
+/// Creates the database file owner-only (0600), and its missing directories 0700,
+/// before redb opens it: a file created readable by others and narrowed afterwards
+/// could be opened by anyone in between, and an open file stays readable. An
+/// existing file keeps the mode its owner gave it.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let failed = |what: &Path, e: std::io::Error| StoreError::Redb(format!("cannot create {}: {e}", what.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| failed(dir, e))?;
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(failed(path, e)),
     }
 }
 

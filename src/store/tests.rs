@@ -12,6 +12,22 @@ fn keys(max_keys: usize) -> KvLimits {
 }
 
 #[test]
+fn a_new_database_is_owner_only_in_an_owner_only_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/harmy/h.redb");
+    Store::migrate(&path, false).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    assert_eq!(mode(&dir.path().join("state")), 0o700);
+    // An existing file keeps the mode its owner chose.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    Store::migrate(&path, false).unwrap();
+    assert_eq!(mode(&path), 0o640);
+}
+
+#[test]
 fn migrate_creates_then_is_a_no_op() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/h.redb");
