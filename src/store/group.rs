@@ -62,7 +62,11 @@ mod tests {
                 let (store, group, reported) = (store.clone(), group.clone(), reported.clone());
                 std::thread::spawn(move || {
                     let job: Job = Box::new(move |store: &Store| {
-                        let set = store.kv_set(UserId(7), &[(format!("k{i}"), format!("v{i}"))], &crate::kv::KvLimits { max_keys: 100, ..Default::default() });
+                        let set = store.kv_set(
+                            UserId(7),
+                            &[(format!("k{i}"), format!("v{i}"))],
+                            &crate::kv::KvLimits { max_keys: 100, ..Default::default() },
+                        );
                         Box::new(move |persisted: Result<(), StoreError>| {
                             assert!(persisted.is_ok() && matches!(set, Ok(Ok(()))));
                             reported.fetch_add(1, Ordering::SeqCst);
@@ -89,12 +93,20 @@ mod tests {
         let (_dir, store) = Store::temporary();
         let group = GroupCommit::default();
         let ok: Job = Box::new(|store: &Store| {
-            let set = store.kv_set(UserId(1), &[("a".into(), "1".into())], &crate::kv::KvLimits { max_keys: 1, ..Default::default() });
+            let set = store.kv_set(
+                UserId(1),
+                &[("a".into(), "1".into())],
+                &crate::kv::KvLimits { max_keys: 1, ..Default::default() },
+            );
             Box::new(move |_| assert!(matches!(set, Ok(Ok(())))))
         });
         group.run(&store, ok);
         let over: Job = Box::new(|store: &Store| {
-            let set = store.kv_set(UserId(1), &[("b".into(), "2".into())], &crate::kv::KvLimits { max_keys: 1, ..Default::default() });
+            let set = store.kv_set(
+                UserId(1),
+                &[("b".into(), "2".into())],
+                &crate::kv::KvLimits { max_keys: 1, ..Default::default() },
+            );
             Box::new(move |_| assert!(matches!(set, Ok(Err(_))), "over the key limit"))
         });
         group.run(&store, over);

@@ -1,0 +1,152 @@
+//! End-to-end tests of the limits against hostile clients that are not about
+//! tokens, sockets or the gateway (those have their own files): the size of a
+//! user's KV as rendered JSON, the `X-Forwarded-For` walk, the admin socket
+//! that never deletes or steals what is not its own, and owner-only database
+//! files. Each reproduces the attack, scaled to seconds, against the real binary.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use support::api::*;
+use support::discord_gateway::{Guild, member};
+use support::http_client::{get, send};
+use support::{Instance, eventually, stderr};
+
+/// Growth of the server's RSS this file's attacks may cause, in KiB.
+const BUDGET_KIB: u64 = 32 * 1024;
+
+#[tokio::test]
+async fn a_users_kv_is_bounded_as_rendered_json_and_a_write_past_it_changes_nothing() {
+    let served = serve_with(NO_LIMITS, Guild::new(1).member(member(ALICE_ID, "alice"), None));
+    let addr = served.addr;
+    let t = token(&served.instance, ALICE);
+    let auth = [("authorization", t.as_str())];
+    until("alice monitored", || async { (get(addr, &format!("/user/{ALICE}")).await.status == 200).then_some(()) })
+        .await;
+    let before = served.server.memory_kib();
+
+    // The attack: 500 values of 10 000 NULs, each rendered as `\u0000` (60 000 bytes).
+    // Before the limit this made `GET /user/:id` 30 MB, and every change a 30 MB frame.
+    let nuls = "\u{0}".repeat(10_000);
+    let mut accepted = Vec::new();
+    for i in 0..500 {
+        let reply = send(addr, "PUT", &format!("/user/{ALICE}/kv/v{i}"), &auth, nuls.clone()).await;
+        match reply.status {
+            204 => accepted.push(i),
+            _ => assert_eq!((reply.status, reply.code()), (400, "kv_too_large".into()), "value {i}"),
+        }
+    }
+    // Four pairs of 60 007 bytes fit in 262 144; the fifth does not.
+    assert_eq!(accepted, vec![0, 1, 2, 3]);
+    let two_more = serde_json::json!({"w1": "x", "w2": nuls}).to_string();
+    let patch = send(addr, "PATCH", &format!("/v1/users/{ALICE}/kv"), &auth, two_more).await;
+    assert_eq!((patch.status, patch.code()), (400, "kv_too_large".into()));
+    let out = served.instance.cli_with_stdin(&["kv", "set", ALICE, "from_cli", "-"], &nuls);
+    assert_eq!(out.status.code(), Some(2), "the CLI refuses it too");
+    assert!(stderr(&out).contains("the limit is 262144"), "{}", stderr(&out));
+
+    let body = get(addr, &format!("/user/{ALICE}")).await;
+    assert_eq!(body.status, 200);
+    let kv = body.json()["KV"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(kv, ["v0", "v1", "v2", "v3"], "refused writes changed nothing");
+    assert!(body.body.len() < 262_144 + 4096, "GET /user/:id stays small: {} bytes", body.body.len());
+    assert_eq!(get(addr, "/").await.status, 200, "others are still served");
+    let after = served.server.memory_kib();
+    assert!(after.hwm <= before.rss + BUDGET_KIB, "{before:?} -> {after:?}");
+}
+
+#[tokio::test]
+async fn a_forwarded_hop_that_does_not_parse_ends_the_walk() {
+    let (_served, addr) = start("trusted_proxies = [\"127.0.0.0/8\"]\n[rate_limit]\nper_second = 0\nper_minute = 2\n");
+    // A client behind the trusted proxy writes its own hops; the unparsable one
+    // proxies keep in place must not let it pick an address per request.
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let xff = format!("10.8.8.{i}, garbage");
+        statuses.push(send(addr, "GET", "/", &[("x-forwarded-for", &xff)], "").await.status);
+    }
+    assert_eq!(statuses, [200, 200, 429, 429], "every request counted as the proxy's");
+    let real = send(addr, "GET", "/", &[("x-forwarded-for", "garbage, 198.51.100.1")], "").await;
+    assert_eq!(real.status, 200, "a well-formed last hop is still its own client");
+}
+
+/// Runs `harmy serve` expecting it to refuse to start; returns its stderr. (A server
+/// that starts instead is killed after the harness's patience, and the test fails.)
+fn serve_refused(instance: &Instance, extra: &[&str]) -> String {
+    let mut args = vec!["serve"];
+    args.extend_from_slice(extra);
+    let mut child = instance
+        .command(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("harmy serve started where it must refuse");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "serve must refuse: {err}");
+    err
+}
+
+#[test]
+fn serve_never_deletes_a_file_at_the_admin_socket_path() {
+    let instance = Instance::new("");
+    std::fs::write(instance.socket_path(), "the operator's notes").unwrap();
+    let err = serve_refused(&instance, &[]);
+    assert!(err.contains(&instance.socket_path().display().to_string()) && err.contains("not a socket"), "{err}");
+    assert_eq!(std::fs::read_to_string(instance.socket_path()).unwrap(), "the operator's notes");
+}
+
+#[test]
+fn a_second_server_never_takes_over_a_live_admin_socket() {
+    let first = Instance::new("");
+    let _server = first.serve();
+    let second = Instance::new(""); // its own database, so its lock does not stop it
+    let socket = first.socket_path().display().to_string();
+    let err = serve_refused(&second, &["--admin-socket", &socket]);
+    assert!(err.contains("another harmy server answers"), "{err}");
+    // The first server still owns its socket: the CLI reaches it (its database is locked,
+    // so the write can only have gone through the socket).
+    let out = first.cli(&["kv", "set", ALICE, "still", "mine"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(support::stdout(&first.cli(&["kv", "get", ALICE, "still"])), "mine");
+}
+
+#[test]
+fn a_stale_admin_socket_left_by_a_crash_is_replaced() {
+    let instance = Instance::new("");
+    let mut crashed = instance.serve();
+    crashed.signal("KILL");
+    crashed.wait();
+    assert!(instance.socket_path().exists(), "kill -9 leaves the socket file behind");
+    let _server = instance.serve();
+    let out = instance.cli(&["kv", "set", ALICE, "after", "crash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    eventually("the admin socket answers", || {
+        std::os::unix::net::UnixStream::connect(instance.socket_path()).ok().map(|_| ())
+    });
+}
+
+#[test]
+fn migrate_creates_an_owner_only_database_in_owner_only_directories() {
+    let instance = Instance::unmigrated("");
+    let path = instance.dir.path().join("state/harmy/new.redb");
+    let out = instance.cli(&["migrate", "--database", &path.display().to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    assert_eq!(mode(&instance.dir.path().join("state")), 0o700);
+}
