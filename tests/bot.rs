@@ -312,3 +312,34 @@ fn bot_invite_prints_the_oauth_url_without_the_network() {
     assert!(stdout(&out).contains("client_id=100&"), "{}", stdout(&out));
     assert_eq!(rest.requests()[0].path, "/applications/@me");
 }
+
+#[test]
+fn a_member_flooding_commands_is_told_once_to_slow_down_then_ignored() {
+    let s = Setup::start("", "");
+    let limit = harmy::bot::limit::COMMANDS_PER_MINUTE;
+    // The limit counts per clock minute: start the burst well inside one.
+    let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 60;
+    if second > 45 {
+        std::thread::sleep(std::time::Duration::from_secs(61 - second));
+    }
+    // The limit and one more command, then another: the limit holds across message
+    // and slash commands, and the bot does not answer a flood with a flood.
+    let mut ids = Vec::new();
+    for _ in 0..=limit + 1 {
+        ids.push(s.post(Some(GUILD), CHANNEL, alice(), ".kv"));
+    }
+    let refused = content(&s.reply_to(CHANNEL, ids[limit as usize]));
+    assert!(refused.starts_with("Slow down") && refused.contains("commands a minute"), "{refused}");
+    for id in &ids[..limit as usize] {
+        assert_eq!(content(&s.reply_to(CHANNEL, *id)), "You have no keys yet.");
+    }
+    let slash = s.slash("kv", Some(("list", &[])));
+    assert!(content(&slash["data"]).starts_with("Slow down"), "slash commands are answered: {slash}");
+    let last = ids[limit as usize + 1].to_string();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let replies = s.rest.messages_to(CHANNEL);
+    assert!(
+        !replies.iter().any(|b| b["message_reference"]["message_id"].as_str() == Some(last.as_str())),
+        "the command after the refusal gets no reply"
+    );
+}

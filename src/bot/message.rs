@@ -39,6 +39,13 @@ pub async fn handle(bot: &Bot, message: &Message) {
     let Some(parsed) = command::parse_message(prefix, &message.content) else { return };
     let user = UserId::from(message.author.id);
     tracing::debug!(user = %user, channel = %message.channel_id, "message command");
+    // A usage line is a reply too: it counts like the command it corrects.
+    if let Err(refusal) = bot.admit(user, parsed.as_ref().unwrap_or(&Action::Help), true) {
+        if let Some(text) = refusal {
+            say(bot, message, &text).await;
+        }
+        return;
+    }
     let text = match parsed {
         Err(usage) => usage.show(prefix),
         Ok(Action::Token) => token::by_message(bot, message).await,

@@ -14,6 +14,7 @@ mod github;
 mod help;
 pub mod invite;
 mod kv;
+pub mod limit;
 mod message;
 pub mod register;
 pub mod reply;
@@ -48,13 +49,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub struct Bot {
     app: Arc<App>,
     http: Client,
+    limits: limit::CommandLimits,
 }
 
 impl Bot {
     /// A bot over the shared state, with a REST client built from the config.
     pub fn new(app: Arc<App>) -> Bot {
         let http = client(&app.config().discord);
-        Bot { app, http }
+        Bot { app, http, limits: limit::CommandLimits::default() }
     }
 
     /// Whether the bot answers `user` in this guild. In DMs (`None`) it answers
@@ -65,6 +67,17 @@ impl Bot {
         match guild {
             Some(g) => configured.is_empty() || configured.contains(&g.get()),
             None => self.app.presences.get(user).is_some(),
+        }
+    }
+
+    /// Counts a command against the member's limits ([`limit`]): `Ok` to run it,
+    /// else what to answer (`None`: nothing, the member was told already).
+    fn admit(&self, user: UserId, action: &Action, quiet: bool) -> std::result::Result<(), Option<String>> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        match self.limits.check(user, action, now, quiet) {
+            limit::Verdict::Run => Ok(()),
+            limit::Verdict::Refuse { retry_after } => Err(Some(limit::refusal(retry_after))),
+            limit::Verdict::Ignore => Err(None),
         }
     }
 

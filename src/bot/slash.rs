@@ -20,8 +20,11 @@ pub async fn handle(bot: &Bot, interaction: &Interaction) {
     } else {
         match command::parse_slash(data) {
             None => "harmy does not know this command; the operator should run `harmy bot commands`.".into(),
-            Some(Action::Token) => token::by_slash(bot, user).await,
-            Some(action) => bot.answer(user, action).await,
+            Some(action) => match bot.admit(user, &action, false) {
+                Err(refusal) => refusal.unwrap_or_default(),
+                Ok(()) if action == Action::Token => token::by_slash(bot, user).await,
+                Ok(()) => bot.answer(user, action).await,
+            },
         }
     };
     let response = InteractionResponse {
