@@ -7,8 +7,17 @@
 //! with a warning when the bot lags), and nothing awaits except the shard.
 //! Presence-bearing events are read with harmy's own borrowed payloads
 //! (`payload`); only the bot's events are deserialised into twilight-model.
+//!
+//! Session liveness (`/health`, `harmy_gateway_up`) is twilight's shard state:
+//! up while it is `Active` (set at READY or RESUMED), down otherwise. It is
+//! read after every item the shard yields and on a timer, because a
+//! connection that ends without a close frame, and the reconnect after it,
+//! yield nothing until the reconnect succeeds or fails (which may take
+//! twilight's 10 s connect timeout). The same timer sends the member requests
+//! (op 8) that Discord's limit kept back (`members`).
 
 mod fatal;
+mod members;
 mod payload;
 mod roster;
 #[cfg(test)]
@@ -22,11 +31,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use twilight_gateway::queue::InMemoryQueue;
-use twilight_gateway::{CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId};
+use twilight_gateway::{
+    CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId, ShardState,
+};
 use twilight_model::gateway::event::GatewayEventDeserializer;
 
 use crate::app::App;
 use crate::config::{DISCORD_GATEWAY, DiscordConfig};
+use crate::presence::Presences;
 
 /// The intents of SPEC §3 (37635).
 pub const INTENTS: Intents = Intents::GUILDS
@@ -42,6 +54,10 @@ pub const BOT_EVENTS: EventTypeFlags =
 
 /// Capacity of the bot's event channel; beyond it events are dropped with a warning.
 pub const BOT_QUEUE: usize = 1024;
+
+/// How often the shard loop reads the shard's state and sends due member
+/// requests: well within the 2 s in which `/health` must see a lost session.
+pub const TICK: Duration = Duration::from_millis(250);
 
 /// The channel the bot reads its events from.
 pub fn bot_channel() -> (mpsc::Sender<Event>, mpsc::Receiver<Event>) {
@@ -77,6 +93,8 @@ async fn shard_loop(
 ) -> anyhow::Result<()> {
     let mut roster = roster::Roster::new(app.clone());
     let gateway = &app.presences;
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(url = %app.config().discord.gateway_url, "connecting to the Discord gateway");
     loop {
         let item = tokio::select! {
@@ -84,8 +102,20 @@ async fn shard_loop(
                 close(shard).await;
                 return Ok(());
             }
+            _ = tick.tick() => {
+                observe(shard, gateway);
+                // Twilight sends commands only while identified; earlier, a request
+                // would wait in its queue and leave later than its schedule says.
+                if shard.state().is_identified() {
+                    for request in roster.due_requests() {
+                        shard.command(&request);
+                    }
+                }
+                continue;
+            }
             item = shard.next() => item,
         };
+        observe(shard, gateway);
         let message = match item {
             Some(Ok(message)) => message,
             Some(Err(error)) => {
@@ -100,12 +130,10 @@ async fn shard_loop(
         let text = match message {
             Message::Text(text) => text,
             Message::Close(frame) => {
-                gateway.set_gateway_up(false);
                 let code = frame.as_ref().map(|f| f.code);
                 if let Some(fatal) = fatal::diagnose(code, &app.config().discord).await {
                     return Err(fatal);
                 }
-                gateway.note_reconnect();
                 tracing::warn!(code, "gateway connection closed; reconnecting");
                 continue;
             }
@@ -121,6 +149,14 @@ async fn shard_loop(
             forward(&bot, text);
         }
     }
+}
+
+/// Records whether the shard has a session: twilight's state is `Active` from
+/// READY or RESUMED until it notices any loss (a close frame, a read error or
+/// EOF, a heartbeat left unacknowledged until the next one is due, a failed
+/// reconnect).
+fn observe(shard: &Shard, presences: &Presences) {
+    presences.set_gateway_up(shard.state() == ShardState::Active);
 }
 
 /// Frames above this size (a large GUILD_CREATE or member chunk) are applied
@@ -141,9 +177,6 @@ fn dispatch(roster: &mut roster::Roster, shard: &Shard, app: &App, text: &str) -
     app.presences.note_event();
     if kind == "RESUMED" {
         tracing::info!("gateway session resumed");
-    }
-    if kind == "READY" || kind == "RESUMED" {
-        app.presences.set_gateway_up(true);
     }
     match roster.handle(kind, text) {
         Ok(Some(request)) => shard.command(&request),

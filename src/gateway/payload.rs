@@ -96,6 +96,32 @@ pub struct MembersChunk<'a> {
     pub presences: Vec<Presence<'a>>,
 }
 
+/// RATE_LIMITED: Discord dropped a gateway command (op 8 so far) and says when
+/// to try again. Read leniently: fields Discord may add later are ignored.
+#[derive(Deserialize)]
+pub struct RateLimited<'a> {
+    /// The refused command's opcode.
+    #[serde(default)]
+    pub opcode: Option<u64>,
+    /// Seconds to wait, possibly fractional.
+    #[serde(default)]
+    pub retry_after: f64,
+    /// Which request it was.
+    #[serde(default, borrow)]
+    pub meta: RateLimitMeta<'a>,
+}
+
+/// `meta` of a RATE_LIMITED for op 8.
+#[derive(Deserialize, Default)]
+pub struct RateLimitMeta<'a> {
+    /// The guild whose members were requested.
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
+    /// The request's nonce.
+    #[serde(default, borrow)]
+    pub nonce: Option<Cow<'a, str>>,
+}
+
 /// A guild member (also GUILD_MEMBER_ADD and GUILD_MEMBER_UPDATE, with `guild_id`).
 #[derive(Deserialize)]
 pub struct Member<'a> {

@@ -2,15 +2,20 @@
 //! guild, and their presence. Each guild's full member list (GUILD_CREATE, or
 //! the last GUILD_MEMBERS_CHUNK of a large guild) opens a new sync epoch and
 //! sweeps members it no longer lists, so a new session rebuilds the cache
-//! without emptying it first (the API keeps serving meanwhile).
+//! without emptying it first (the API keeps serving meanwhile). A large guild's
+//! member requests (op 8) go through `members`, which keeps Discord's limit.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use tokio::time::Instant;
 use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
 use twilight_model::id::Id;
 
-use super::payload::{self, Dispatch, GuildCreate, GuildRef, Member, MemberRemove, MembersChunk, Presence, Ready};
+use super::members::{self, MemberRequests};
+use super::payload::{
+    self, Dispatch, GuildCreate, GuildRef, Member, MemberRemove, MembersChunk, Presence, RateLimited, Ready,
+};
 use crate::app::App;
 use crate::ids::UserId;
 use crate::presence::{self, Update};
@@ -22,13 +27,14 @@ pub struct Roster {
     configured: HashSet<u64>,
     epochs: HashMap<u64, u32>,
     next_epoch: u32,
+    requests: MemberRequests,
 }
 
 impl Roster {
     /// A roster for the configured guilds.
     pub fn new(app: Arc<App>) -> Roster {
         let configured = app.config().discord.guild_ids.iter().copied().collect();
-        Roster { app, configured, epochs: HashMap::new(), next_epoch: 1 }
+        Roster { app, configured, epochs: HashMap::new(), next_epoch: 1, requests: MemberRequests::default() }
     }
 
     fn monitored(&self, guild: u64) -> bool {
@@ -51,7 +57,8 @@ impl Roster {
     }
 
     /// Applies one dispatch; events that are not about presence are ignored.
-    /// Returns the member request (op 8) to send for a large guild.
+    /// Returns the member request (op 8) to send now for a large guild; one
+    /// that may not go yet comes later from [`Roster::due_requests`].
     pub fn handle(&mut self, kind: &str, frame: &str) -> Result<Option<RequestGuildMembers>, serde_json::Error> {
         match kind {
             "PRESENCE_UPDATE" => self.presence_update(serde_json::from_str::<Dispatch<Presence>>(frame)?.d),
@@ -75,6 +82,7 @@ impl Roster {
             "GUILD_DELETE" => {
                 let guild = serde_json::from_str::<Dispatch<GuildRef>>(frame)?.d;
                 if guild.unavailable != Some(true) {
+                    self.requests.forget(guild.id.0);
                     let gone = self.app.presences.retain_guilds(|g| g != guild.id.0);
                     tracing::info!(guild = guild.id.0, members = gone.len(), "removed from a guild");
                     self.app.changes.mark_all(gone);
@@ -83,6 +91,7 @@ impl Roster {
             "READY" => {
                 let ready = serde_json::from_str::<Dispatch<Ready>>(frame)?.d;
                 let guilds: HashSet<u64> = ready.guilds.iter().map(|g| g.id.0).collect();
+                self.requests.new_session(|g| guilds.contains(&g));
                 let gone = self.app.presences.retain_guilds(|g| guilds.contains(&g));
                 self.app.changes.mark_all(gone);
                 let monitored = guilds.iter().filter(|g| self.monitored(**g)).count();
@@ -96,9 +105,33 @@ impl Roster {
                     }
                 }
             }
+            "RATE_LIMITED" => self.rate_limited(serde_json::from_str::<Dispatch<RateLimited>>(frame)?.d),
             _ => {}
         }
         Ok(None)
+    }
+
+    /// The member requests whose time has come (Discord's limit kept them back).
+    pub fn due_requests(&mut self) -> Vec<RequestGuildMembers> {
+        self.requests.due(Instant::now())
+    }
+
+    fn rate_limited(&mut self, limited: RateLimited<'_>) {
+        let Some(guild) = limited.meta.guild_id.filter(|_| limited.opcode.is_none_or(|op| op == 8)) else {
+            tracing::warn!(opcode = limited.opcode, "Discord rate-limited a gateway command harmy does not resend");
+            return;
+        };
+        let wait = members::retry_after(limited.retry_after);
+        let now = Instant::now();
+        match self.requests.rate_limited(guild.0, limited.meta.nonce.as_deref(), wait, now) {
+            Some(at) => tracing::warn!(
+                guild = guild.0,
+                retry_after = limited.retry_after,
+                resend_in_secs = at.saturating_duration_since(now).as_secs_f64(),
+                "Discord rate-limited the guild's member request: it is sent again later"
+            ),
+            None => tracing::debug!(guild = guild.0, "rate limit of a member request that is not pending"),
+        }
     }
 
     fn presence_update(&mut self, presence: Presence<'_>) {
@@ -165,7 +198,15 @@ impl Roster {
         // nonce ties them to this sync, so a stale request's last chunk sweeps nothing.
         tracing::info!(guild = id, members = guild.members.len(), "large guild: requesting its members");
         let request = RequestGuildMembers::builder(Id::new_checked(id)?).presences(true).nonce(format!("{id}:{epoch}"));
-        Some(request.query("", None))
+        let now = Instant::now();
+        let request = self.requests.submit(id, request.query("", None), now);
+        if request.is_none() {
+            tracing::info!(
+                guild = id,
+                "the guild's members were requested less than 30 s ago: asking again at the 30 s mark"
+            );
+        }
+        request
     }
 
     fn chunk(&mut self, chunk: MembersChunk<'_>) {

@@ -1,5 +1,6 @@
 //! The roster against dispatch frames: which guilds are monitored, sessions,
-//! large guilds and their chunks, and the change feed.
+//! large guilds and their chunks, member requests under Discord's limit, the
+//! change feed, and session liveness.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,4 +154,90 @@ fn snowflakes_may_be_numbers_and_activities_null() {
     roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", update)).unwrap();
     assert_eq!(native(&app, 5).unwrap()["status"], "offline");
     assert!(roster.handle("PRESENCE_UPDATE", &frame("PRESENCE_UPDATE", json!({"user": 1}))).is_err());
+}
+
+fn large_guild_request(roster: &mut Roster, epoch_hint: &str) -> Option<String> {
+    let request = roster.handle("GUILD_CREATE", &guild_create(1, true, &[], &[])).unwrap();
+    request.map(|r| r.d.nonce.expect(epoch_hint))
+}
+
+fn rate_limited(d: Value) -> String {
+    frame("RATE_LIMITED", d)
+}
+
+fn nonces(roster: &mut Roster) -> Vec<String> {
+    roster.due_requests().into_iter().filter_map(|r| r.d.nonce).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limited_member_request_is_sent_again_at_the_30_s_mark() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    let nonce = large_guild_request(&mut roster, "a nonce").expect("the first request goes at once");
+    // As Discord sends it: a float retry_after, the nonce, and a field harmy does not know.
+    let limited = json!({"opcode": 8, "retry_after": 1.5, "meta": {"guild_id": "1", "nonce": nonce}, "extra": true});
+    assert!(roster.handle("RATE_LIMITED", &rate_limited(limited)).unwrap().is_none());
+    tokio::time::advance(Duration::from_millis(29_900)).await;
+    assert!(nonces(&mut roster).is_empty(), "not within 30 s of the first");
+    tokio::time::advance(Duration::from_millis(100)).await;
+    assert_eq!(nonces(&mut roster), std::slice::from_ref(&nonce), "the same sync's request");
+    assert!(nonces(&mut roster).is_empty(), "sent once");
+
+    // A longer retry_after wins over the spacing.
+    let limited = json!({"opcode": 8, "retry_after": 42, "meta": {"guild_id": 1}});
+    roster.handle("RATE_LIMITED", &rate_limited(limited)).unwrap();
+    tokio::time::advance(Duration::from_secs(41)).await;
+    assert!(nonces(&mut roster).is_empty());
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(nonces(&mut roster), [nonce]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_session_within_30_s_asks_for_a_large_guilds_members_at_the_30_s_mark() {
+    let (_dir, app) = app(&[]);
+    let mut roster = Roster::new(app.clone());
+    let first = large_guild_request(&mut roster, "a nonce").unwrap();
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let ready = json!({"session_id": "s2", "guilds": [{"id": "1", "unavailable": true}]});
+    roster.handle("READY", &frame("READY", ready)).unwrap();
+    assert_eq!(large_guild_request(&mut roster, "a nonce"), None, "within 30 s of the first");
+    tokio::time::advance(Duration::from_millis(24_900)).await;
+    assert!(nonces(&mut roster).is_empty());
+    tokio::time::advance(Duration::from_millis(100)).await;
+    let second = nonces(&mut roster);
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0], first, "the new sync's nonce");
+    // Its chunk completes the sync.
+    let chunk = json!({"guild_id": "1", "chunk_index": 0, "chunk_count": 1, "nonce": second[0],
+                       "members": [member(2, "alice")], "presences": []});
+    roster.handle("GUILD_MEMBERS_CHUNK", &frame("GUILD_MEMBERS_CHUNK", chunk)).unwrap();
+    assert_eq!(native(&app, 2).unwrap()["status"], "offline");
+}
+
+#[test]
+fn rate_limits_of_other_commands_and_unknown_guilds_are_ignored() {
+    let (_dir, app) = app(&[1]);
+    let mut roster = Roster::new(app.clone());
+    let other_opcode = json!({"opcode": 3, "retry_after": 1, "meta": {}});
+    assert!(roster.handle("RATE_LIMITED", &rate_limited(other_opcode)).unwrap().is_none());
+    let unknown = json!({"opcode": 8, "retry_after": 1, "meta": {"guild_id": "9"}});
+    assert!(roster.handle("RATE_LIMITED", &rate_limited(unknown)).unwrap().is_none());
+    assert!(roster.due_requests().is_empty());
+    assert!(roster.handle("RATE_LIMITED", &rate_limited(json!({"retry_after": "soon"}))).is_err());
+}
+
+#[test]
+fn a_lost_session_counts_as_one_reconnect() {
+    let (_dir, app) = app(&[]);
+    let presences = &app.presences;
+    assert!(!presences.gateway_up());
+    presences.set_gateway_up(false);
+    presences.set_gateway_up(true);
+    presences.set_gateway_up(true);
+    assert!(presences.gateway_up());
+    assert_eq!(presences.gateway_reconnects(), 0);
+    presences.set_gateway_up(false);
+    presences.set_gateway_up(false);
+    assert!(!presences.gateway_up());
+    assert_eq!(presences.gateway_reconnects(), 1);
 }

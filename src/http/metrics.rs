@@ -72,6 +72,8 @@ impl Default for Metrics {
 pub struct Outside {
     /// Users currently monitored.
     pub monitored_users: usize,
+    /// Whether the gateway has a session.
+    pub gateway_up: bool,
     /// Gateway events received, when the gateway counts them.
     pub gateway_events: Option<u64>,
     /// Gateway reconnects, when the gateway counts them.
@@ -136,11 +138,14 @@ impl Metrics {
             writeln!(out, "{name} {value}")
         };
         one("harmy_monitored_users", "gauge", "Users currently monitored.", outside.monitored_users.to_string())?;
+        let up = u8::from(outside.gateway_up).to_string();
+        one("harmy_gateway_up", "gauge", "1 while the Discord gateway has a session, else 0.", up)?;
         if let Some(events) = outside.gateway_events {
             one("harmy_gateway_events_total", "counter", "Gateway events received.", events.to_string())?;
         }
         if let Some(reconnects) = outside.gateway_reconnects {
-            one("harmy_gateway_reconnects_total", "counter", "Gateway reconnects.", reconnects.to_string())?;
+            let help = "Gateway sessions lost (each followed by a reconnect).";
+            one("harmy_gateway_reconnects_total", "counter", help, reconnects.to_string())?;
         }
         one("harmy_http_connections", "gauge", "Open HTTP connections.", outside.http_connections.to_string())?;
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
@@ -168,6 +173,7 @@ mod tests {
         m.observe(Route::index_of("/user/:id"), 200, Duration::from_millis(3));
         let text = m.render(&Outside {
             monitored_users: 7,
+            gateway_up: true,
             gateway_events: None,
             gateway_reconnects: None,
             http_connections: 2,
@@ -177,6 +183,7 @@ mod tests {
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"+Inf\"} 2"), "{text}");
         assert!(text.contains("harmy_monitored_users 7"), "{text}");
+        assert!(text.contains("# TYPE harmy_gateway_up gauge\nharmy_gateway_up 1\n"), "{text}");
         assert!(text.contains("harmy_http_connections 2"), "{text}");
         assert!(text.contains("harmy_kv_writes_total 3"), "{text}");
     }

@@ -35,6 +35,7 @@ pub async fn health(api: &Api) -> Reply {
 pub fn metrics(api: &Api) -> Reply {
     let text = api.metrics.render(&Outside {
         monitored_users: api.app.presences.monitored_count(),
+        gateway_up: gateway_probe::has_session(&api.app),
         gateway_events: gateway_probe::events(&api.app),
         gateway_reconnects: gateway_probe::reconnects(&api.app),
         http_connections: api.conns.len(),

@@ -112,9 +112,12 @@ impl Presences {
         self.gateway_up.load(Ordering::Relaxed)
     }
 
-    /// Records whether the gateway has a session.
+    /// Records whether the gateway has a session; a session lost counts as a
+    /// reconnect. Called for every gateway frame: a read when nothing changes.
     pub fn set_gateway_up(&self, up: bool) {
-        self.gateway_up.store(up, Ordering::Relaxed);
+        if self.gateway_up.load(Ordering::Relaxed) != up && self.gateway_up.swap(up, Ordering::Relaxed) && !up {
+            self.gateway_reconnects.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Gateway dispatches received since start (for `/metrics`).
@@ -122,17 +125,13 @@ impl Presences {
         self.gateway_events.load(Ordering::Relaxed)
     }
 
-    /// Gateway connections lost since start (for `/metrics`).
+    /// Gateway sessions lost since start, each followed by a reconnect (for `/metrics`).
     pub fn gateway_reconnects(&self) -> u64 {
         self.gateway_reconnects.load(Ordering::Relaxed)
     }
 
     pub(crate) fn note_event(&self) {
         self.gateway_events.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn note_reconnect(&self) {
-        self.gateway_reconnects.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Sets a user's view directly (tests and tools; the gateway uses the methods below).

@@ -1,0 +1,229 @@
+//! Discord's limit on member requests (op 8), kept on harmy's side: at most one
+//! request per guild every [`SPACING`], and a request Discord refused with a
+//! `RATE_LIMITED` dispatch is sent again once its `retry_after` has passed.
+//!
+//! Requests that may not go yet wait in a per-guild schedule that the shard
+//! loop polls on its timer ([`MemberRequests::due`]), so nothing ever sleeps
+//! in the loop. One slot per guild that was ever asked in this session, each
+//! holding the guild's latest request: memory is bounded by the monitored
+//! guilds.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
+
+/// The least time between two member requests for one guild.
+pub const SPACING: Duration = Duration::from_secs(30);
+
+/// The longest `retry_after` believed; a larger one (or a negative one) is
+/// clamped, so a malformed value can neither overflow a deadline nor park a
+/// guild's sync for good.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// One guild's member requests.
+struct Slot {
+    /// The latest request the roster built (its nonce names the current sync).
+    request: RequestGuildMembers,
+    /// When op 8 last went out for this guild.
+    sent: Option<Instant>,
+    /// When `request` is to be sent; `None` when nothing waits.
+    due: Option<Instant>,
+}
+
+/// The member requests of every guild asked so far.
+#[derive(Default)]
+pub struct MemberRequests {
+    guilds: HashMap<u64, Slot>,
+}
+
+impl MemberRequests {
+    /// A request the roster wants sent for `guild`: returned when it may go at
+    /// `now`, else kept (replacing any older one waiting) until [`SPACING`]
+    /// after the previous one.
+    pub fn submit(&mut self, guild: u64, request: RequestGuildMembers, now: Instant) -> Option<RequestGuildMembers> {
+        let slot = self.guilds.entry(guild).or_insert_with(|| Slot { request: request.clone(), sent: None, due: None });
+        slot.request = request;
+        match slot.sent.map(|sent| sent + SPACING).filter(|earliest| *earliest > now) {
+            Some(earliest) => {
+                slot.due = Some(earliest);
+                None
+            }
+            None => {
+                slot.sent = Some(now);
+                slot.due = None;
+                Some(slot.request.clone())
+            }
+        }
+    }
+
+    /// Discord refused `guild`'s request (`nonce`, when it says which) and asks
+    /// to wait `retry_after`: the guild's current request is sent again then,
+    /// and never within [`SPACING`] of the last one. Returns when, or `None`
+    /// when the refusal is about nothing pending here (a guild never asked, or
+    /// a request a newer one replaced and that one already went out).
+    pub fn rate_limited(
+        &mut self,
+        guild: u64,
+        nonce: Option<&str>,
+        retry_after: Duration,
+        now: Instant,
+    ) -> Option<Instant> {
+        let slot = self.guilds.get_mut(&guild)?;
+        let sent = slot.sent?;
+        let current = nonce.is_none_or(|nonce| slot.request.d.nonce.as_deref() == Some(nonce));
+        if !current && slot.due.is_none() {
+            return None;
+        }
+        let retry = now + retry_after.min(MAX_RETRY_AFTER);
+        let due = retry.max(sent + SPACING).max(slot.due.unwrap_or(retry));
+        slot.due = Some(due);
+        Some(due)
+    }
+
+    /// The requests due at `now`, recorded as sent.
+    pub fn due(&mut self, now: Instant) -> Vec<RequestGuildMembers> {
+        let mut due = Vec::new();
+        for slot in self.guilds.values_mut() {
+            if slot.due.is_some_and(|at| at <= now) {
+                slot.due = None;
+                slot.sent = Some(now);
+                due.push(slot.request.clone());
+            }
+        }
+        due
+    }
+
+    /// A new session: what waited belonged to the old one (each guild's
+    /// GUILD_CREATE asks again), guilds it no longer lists are forgotten, and
+    /// the others keep their last send time, so the spacing holds across sessions.
+    pub fn new_session(&mut self, keep: impl Fn(u64) -> bool) {
+        self.guilds.retain(|guild, _| keep(*guild));
+        for slot in self.guilds.values_mut() {
+            slot.due = None;
+        }
+    }
+
+    /// The bot left `guild`.
+    pub fn forget(&mut self, guild: u64) {
+        self.guilds.remove(&guild);
+    }
+
+    /// How many guilds have a slot.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.guilds.len()
+    }
+}
+
+/// `retry_after` as Discord sends it (seconds, possibly fractional) as a
+/// duration within `0..=MAX_RETRY_AFTER`.
+pub fn retry_after(seconds: f64) -> Duration {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(seconds).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod tests {
+    use twilight_model::id::Id;
+
+    use super::*;
+
+    fn request(guild: u64, epoch: u32) -> RequestGuildMembers {
+        RequestGuildMembers::builder(Id::new(guild)).presences(true).nonce(format!("{guild}:{epoch}")).query("", None)
+    }
+
+    fn nonce(request: &RequestGuildMembers) -> &str {
+        request.d.nonce.as_deref().unwrap()
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn a_first_request_goes_at_once_and_a_second_waits_for_the_30_s_mark() {
+        let mut requests = MemberRequests::default();
+        let start = Instant::now();
+        assert!(requests.submit(1, request(1, 1), start).is_some());
+        assert!(requests.submit(2, request(2, 2), start).is_some(), "guilds are limited apart");
+        // A re-identify 10 s later brings a new GUILD_CREATE: its request waits.
+        assert!(requests.submit(1, request(1, 3), start + secs(10.0)).is_none());
+        assert!(requests.due(start + secs(29.9)).is_empty());
+        let due = requests.due(start + SPACING);
+        assert_eq!(due.len(), 1);
+        assert_eq!(nonce(&due[0]), "1:3", "the newest sync's request");
+        assert!(requests.due(start + secs(40.0)).is_empty(), "sent once");
+        assert!(requests.submit(1, request(1, 4), start + secs(59.0)).is_none(), "30 s after the delayed one");
+        assert_eq!(requests.due(start + secs(60.0)).len(), 1);
+    }
+
+    #[test]
+    fn a_rate_limited_request_is_sent_again_after_retry_after_and_never_within_30_s() {
+        let mut requests = MemberRequests::default();
+        let start = Instant::now();
+        requests.submit(1, request(1, 1), start).unwrap();
+        let at = requests.rate_limited(1, Some("1:1"), secs(1.5), start + secs(0.1)).unwrap();
+        assert_eq!(at, start + SPACING, "a short retry_after still waits for the spacing");
+        assert!(requests.due(start + secs(29.0)).is_empty());
+        let due = requests.due(start + SPACING);
+        assert_eq!(due.iter().map(nonce).collect::<Vec<_>>(), ["1:1"]);
+
+        // A retry_after longer than the spacing is honoured.
+        let second = start + SPACING;
+        let at = requests.rate_limited(1, None, secs(45.25), second).unwrap();
+        assert_eq!(at, second + secs(45.25));
+        assert!(requests.due(second + secs(45.0)).is_empty());
+        assert_eq!(requests.due(second + secs(45.25)).len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_of_a_superseded_or_unknown_request_changes_nothing() {
+        let mut requests = MemberRequests::default();
+        let start = Instant::now();
+        assert_eq!(requests.rate_limited(1, None, secs(1.0), start), None, "never asked");
+        requests.submit(1, request(1, 1), start).unwrap();
+        requests.submit(1, request(1, 2), start + SPACING).unwrap();
+        assert_eq!(requests.rate_limited(1, Some("1:1"), secs(1.0), start + SPACING), None);
+        assert!(requests.due(start + secs(90.0)).is_empty());
+        // A refusal of the old request while the new one waits delays the new one if need be.
+        assert!(requests.submit(1, request(1, 3), start + secs(40.0)).is_none());
+        let at = requests.rate_limited(1, Some("1:1"), secs(100.0), start + secs(40.0)).unwrap();
+        assert_eq!(at, start + secs(140.0));
+        assert!(requests.due(start + secs(139.0)).is_empty());
+        assert_eq!(requests.due(start + secs(140.0)).iter().map(nonce).collect::<Vec<_>>(), ["1:3"]);
+    }
+
+    #[test]
+    fn a_new_session_drops_what_waited_and_keeps_the_spacing() {
+        let mut requests = MemberRequests::default();
+        let start = Instant::now();
+        requests.submit(1, request(1, 1), start).unwrap();
+        requests.submit(2, request(2, 2), start).unwrap();
+        requests.rate_limited(1, None, secs(1.0), start).unwrap();
+        requests.new_session(|guild| guild == 1);
+        assert_eq!(requests.len(), 1, "guild 2 is not in the new session");
+        assert!(requests.due(start + secs(31.0)).is_empty(), "the old session's resend is void");
+        assert!(requests.submit(1, request(1, 3), start + secs(5.0)).is_none(), "spacing across sessions");
+        assert_eq!(requests.due(start + SPACING).len(), 1);
+        requests.forget(1);
+        assert_eq!(requests.len(), 0);
+    }
+
+    #[test]
+    fn retry_after_is_read_leniently_and_clamped() {
+        assert_eq!(retry_after(1.5), secs(1.5));
+        assert_eq!(retry_after(0.0), Duration::ZERO);
+        assert_eq!(retry_after(-3.0), Duration::ZERO);
+        assert_eq!(retry_after(f64::NAN), Duration::ZERO);
+        assert_eq!(retry_after(1e300), MAX_RETRY_AFTER);
+        assert_eq!(retry_after(f64::INFINITY), MAX_RETRY_AFTER);
+        let mut requests = MemberRequests::default();
+        let start = Instant::now();
+        requests.submit(1, request(1, 1), start).unwrap();
+        assert_eq!(requests.rate_limited(1, None, Duration::MAX, start), Some(start + MAX_RETRY_AFTER));
+    }
+}
