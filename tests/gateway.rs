@@ -1,10 +1,12 @@
 //! End-to-end tests of presence tracking: the real `harmy serve` against the
-//! fake Discord gateway, plus a check that a bare twilight shard accepts the fake.
+//! fake Discord gateway, plus a check that a bare twilight shard accepts the fake;
+//! session liveness (`/health`, `harmy_gateway_up`) for every way a session is
+//! lost; Discord's member-request rate limit.
 
 mod support;
 
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::discord_gateway::*;
 use twilight_gateway::{ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt};
@@ -108,6 +110,12 @@ fn alice_and_bob() -> Guild {
 
 /// `GET path` on the server's HTTP API: the status and the JSON body.
 fn get(server: &support::Server, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = get_text(server, path);
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
+
+/// `GET path` on the server's HTTP API: the status and the body.
+fn get_text(server: &support::Server, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let addr = server.http.expect("the started line names the HTTP address");
     let mut tcp = std::net::TcpStream::connect(addr).unwrap();
@@ -118,7 +126,7 @@ fn get(server: &support::Server, path: &str) -> (u16, serde_json::Value) {
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     let body =
         if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.into() };
-    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+    (status, body)
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -292,4 +300,170 @@ fn close_4004_says_the_token_is_wrong_and_exits_non_zero() {
     assert!(!status.success());
     assert!(server.log_text().contains("rejected the bot token"), "log:\n{}", server.log_text());
     assert_no_token_in_log(&server);
+}
+
+/// A metric without labels from `/metrics`.
+fn metric(server: &support::Server, name: &str) -> Option<f64> {
+    let (status, text) = get_text(server, "/metrics");
+    assert_eq!(status, 200);
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Polls `/health` until it says the gateway is `up` (200) or down (503, and
+/// the body names the gateway); returns when it saw it.
+fn wait_for_gateway(server: &support::Server, up: bool) -> Instant {
+    support::eventually(&format!("/health with the gateway {}", if up { "up" } else { "down" }), || {
+        let (status, body) = get(server, "/health");
+        let expected = if up { (200, "up", "ok") } else { (503, "down", "unavailable") };
+        let seen = (status, body["gateway"].as_str().unwrap_or(""), body["status"].as_str().unwrap_or(""));
+        (seen == expected).then(Instant::now)
+    })
+}
+
+/// SPEC §9: `/health` turns 503 within 2 s of losing the session.
+const LIVENESS: Duration = Duration::from_secs(2);
+
+fn assert_seen_within_2_s(lost: Instant, seen: Instant, cause: &str) {
+    let took = seen.duration_since(lost);
+    assert!(took <= LIVENESS, "{cause}: /health said the gateway was down only after {took:?}");
+}
+
+/// The gateway is down: `harmy_gateway_up` says so, and the API still serves
+/// the last known presences to other clients.
+fn assert_down_and_still_serving(server: &support::Server) {
+    assert_eq!(get(server, "/health").0, 503);
+    assert_eq!(metric(server, "harmy_gateway_up"), Some(0.0));
+    let (status, user) = get(server, "/user/2");
+    assert_eq!((status, &user["presence"]["status"]), (200, &serde_json::json!("online")), "{user}");
+}
+
+/// Serves against the fake with alice and bob; returns once the session is up.
+fn serve_until_up(gw: &FakeGateway) -> (support::Instance, support::Server) {
+    gw.set_guild(alice_and_bob());
+    let (instance, server) = serve_against(gw);
+    wait_for_gateway(&server, true);
+    wait_for_presence(&server, 2, Some(&status_is("online")));
+    assert_eq!(metric(&server, "harmy_gateway_up"), Some(1.0));
+    assert_eq!(metric(&server, "harmy_gateway_reconnects_total"), Some(0.0));
+    (instance, server)
+}
+
+/// The session is lost by `cause` (which returns when) while the fake holds
+/// new sessions back: down within 2 s; the reconnect's RESUME is no session
+/// yet (still down); up again at RESUMED, the loss counted once.
+fn lost_and_resumed(cause: &str, lose: impl FnOnce(&FakeGateway) -> Instant) {
+    let gw = FakeGateway::start();
+    gw.set_heartbeat_interval(1000);
+    let (_instance, server) = serve_until_up(&gw);
+    gw.hold_sessions();
+    let lost = lose(&gw);
+    assert_seen_within_2_s(lost, wait_for_gateway(&server, false), cause);
+    assert_down_and_still_serving(&server);
+    gw.wait_for_resumes(1);
+    assert_eq!(get(&server, "/health").0, 503, "{cause}: a new connection is not a session until RESUMED");
+    gw.release_sessions();
+    wait_for_gateway(&server, true);
+    assert_eq!(metric(&server, "harmy_gateway_up"), Some(1.0));
+    assert_eq!(metric(&server, "harmy_gateway_reconnects_total"), Some(1.0));
+    assert_eq!(gw.identify_count(), 1, "{cause}: resumed, not a new session");
+    wait_for_line(&server, &["gateway session resumed"]);
+}
+
+#[test]
+fn health_is_down_within_2_s_of_a_close_frame() {
+    lost_and_resumed("close 4000", |gw| {
+        let lost = Instant::now();
+        gw.close(4000);
+        lost
+    });
+}
+
+#[test]
+fn health_is_down_within_2_s_of_an_eof_without_a_close_frame() {
+    lost_and_resumed("EOF", |gw| {
+        let lost = Instant::now();
+        gw.drop_connection();
+        lost
+    });
+}
+
+#[test]
+fn health_is_down_within_2_s_of_a_tcp_reset() {
+    lost_and_resumed("RST", |gw| {
+        let lost = Instant::now();
+        gw.reset_connection();
+        lost
+    });
+}
+
+#[test]
+fn health_is_down_within_2_s_of_a_missed_heartbeat_ack() {
+    // HELLO asked for a heartbeat every second: the ACK of the first heartbeat the
+    // fake leaves unanswered is missed when the next one is due, 1 s later.
+    lost_and_resumed("missed heartbeat ACK", |gw| {
+        gw.stop_heartbeat_acks();
+        gw.wait_for_unanswered_heartbeat()
+    });
+}
+
+#[test]
+fn health_stays_down_while_reconnects_are_refused() {
+    let gw = FakeGateway::start();
+    let (_instance, server) = serve_until_up(&gw);
+    gw.set_accept(Accept::Reset);
+    let lost = Instant::now();
+    gw.drop_connection();
+    assert_seen_within_2_s(lost, wait_for_gateway(&server, false), "EOF, then refused reconnects");
+    gw.wait_for_refused(2);
+    assert_down_and_still_serving(&server);
+    gw.set_accept(Accept::Normal);
+    wait_for_gateway(&server, true);
+    assert_eq!(metric(&server, "harmy_gateway_up"), Some(1.0));
+    assert!(gw.resume_count() >= 1 && gw.identify_count() == 1, "resumed once the fake accepts again");
+}
+
+#[test]
+fn health_is_down_within_2_s_while_a_reconnect_hangs() {
+    // EOF, then a reconnect whose TCP connection is accepted but never answered:
+    // twilight yields nothing until its 10 s connect timeout, so only harmy's own
+    // look at the shard's state can tell.
+    let gw = FakeGateway::start();
+    let (_instance, server) = serve_until_up(&gw);
+    gw.set_accept(Accept::Stall);
+    let lost = Instant::now();
+    gw.drop_connection();
+    assert_seen_within_2_s(lost, wait_for_gateway(&server, false), "EOF, then a hanging reconnect");
+    gw.wait_for_refused(1);
+    assert_down_and_still_serving(&server);
+    gw.set_accept(Accept::Normal);
+    wait_for_gateway(&server, true);
+    assert_eq!(gw.resume_count(), 1);
+}
+
+#[test]
+fn a_rate_limited_member_request_is_sent_again_after_30_s_and_the_guild_syncs() {
+    let gw = FakeGateway::start();
+    let mut guild = Guild::new(1).large();
+    for id in 10..20 {
+        guild = guild.member(member(id, "user"), (id % 2 == 0).then(|| presence(id, "online")));
+    }
+    gw.set_guild(guild);
+    gw.rate_limit_member_requests(1, 1.5);
+    let (_instance, server) = serve_against(&gw);
+    gw.wait_for_op(8, 1);
+    wait_for_line(&server, &["rate-limited", "guild=1"]);
+    // Meanwhile the session is up and the API answers; the guild is not synced yet.
+    wait_for_gateway(&server, true);
+    assert_eq!(get(&server, "/user/12").0, 404);
+
+    gw.wait_for_op_within(8, 2, Duration::from_secs(45));
+    let times = gw.op_times(8);
+    let gap = times[1].duration_since(times[0]);
+    assert!(gap >= Duration::from_secs(30), "op 8 sent again {gap:?} after the first");
+    let requests: Vec<_> = gw.received().into_iter().filter(|f| f["op"] == 8).collect();
+    assert_eq!(requests[0]["d"]["nonce"], requests[1]["d"]["nonce"], "the same sync's request");
+    wait_for_line(&server, &["guild synced", "guild=1", "monitored=10"]);
+    wait_for_presence(&server, 12, Some(&status_is("online")));
+    wait_for_presence(&server, 13, Some(&status_is("offline")));
+    assert_eq!(gw.count_op(8), 2);
 }
