@@ -7,7 +7,7 @@
 //! [`COSTLY_PER_HOUR`] costly ones (`.token`, `.github LOGIN`) an hour.
 //!
 //! Memory holds one small entry per member who sent a command recently:
-//! past [`PRUNE_ABOVE`] entries, those whose windows are over are dropped.
+//! past `PRUNE_ABOVE` entries, those whose windows are over are dropped.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
