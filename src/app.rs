@@ -147,6 +147,21 @@ impl App {
         self.extras.read().unwrap_or_else(|e| e.into_inner()).get(&user).cloned()
     }
 
+    /// A user's extras for a one-off read (an INIT_STATE): the cached render, else
+    /// read from the store and not cached, so that reading many users nobody else
+    /// reads leaves nothing behind. Blocking (a store read): call it on the blocking pool.
+    pub fn extras_unkept(&self, user: UserId) -> Result<Arc<Extras>> {
+        if let Some(extras) = self.cached_extras(user) {
+            return Ok(extras);
+        }
+        static NONE: std::sync::LazyLock<Arc<Extras>> = std::sync::LazyLock::new(|| {
+            Arc::new(Extras { kv: Bytes::from_static(b"{}"), github: Bytes::from_static(b"null") })
+        });
+        let loaded = load_extras(&self.store, user)?;
+        // Most users have neither: they share one render instead of a small allocation each.
+        Ok(if loaded == **NONE { NONE.clone() } else { Arc::new(loaded) })
+    }
+
     /// A user's KV and GitHub profile, serialised.
     pub async fn extras(&self, user: UserId) -> Result<Arc<Extras>> {
         if let Some(extras) = self.cached_extras(user) {
@@ -353,6 +368,21 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::Kv(crate::kv::KvError::TooManyKeys { max: 2 })));
         assert_eq!(app.kv_all(user).await.unwrap(), BTreeMap::from([("a".to_string(), "1".to_string())]));
+    }
+
+    #[tokio::test]
+    async fn extras_unkept_reads_the_store_without_caching() {
+        let (_dir, app) = App::temporary(Config::default());
+        let user = UserId(8);
+        app.kv_set(user, "k".into(), "v".into()).await.unwrap();
+        app.extras.write().unwrap().clear();
+        let read = app.extras_unkept(user).unwrap();
+        assert_eq!(&read.kv[..], br#"{"k":"v"}"#);
+        assert!(app.cached_extras(user).is_none(), "not cached");
+        let none = app.extras_unkept(UserId(9)).unwrap();
+        assert!(Arc::ptr_eq(&none, &app.extras_unkept(UserId(10)).unwrap()), "users with neither share one");
+        let cached = app.extras(user).await.unwrap();
+        assert!(Arc::ptr_eq(&cached, &app.extras_unkept(user).unwrap()), "a cached render is reused");
     }
 
     #[tokio::test]

@@ -11,6 +11,10 @@
 //! version is still `v` (the per-thread body cache of the HTTP reads does).
 //! Versions live in a fixed array of counters that users share by hash, so a
 //! mark costs one atomic add and another user's change rarely invalidates.
+//!
+//! Beside them, one generation counts every mark of anyone: a result derived
+//! from the state of many users (the shared INIT_STATE of `subscribe_to_all`)
+//! is still current while the generation is the one read before deriving it.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -31,6 +35,8 @@ pub struct ChangeFeed {
     everyone: AtomicU64,
     /// Per-user versions, shared by hash.
     slots: Box<[AtomicU64]>,
+    /// Bumped by every mark of anyone.
+    generation: AtomicU64,
 }
 
 impl Default for ChangeFeed {
@@ -40,6 +46,7 @@ impl Default for ChangeFeed {
             notify: Notify::new(),
             everyone: AtomicU64::new(0),
             slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            generation: AtomicU64::new(0),
         }
     }
 }
@@ -55,6 +62,7 @@ impl ChangeFeed {
     /// Records that a user's state changed.
     pub fn mark(&self, user: UserId) {
         self.slot(user).fetch_add(1, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::Release);
         let first = {
             let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
             let was_empty = dirty.is_empty();
@@ -69,6 +77,7 @@ impl ChangeFeed {
     /// Records many changes at once.
     pub fn mark_all(&self, users: impl IntoIterator<Item = UserId>) {
         self.everyone.fetch_add(1, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::Release);
         let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
         dirty.extend(users);
         if !dirty.is_empty() {
@@ -81,6 +90,12 @@ impl ChangeFeed {
     pub fn version(&self, user: UserId) -> u64 {
         // Both parts only grow, so their sum changes whenever either does.
         self.everyone.load(Ordering::Acquire).wrapping_add(self.slot(user).load(Ordering::Acquire))
+    }
+
+    /// The generation of everyone's state. Read it before reading the state it
+    /// validates: while it is unchanged, no marked change of anyone has happened since.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Waits for changes and takes all of them.
@@ -126,6 +141,20 @@ mod tests {
         feed.mark_all([UserId(3)]);
         assert_ne!(feed.version(alice), a);
         assert_ne!(feed.version(bob), b);
+    }
+
+    #[test]
+    fn every_mark_of_anyone_moves_the_generation() {
+        let feed = ChangeFeed::default();
+        let g = feed.generation();
+        feed.mark(UserId(1));
+        let after_one = feed.generation();
+        assert_ne!(after_one, g);
+        feed.mark(UserId(94490510688792576));
+        assert_ne!(feed.generation(), after_one);
+        let before_all = feed.generation();
+        feed.mark_all([]);
+        assert_ne!(feed.generation(), before_all);
     }
 
     #[tokio::test]

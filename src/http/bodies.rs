@@ -228,6 +228,26 @@ impl BodyCache {
         copy
     }
 
+    /// A user's Lanyard presence object (the socket's `d`) for an INIT_STATE, made
+    /// without keeping anything: the cached composition when a reader made one of the
+    /// user's current parts, else composed from the parts read on the side
+    /// (`Presences::get_unkept`, `App::extras_unkept`), neither of which keeps what it
+    /// renders. `None` when the user is not monitored. Blocking (it may read the
+    /// store): call it on the blocking pool.
+    pub fn lanyard_unkept(&self, app: &App, user: UserId) -> Result<Option<Bytes>, Error> {
+        let Some(view) = app.presences.get_unkept(user) else { return Ok(None) };
+        let extras = app.extras_unkept(user)?;
+        let shard = self.shard(user).read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = shard.get(&user)
+            && Arc::ptr_eq(&found.view, &view)
+            && Arc::ptr_eq(&found.extras, &extras)
+        {
+            return Ok(Some(found.lanyard.clone()));
+        }
+        drop(shard);
+        Ok(Some(lanyard_data(&view.lanyard, &extras)))
+    }
+
     /// Drops a user's bodies (they left).
     pub fn forget(&self, user: UserId) {
         let shard = self.shard(user);
@@ -394,6 +414,25 @@ mod tests {
         let (body, _) = cache.now(&app, user, Shape::Native).expect("now in memory");
         assert_eq!(&body[..], br#"{"presence":1,"KV":{},"github":null}"#);
         assert!(cache.now(&app, UserId(7), Shape::Native).is_none(), "not monitored: left to the full path (404)");
+    }
+
+    #[tokio::test]
+    async fn lanyard_unkept_keeps_no_composition_and_reuses_a_kept_one() {
+        let (_dir, app) = App::temporary(crate::config::Config::default());
+        let (cache, user) = (BodyCache::default(), UserId(5));
+        assert_eq!(cache.lanyard_unkept(&app, user).unwrap(), None, "not monitored");
+        app.presences.insert_view(
+            user,
+            PresenceView { native: Bytes::from_static(b"1"), lanyard: Bytes::from_static(br#"{"a":1}"#) },
+        );
+        let side = cache.lanyard_unkept(&app, user).unwrap().unwrap();
+        assert_eq!(&side[..], br#"{"a":1,"kv":{},"github":null}"#);
+        assert!(cache.shard(user).read().unwrap().is_empty(), "no composition kept");
+        assert!(app.cached_extras(user).is_none(), "no extras kept");
+        let kept = cache.get(&app, user).await.unwrap().unwrap();
+        let again = cache.lanyard_unkept(&app, user).unwrap().unwrap();
+        assert_eq!(again, side);
+        assert_eq!(again.as_ptr(), kept.lanyard.as_ptr(), "the kept composition is shared, not copied");
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct Api {
     metrics: metrics::Metrics,
     bodies: bodies::BodyCache,
     hub: Arc<socket::hub::Hub>,
+    /// Sockets open per client address (`socket.max_per_ip`).
+    sockets_per_ip: Arc<socket::per_ip::PerIp>,
     cors: cors::Cors,
     trusted_proxies: Vec<ipnet::IpNet>,
     metrics_on_api: bool,
@@ -73,7 +75,8 @@ impl Api {
             limiter: ratelimit::RateLimiter::new(&config.rate_limit),
             metrics: metrics::Metrics::default(),
             bodies: bodies::BodyCache::default(),
-            hub: Arc::default(),
+            hub: Arc::new(socket::hub::Hub::new(&config.socket)),
+            sockets_per_ip: socket::per_ip::PerIp::new(config.socket.max_per_ip),
             cors: cors::Cors::new(&config.http.cors_origins),
             trusted_proxies: config.http.trusted_proxies.clone(),
             metrics_on_api,

@@ -235,7 +235,7 @@ fn bump(cell: &AtomicU64, window: u64) -> u64 {
 }
 
 /// The address a client is counted by: IPv4 as is, IPv6 by its /64.
-fn bucket(ip: IpAddr) -> IpAddr {
+pub(super) fn bucket(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
         v4 => v4,

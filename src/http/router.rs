@@ -3,6 +3,7 @@
 //! CORS preflight, the handler, then the `RateLimit-*` and CORS headers and
 //! the metrics — so errors carry the same headers as successes.
 
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
@@ -168,14 +169,14 @@ pub fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::Socke
             Some(Err(ApiError::rate_limited(v.retry_after())))
         }
         _ if parts.method == Method::OPTIONS => Some(Ok(api.cors.preflight())),
-        _ => dispatch_now(api, &route, &mut parts),
+        _ => dispatch_now(api, &route, &mut parts, client),
     };
     match now {
         Some(result) => Handled::Now(finish(api, result, &route, &parts, verdict, started)),
         None => {
             let api = api.clone();
             Handled::Later(Box::pin(async move {
-                let result = dispatch(&api, &route, &mut parts, body).await;
+                let result = dispatch(&api, &route, &mut parts, body, client).await;
                 finish(&api, result, &route, &parts, verdict, started)
             }))
         }
@@ -212,11 +213,12 @@ fn method(parts: &Parts) -> Method {
 }
 
 /// The routes answered without waiting; `None` for those that wait.
-fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts) -> Option<Result<Reply, ApiError>> {
+/// `client` is the client address (for the sockets-per-address limit).
+fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts, client: IpAddr) -> Option<Result<Reply, ApiError>> {
     match (route, method(parts)) {
         (Route::Root, Method::GET) => Some(Ok(service::root(api))),
         (Route::Metrics, Method::GET) => Some(Ok(service::metrics(api))),
-        (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts)),
+        (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts, client)),
         (Route::User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Native),
         (Route::V1User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Lanyard),
         (Route::Health | Route::UserKv(_) | Route::UserKvKey(..), Method::GET) => None,
@@ -228,7 +230,13 @@ fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts) -> Option<Resu
 }
 
 /// The routes that wait (and the others, for whatever `dispatch_now` left).
-async fn dispatch(api: &Arc<Api>, route: &Route, parts: &mut Parts, body: Incoming) -> Result<Reply, ApiError> {
+async fn dispatch(
+    api: &Arc<Api>,
+    route: &Route,
+    parts: &mut Parts,
+    body: Incoming,
+    client: IpAddr,
+) -> Result<Reply, ApiError> {
     match (route, method(parts)) {
         (Route::Health, Method::GET) => Ok(service::health(api).await),
         (Route::User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Native).await,
@@ -242,7 +250,7 @@ async fn dispatch(api: &Arc<Api>, route: &Route, parts: &mut Parts, body: Incomi
         (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::DELETE) => {
             kv::delete(api, who, key, &parts.headers).await
         }
-        _ => dispatch_now(api, route, parts).unwrap_or_else(|| Err(ApiError::method_not_allowed())),
+        _ => dispatch_now(api, route, parts, client).unwrap_or_else(|| Err(ApiError::method_not_allowed())),
     }
 }
 

@@ -96,6 +96,18 @@ impl Presences {
         Some(entry.view.get_or_init(|| Arc::new(render::view(user.0, entry))).clone())
     }
 
+    /// The view of a monitored user for a one-off read (an INIT_STATE): the
+    /// memoised one if a reader has rendered it, else rendered here and not kept,
+    /// so that a read of many users nobody else reads leaves no views behind.
+    pub fn get_unkept(&self, user: UserId) -> Option<Arc<PresenceView>> {
+        let shard = self.read(user.0);
+        let entry = shard.get(&user.0)?;
+        Some(match entry.view.get() {
+            Some(view) => view.clone(),
+            None => Arc::new(render::view(user.0, entry)),
+        })
+    }
+
     /// Whether a user is monitored, without rendering their views (which `get`
     /// would do and keep: about 2 KiB per user for a Spotify listener).
     pub fn contains(&self, user: UserId) -> bool {

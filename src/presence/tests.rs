@@ -127,6 +127,17 @@ fn contains_does_not_render() {
 }
 
 #[test]
+fn get_unkept_renders_without_keeping_and_reuses_a_kept_view() {
+    let presences = vaq();
+    let unkept = presences.get_unkept(UserId(VAQ)).unwrap();
+    assert!(presences.read(VAQ).get(&VAQ).unwrap().view.get().is_none(), "nothing was kept");
+    assert!(presences.get_unkept(UserId(1)).is_none());
+    let kept = presences.get(UserId(VAQ)).unwrap();
+    assert_eq!(*unkept, *kept, "the same bytes either way");
+    assert!(Arc::ptr_eq(&kept, &presences.get_unkept(UserId(VAQ)).unwrap()), "a kept view is shared");
+}
+
+#[test]
 fn views_are_rendered_once_per_change() {
     let presences = vaq();
     let first = presences.get(UserId(VAQ)).unwrap();

@@ -1,10 +1,20 @@
 //! `GET /socket`: Lanyard's WebSocket (SPEC §4.2). The upgrade is hyper's;
 //! the frames are tokio-websockets' (the codec twilight already uses).
+//!
+//! * `hub` — subscriptions, fan-out, the bounded send queues; `everyone` — the
+//!   shared INIT_STATE of `subscribe_to_all`; `per_ip` — sockets per address;
+//!   `session` — one socket; `protocol` — Lanyard's ops and frames.
+//! * The limits of SPEC §9 and where they hold: message size, message rate
+//!   (`session`), ids per session and queue bytes (`hub`), sockets per address
+//!   (here, before the upgrade), `subscribe_to_all` (`session`, `everyone`).
 
+pub mod everyone;
 pub mod hub;
+pub mod per_ip;
 pub mod protocol;
 pub mod session;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -40,8 +50,14 @@ fn accept_key(key: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes())
 }
 
-/// Answers the upgrade with 101 and starts the session once hyper hands over the connection.
-pub fn upgrade(api: &Arc<Api>, parts: &mut Parts) -> Result<Reply, ApiError> {
+/// `Retry-After` of an upgrade refused for `socket.max_per_ip`: a slot frees when
+/// one of the address's sockets closes, which cannot be known in advance.
+const PER_IP_RETRY_AFTER: u64 = 5;
+
+/// Answers the upgrade with 101 and starts the session once hyper hands over the
+/// connection; 429 when `client` (the rate limiter's client address) has
+/// `socket.max_per_ip` sockets open.
+pub fn upgrade(api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Result<Reply, ApiError> {
     let headers = &parts.headers;
     let key = headers.get(SEC_WEBSOCKET_KEY).map(|k| k.as_bytes().to_vec());
     let ok = has_token(headers, UPGRADE, "websocket")
@@ -49,12 +65,20 @@ pub fn upgrade(api: &Arc<Api>, parts: &mut Parts) -> Result<Reply, ApiError> {
         && headers.get(SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
     let (true, Some(key)) = (ok, key) else { return Err(ApiError::upgrade_required()) };
     let zlib = parts.uri.query().is_some_and(|q| q.split('&').any(|pair| pair == "compression=zlib_json"));
+    let Some(slot) = api.sockets_per_ip.take(super::ratelimit::bucket(client)) else {
+        api.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut reply = ApiError::rate_limited(PER_IP_RETRY_AFTER).reply(false);
+        reply.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(PER_IP_RETRY_AFTER));
+        return Ok(reply);
+    };
     let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
         return Err(ApiError::internal(&"connection cannot be upgraded"));
     };
     let (session_api, stop) = (api.clone(), api.stop.clone());
     // Tracked, so that shutdown waits (up to its drain time) for the session's close.
     api.alive.spawn(async move {
+        // Held for the session's life, whatever ends it.
+        let _slot = slot;
         match on_upgrade.await {
             Ok(upgraded) => session::run(session_api, TokioIo::new(upgraded), zlib, stop).await,
             Err(e) => tracing::debug!("socket upgrade failed: {e}"),

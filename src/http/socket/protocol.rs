@@ -4,7 +4,11 @@
 //! Client ops: 2 Initialize (`subscribe_to_id`, `subscribe_to_ids`,
 //! `subscribe_to_all`), 3 Heartbeat (`d` absent, null or anything), 4
 //! Unsubscribe. Anything else closes the socket with Lanyard's codes: 4004
-//! unknown opcode, 4005 op 2 without a data object, 4006 invalid payload.
+//! unknown opcode, 4005 op 2 without a data object, 4006 invalid payload;
+//! harmy's limits (SPEC §9) add 4006 for too many ids or a disabled
+//! `subscribe_to_all`, 4008 for too many messages, and 1009 for a message too big.
+
+use std::borrow::Cow;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::Value;
@@ -21,7 +25,7 @@ pub const HEARTBEAT_INTERVAL_MS: u64 = 30_000;
 pub enum Subscribe {
     /// One user: INIT_STATE's `d` is that user's presence (`{}` if unknown).
     Id(UserId),
-    /// Several users: `d` maps id → presence for the known ones.
+    /// Several users, each once (sorted): `d` maps id → presence for the known ones.
     Ids(Vec<UserId>),
     /// Every monitored user, and every user who appears later.
     All,
@@ -32,7 +36,7 @@ pub enum Subscribe {
 pub enum Unsubscribe {
     /// One user.
     Id(UserId),
-    /// Several users.
+    /// Several users, each once (sorted).
     Ids(Vec<UserId>),
     /// Everything.
     All,
@@ -60,15 +64,27 @@ pub enum Refusal {
     RequiresDataObject,
     /// 4006
     InvalidPayload,
+    /// 4006: the session would watch more than `max` distinct ids.
+    TooManyIds {
+        /// `socket.max_ids`
+        max: usize,
+    },
+    /// 4006: `socket.subscribe_to_all = false`.
+    SubscribeToAllDisabled,
+    /// 4008: more messages than the session's rate allows.
+    RateLimited,
 }
 
 impl Refusal {
-    /// The close code and reason Lanyard uses.
-    pub fn close(self) -> (u16, &'static str) {
+    /// The close code and reason (Lanyard's for Lanyard's refusals).
+    pub fn close(self) -> (u16, Cow<'static, str>) {
         match self {
-            Refusal::UnknownOpcode => (4004, "unknown_opcode"),
-            Refusal::RequiresDataObject => (4005, "requires_data_object"),
-            Refusal::InvalidPayload => (4006, "invalid_payload"),
+            Refusal::UnknownOpcode => (4004, "unknown_opcode".into()),
+            Refusal::RequiresDataObject => (4005, "requires_data_object".into()),
+            Refusal::InvalidPayload => (4006, "invalid_payload".into()),
+            Refusal::TooManyIds { max } => (4006, format!("too many ids: at most {max} per session").into()),
+            Refusal::SubscribeToAllDisabled => (4006, "subscribe_to_all is disabled on this server".into()),
+            Refusal::RateLimited => (4008, "rate limited".into()),
         }
     }
 }
@@ -127,11 +143,13 @@ fn id_of(value: &Value) -> Result<UserId, Refusal> {
     }
 }
 
+/// A list of ids, each once: a list repeating one id is one id.
 fn ids_of(value: &Value) -> Result<Vec<UserId>, Refusal> {
-    match value {
-        Value::Array(items) => items.iter().map(id_of).collect(),
-        _ => Err(Refusal::InvalidPayload),
-    }
+    let Value::Array(items) = value else { return Err(Refusal::InvalidPayload) };
+    let mut ids = items.iter().map(id_of).collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// `{"op":0,"t":"PRESENCE_UPDATE","d":<presence>}`
@@ -154,8 +172,10 @@ pub fn init_state_one(presence: Option<&[u8]>) -> Bytes {
 }
 
 /// `{"op":0,"t":"INIT_STATE","d":{"<id>":<presence>,…}}` for the other forms.
-pub fn init_state_map<'a>(presences: impl IntoIterator<Item = (UserId, &'a [u8])>) -> Bytes {
-    let mut out = BytesMut::with_capacity(256);
+/// The frame is exactly its size: it can be large, and live long (shared by
+/// `subscribe_to_all` sessions, or held while a slow client reads it).
+pub fn init_state_map<P: AsRef<[u8]>>(presences: impl IntoIterator<Item = (UserId, P)>) -> Bytes {
+    let mut out = Vec::with_capacity(256);
     out.put_slice(br#"{"op":0,"t":"INIT_STATE","d":{"#);
     for (i, (user, presence)) in presences.into_iter().enumerate() {
         if i > 0 {
@@ -164,10 +184,12 @@ pub fn init_state_map<'a>(presences: impl IntoIterator<Item = (UserId, &'a [u8])
         out.put_u8(b'"');
         out.put_slice(user.to_string().as_bytes());
         out.put_slice(b"\":");
-        out.put_slice(presence);
+        out.put_slice(presence.as_ref());
     }
     out.put_slice(b"}}");
-    out.freeze()
+    // Shrinks in place (for a large frame, glibc's mremap): no second copy.
+    out.shrink_to_fit();
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -189,6 +211,11 @@ mod tests {
         assert_eq!(
             parse(br#"{"op":2,"d":{"subscribe_to_ids":["1","2"]}}"#),
             Ok(ClientOp::Initialize(Subscribe::Ids(vec![UserId(1), UserId(2)])))
+        );
+        assert_eq!(
+            parse(br#"{"op":2,"d":{"subscribe_to_ids":["2","1","2",2,"1"]}}"#),
+            Ok(ClientOp::Initialize(Subscribe::Ids(vec![UserId(1), UserId(2)]))),
+            "each id once"
         );
         assert_eq!(parse(br#"{"op":2,"d":{"subscribe_to_all":true}}"#), Ok(ClientOp::Initialize(Subscribe::All)));
     }

@@ -1,6 +1,10 @@
 //! One `/socket` session: hello, client ops, queued frames, heartbeat
 //! timeout, and the close on shutdown (1001, at once, so that clients that
 //! reconnect instantly find the next server).
+//!
+//! Inbound limits (SPEC §9): a message over [`MAX_CLIENT_MESSAGE`] (fragmented
+//! or not) closes with 1009; more than [`RATE`] messages a second on average,
+//! [`BURST`] at once, close with 4008. Every message counts, pings included.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -9,23 +13,34 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_websockets::{CloseCode, Limits, Message, ServerBuilder, WebSocketStream};
 
+use super::everyone::Build;
 use super::hub::{Pushed, SessionId};
-use super::protocol::{self, ClientOp, Subscribe};
+use super::protocol::{self, ClientOp, Refusal, Subscribe};
 use crate::http::Api;
+use crate::ids::UserId;
 
 /// Silence after which a session is closed: twice the advertised interval,
 /// because browsers slow timers in background tabs.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(2 * protocol::HEARTBEAT_INTERVAL_MS);
-/// Largest client message (ops are tiny; a long `subscribe_to_ids` fits).
-const MAX_CLIENT_MESSAGE: usize = 1024 * 1024;
+/// Largest client message (SPEC §9): ops are tiny, and 64 KiB holds a
+/// `subscribe_to_ids` of 3 000 ids, three times `socket.max_ids`' default.
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Close code of a message over [`MAX_CLIENT_MESSAGE`].
+pub const TOO_BIG_CODE: u16 = 1009;
+/// Close reason of a message over [`MAX_CLIENT_MESSAGE`].
+pub const TOO_BIG_REASON: &str = "message too big: at most 65536 bytes";
+/// Client messages per second a session may send on average…
+pub const RATE: f64 = 10.0;
+/// …and at once.
+pub const BURST: f64 = 20.0;
 /// Close code of a heartbeat timeout.
 pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
-/// Close code of a session that fell `hub::QUEUE` frames behind (policy violation).
+/// Close code of a session that fell `socket.max_queue_bytes` behind (policy violation).
 pub const LAGGED_CODE: u16 = 1008;
 /// Close reason of a session that fell behind.
 pub const LAGGED_REASON: &str = "too slow: send queue full";
@@ -33,6 +48,37 @@ pub const LAGGED_REASON: &str = "too slow: send queue full";
 pub const FULL_CODE: u16 = 1013;
 /// Close reason of a session over the cap.
 pub const FULL_REASON: &str = "server full: try again later";
+/// How much of what a client still sends is read (and dropped) after a close for
+/// a message too big, so that the close frame reaches it before the connection
+/// ends (closing with unread data resets the connection, and a reset can
+/// discard the close frame before the client reads it).
+const LINGER_BYTES: usize = 2 * 1024 * 1024;
+
+/// A token bucket: [`RATE`] messages a second, [`BURST`] at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub fn new(now: Instant) -> Bucket {
+        Bucket { tokens: BURST, at: now }
+    }
+
+    /// Takes a token for a message arrived at `now`; false when there is none.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * RATE;
+        self.tokens = (self.tokens + refill).min(BURST);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
+}
 
 /// Unregisters the session however it ends.
 struct Registered<'a> {
@@ -49,7 +95,8 @@ impl Drop for Registered<'_> {
 
 /// Runs a session over an upgraded connection until it ends.
 pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: bool, stop: CancellationToken) {
-    let mut ws = ServerBuilder::new().limits(Limits::default().max_payload_len(Some(MAX_CLIENT_MESSAGE))).serve(io);
+    let limits = Limits::default().max_payload_len(Some(MAX_CLIENT_MESSAGE));
+    let mut ws = ServerBuilder::new().limits(limits).serve(io);
     // Sessions are capped like HTTP connections (`http.max_connections`): past the cap a
     // new one is told to come back later, instead of the process running out of files.
     let open = api.metrics.sessions.fetch_add(1, Ordering::Relaxed);
@@ -58,12 +105,14 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
         return close(ws, FULL_CODE, FULL_REASON).await;
     }
     let (id, queue) = api.hub.register();
-    let (mut frames, lagged) = (queue.frames, queue.lagged);
+    let lagged = queue.lagged.clone();
+    let mut queue = queue;
     api.metrics.sessions_opened.fetch_add(1, Ordering::Relaxed);
     let _registered = Registered { api: &api, id };
     if send(&mut ws, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
         return;
     }
+    let mut bucket = Bucket::new(Instant::now());
     // Created once and re-polled: a fresh `cancelled()` or `sleep_until` per loop would
     // register with the shared stop token's list and the timer on every frame, and
     // with 10 000 sessions that per-frame registration was most of a fan-out's cost.
@@ -79,7 +128,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
             () = &mut stopped => return close(ws, 1001, "server shutting down").await,
             () = &mut silence => return close(ws, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await,
             () = &mut lagging => return close_lagging(ws).await,
-            frame = frames.recv() => {
+            frame = queue.frames.recv() => {
                 let Some(frame) = frame else { return };
                 if lagged.is_cancelled() {
                     return close_lagging(ws).await;
@@ -90,10 +139,18 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
                     sent = send_pushed(&mut ws, zlib, &frame) => if sent.is_err() { return },
                     () = &mut lagging => return,
                 }
+                queue.written(&frame);
             }
             incoming = ws.next() => {
-                let Some(Ok(message)) = incoming else { return };
+                let message = match incoming {
+                    Some(Ok(message)) => message,
+                    Some(Err(tokio_websockets::Error::PayloadTooLong { .. })) => return close_too_big(ws).await,
+                    _ => return,
+                };
                 silence.as_mut().reset(Instant::now() + HEARTBEAT_TIMEOUT);
+                if !bucket.take(Instant::now()) {
+                    return refuse(ws, Refusal::RateLimited).await;
+                }
                 if message.is_close() {
                     let _ = ws.close().await;
                     return;
@@ -102,16 +159,22 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
                     continue;
                 }
                 match protocol::parse(message.as_payload()) {
-                    Err(refusal) => {
-                        let (code, reason) = refusal.close();
-                        return close(ws, code, reason).await;
-                    }
+                    Err(refusal) => return refuse(ws, refusal).await,
                     Ok(ClientOp::Heartbeat) => {}
                     Ok(ClientOp::Unsubscribe(what)) => api.hub.unsubscribe(id, what),
                     Ok(ClientOp::Initialize(what)) => {
-                        let frame = init_state(&api, id, what).await;
-                        if send(&mut ws, zlib, frame).await.is_err() {
-                            return;
+                        let build = match init_state(&api, id, what).await {
+                            Ok(build) => build,
+                            Err(refusal) => return refuse(ws, refusal).await,
+                        };
+                        // Not counted in the queue bound, but not written forever either:
+                        // the session still gives up when its queue overflows meanwhile,
+                        // on shutdown, or when a shared build is evicted (`everyone`).
+                        tokio::select! {
+                            sent = send_pushed(&mut ws, zlib, &build.frame) => if sent.is_err() { return },
+                            () = &mut lagging => return,
+                            () = &mut stopped => return,
+                            () = build.evicted.cancelled() => return,
                         }
                     }
                 }
@@ -120,35 +183,54 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
     }
 }
 
-/// Subscribes, then builds INIT_STATE (subscribing first, so no update falls between).
-async fn init_state(api: &Api, id: SessionId, what: Subscribe) -> Bytes {
-    let users = match &what {
+/// Subscribes, then makes the INIT_STATE (subscribing first, so no update falls between).
+async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<Arc<Build>, Refusal> {
+    match what {
         Subscribe::Id(user) => {
-            api.hub.subscribe(id, &[*user]);
-            let presence = match api.bodies.get(&api.app, *user).await {
-                Ok(found) => found,
-                Err(e) => {
-                    tracing::warn!(%user, "INIT_STATE without this user: {e}");
-                    None
-                }
-            };
-            return protocol::init_state_one(presence.as_ref().map(|c| &c.lanyard[..]));
+            api.hub.subscribe(id, &[user])?;
+            let found = presences(api, vec![user]).await.pop().map(|(_, presence)| presence);
+            Ok(Build::own(protocol::init_state_one(found.as_deref())))
         }
         Subscribe::Ids(users) => {
-            api.hub.subscribe(id, users);
-            users.clone()
+            api.hub.subscribe(id, &users)?;
+            Ok(Build::own(protocol::init_state_map(presences(api, users).await)))
         }
-        Subscribe::All => api.hub.subscribe_all(id),
-    };
-    let mut found = Vec::with_capacity(users.len());
-    for user in users {
-        match api.bodies.get(&api.app, user).await {
-            Ok(Some(composed)) => found.push((user, composed)),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(%user, "INIT_STATE without this user: {e}"),
+        Subscribe::All => {
+            if !api.app.config().socket.subscribe_to_all {
+                return Err(Refusal::SubscribeToAllDisabled);
+            }
+            api.hub.subscribe_all(id);
+            let ticket = api.hub.everyone.ticket();
+            let stamp = || api.hub.stamp(&api.app.changes);
+            let build = || async {
+                let users = api.hub.known_users();
+                protocol::init_state_map(presences(api, users).await)
+            };
+            Ok(api.hub.everyone.get(ticket, stamp, build).await)
         }
     }
-    protocol::init_state_map(found.iter().map(|(user, c)| (*user, &c.lanyard[..])))
+}
+
+/// The Lanyard presence objects of the monitored ones of `users`, read on the side
+/// (nothing rendered for them is kept: `BodyCache::lanyard_unkept`), on the
+/// blocking pool: store reads, and up to every monitored user to render.
+async fn presences(api: &Arc<Api>, users: Vec<UserId>) -> Vec<(UserId, Bytes)> {
+    let api = api.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut found = Vec::with_capacity(users.len().min(1024));
+        for user in users {
+            match api.bodies.lanyard_unkept(&api.app, user) {
+                Ok(Some(presence)) => found.push((user, presence)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%user, "INIT_STATE without this user: {e}"),
+            }
+        }
+        found
+    });
+    read.await.unwrap_or_else(|e| {
+        tracing::error!("INIT_STATE read failed: {e}");
+        Vec::new()
+    })
 }
 
 /// Sends a frame: text, or deflated into a binary frame with `zlib_json`.
@@ -161,7 +243,8 @@ async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     ws.send(message).await
 }
 
-/// Sends a pushed frame; its deflated form is shared with the other compressed sessions.
+/// Sends a shared frame; its deflated form is shared with the other compressed sessions.
+/// The text itself is never copied: tokio-websockets writes the `Bytes` it is given.
 async fn send_pushed<S: AsyncRead + AsyncWrite + Unpin>(
     ws: &mut WebSocketStream<S>,
     zlib: bool,
@@ -180,17 +263,51 @@ fn deflate(text: &[u8]) -> Bytes {
     encoder.finish().expect("deflating into memory").into()
 }
 
-/// Closes a session that fell behind, giving up if even the close cannot be written.
+/// Closes a session that fell behind.
 async fn close_lagging<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>) {
-    let _ = timeout(Duration::from_secs(2), close(ws, LAGGED_CODE, LAGGED_REASON)).await;
+    close(ws, LAGGED_CODE, LAGGED_REASON).await;
 }
 
-/// Closes with a code and reason, then waits briefly for the client's close.
+/// Closes for a refused message, with its code and reason.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>, refusal: Refusal) {
+    let (code, reason) = refusal.close();
+    close(ws, code, &reason).await;
+}
+
+/// Closes with 1009 after a message over the limit, whose rest the client may
+/// still be sending.
+async fn close_too_big<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>) {
+    let closing = async {
+        // tokio-websockets has queued a 1009 close itself when one frame was over the
+        // limit (and refuses another send); for a fragmented message it has not.
+        let close = Message::close(Some(CloseCode::MESSAGE_TOO_BIG), TOO_BIG_REASON);
+        if ws.send(close).await.is_err() {
+            ws.flush().await?;
+        }
+        let (mut left, mut buf) = (LINGER_BYTES, [0u8; 8192]);
+        while left > 0 {
+            let n = ws.get_mut().read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            left = left.saturating_sub(n);
+        }
+        Ok::<(), tokio_websockets::Error>(())
+    };
+    let _ = timeout(Duration::from_secs(2), closing).await;
+}
+
+/// Closes with a code and reason, then waits briefly for the client's close
+/// (reading and dropping what it still sends). Bounded in time: a client that
+/// reads nothing cannot hold the session by not taking the close frame.
 async fn close<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>, code: u16, reason: &str) {
     let code = CloseCode::try_from(code).unwrap_or(CloseCode::NORMAL_CLOSURE);
-    if ws.send(Message::close(Some(code), reason)).await.is_ok() {
-        let _ = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
-    }
+    let _ = timeout(Duration::from_secs(4), async {
+        if ws.send(Message::close(Some(code), reason)).await.is_ok() {
+            let _ = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
+        }
+    })
+    .await;
 }
 
 #[cfg(test)]
@@ -200,25 +317,47 @@ mod tests {
     use crate::config::Config;
     use tokio_util::task::TaskTracker;
 
-    fn api() -> (tempfile::TempDir, Arc<Api>) {
-        let (dir, app) = App::temporary(Config::default());
+    fn api_with(config: Config) -> (tempfile::TempDir, Arc<Api>) {
+        let (dir, app) = App::temporary(config);
         (dir, Arc::new(Api::new(app, CancellationToken::new(), TaskTracker::new(), true)))
+    }
+
+    fn api() -> (tempfile::TempDir, Arc<Api>) {
+        api_with(Config::default())
     }
 
     /// A session over an in-memory pipe, and the client end.
     fn pipe(api: &Arc<Api>) -> WebSocketStream<tokio::io::DuplexStream> {
         let (client, server) = tokio::io::duplex(64 * 1024);
         tokio::spawn(run(api.clone(), server, false, api.stop.clone()));
-        tokio_websockets::ClientBuilder::new().take_over(client)
+        tokio_websockets::ClientBuilder::new().limits(Limits::unlimited()).take_over(client)
     }
 
-    async fn close_code(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<u16> {
+    async fn closed(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<(u16, String)> {
         while let Some(Ok(message)) = ws.next().await {
-            if let Some((code, _)) = message.as_close() {
-                return Some(code.into());
+            if let Some((code, reason)) = message.as_close() {
+                return Some((code.into(), reason.to_string()));
             }
         }
         None
+    }
+
+    async fn close_code(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<u16> {
+        closed(ws).await.map(|(code, _)| code)
+    }
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(start);
+        assert_eq!((0..30).filter(|_| bucket.take(start)).count(), BURST as usize);
+        assert!(!bucket.take(start + Duration::from_millis(50)), "half a token");
+        assert!(bucket.take(start + Duration::from_millis(100)));
+        let later = start + Duration::from_secs(60);
+        assert_eq!((0..30).filter(|_| bucket.take(later)).count(), BURST as usize, "refills up to the burst only");
+        // A Lanyard client: a heartbeat every 30 s, forever.
+        let mut bucket = Bucket::new(start);
+        assert!((1..1000).all(|n| bucket.take(start + Duration::from_secs(30 * n))));
     }
 
     #[tokio::test(start_paused = true)]
@@ -235,6 +374,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_message_over_64_kib_closes_with_1009_whole_or_fragmented() {
+        let (_dir, api) = api();
+        let mut ws = pipe(&api);
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::text(format!(r#"{{"op":3,"d":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE)))).await.unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(TOO_BIG_CODE));
+
+        // Fragments each under the limit, adding up past it.
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(run(api.clone(), server, false, api.stop.clone()));
+        let config = tokio_websockets::Config::default().frame_size(16 * 1024);
+        let mut ws = tokio_websockets::ClientBuilder::new().config(config).take_over(client);
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::text("x".repeat(4 * MAX_CLIENT_MESSAGE))).await.unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(TOO_BIG_CODE));
+        let (_, ok) = (ws, pipe(&api));
+        let mut ok = ok;
+        ok.next().await.unwrap().unwrap();
+        ok.send(Message::text(format!(r#"{{"op":3,"d":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE - 100)))).await.unwrap();
+        ok.send(Message::text(r#"{"op":2,"d":{"subscribe_to_id":"1"}}"#)).await.unwrap();
+        let init = ok.next().await.unwrap().unwrap();
+        assert_eq!(init.as_text(), Some(r#"{"op":0,"t":"INIT_STATE","d":{}}"#), "just under the limit is read");
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_heartbeats_closes_with_4008() {
+        let (_dir, api) = api();
+        let mut ws = pipe(&api);
+        ws.next().await.unwrap().unwrap();
+        for _ in 0..(BURST as usize + 5) {
+            if ws.send(Message::text(r#"{"op":3}"#)).await.is_err() {
+                break;
+            }
+        }
+        assert_eq!(closed(&mut ws).await, Some((4008, "rate limited".into())));
+    }
+
+    #[tokio::test]
+    async fn subscribe_to_all_turned_off_closes_with_4006_and_a_reason() {
+        let mut config = Config::default();
+        config.socket.subscribe_to_all = false;
+        let (_dir, api) = api_with(config);
+        let mut ws = pipe(&api);
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
+        assert_eq!(closed(&mut ws).await, Some((4006, "subscribe_to_all is disabled on this server".into())));
+    }
+
+    #[tokio::test]
     async fn a_client_that_stops_reading_is_closed_with_1008() {
         let (_dir, api) = api();
         let mut ws = pipe(&api);
@@ -243,16 +431,9 @@ mod tests {
         ws.next().await.unwrap().unwrap();
         // Nothing is read from here on; the session cannot run while this loop fills its queue.
         let frame = Pushed::new(Bytes::from(vec![b' '; 512]));
-        let queued: u64 = (0..=super::super::hub::QUEUE).map(|_| api.hub.push(crate::ids::UserId(1), &frame)).sum();
-        assert_eq!(queued, super::super::hub::QUEUE as u64);
-        let closed = timeout(Duration::from_secs(10), async {
-            while let Some(Ok(message)) = ws.next().await {
-                if let Some((code, reason)) = message.as_close() {
-                    return Some((u16::from(code), reason.to_string()));
-                }
-            }
-            None
-        });
+        let queued = (0..).take_while(|_| api.hub.push(crate::ids::UserId(1), &frame) == 1).count();
+        assert_eq!(queued, api.app.config().socket.max_queue_bytes / frame.cost());
+        let closed = timeout(Duration::from_secs(10), closed(&mut ws));
         assert_eq!(closed.await.ok().flatten(), Some((LAGGED_CODE, LAGGED_REASON.to_string())));
         drop(ws);
         let gone = timeout(Duration::from_secs(5), async {

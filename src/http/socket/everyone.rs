@@ -1,0 +1,263 @@
+//! The INIT_STATE of `subscribe_to_all`: every monitored user's presence in one
+//! frame (67 MB at 100 000 users), built once and shared by the sessions that
+//! subscribe while nothing changed (SPEC §9).
+//!
+//! * A session takes a ticket right after subscribing. A build that started
+//!   after that (numbered above the ticket) is good for it: whatever changes
+//!   after its subscription reaches it as a push, so no update falls between.
+//! * A finished build is also good while the stamp it read before it started
+//!   is still current: nothing anyone could see has changed since.
+//! * At most one build runs at a time. Sessions that need one while a build
+//!   runs wait for it, and if it is not good for them either, the first to
+//!   wake starts the next one for all of them: a flood of `subscribe_to_all`
+//!   under constant change costs one build at a time, never one per session.
+//! * A build lives while sessions still write it (the frame's bytes are shared,
+//!   never copied per session). So that clients that stop reading cannot pin a
+//!   build each, at most [`LIVE`] builds are kept: the sessions still writing
+//!   an older one are told to give up (`evicted`) and close.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::hub::Pushed;
+
+/// Builds kept in memory at most: the latest, and older ones still being written.
+pub const LIVE: usize = 3;
+
+/// A finished INIT_STATE, and the token that tells its writers to give up.
+pub struct Build {
+    number: u64,
+    stamp: u64,
+    /// The frame, shared by every session that sends it.
+    pub frame: Arc<Pushed>,
+    /// Cancelled when the build is dropped from memory while sessions still write it.
+    pub evicted: CancellationToken,
+}
+
+impl Build {
+    /// An INIT_STATE of one session's own (the other subscribe forms): never evicted.
+    pub fn own(frame: Bytes) -> Arc<Build> {
+        Arc::new(Build { number: 0, stamp: 0, frame: Pushed::new(frame), evicted: CancellationToken::new() })
+    }
+}
+
+/// The shared builds.
+#[derive(Default)]
+pub struct Everyone {
+    inner: Mutex<Inner>,
+    done: Notify,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Builds started so far; the last one's number.
+    started: u64,
+    running: bool,
+    latest: Option<Arc<Build>>,
+    /// Builds that may still be in memory, oldest first.
+    live: VecDeque<Weak<Build>>,
+}
+
+/// Marks the running build finished (or abandoned) however its future ends.
+struct Running<'a>(&'a Everyone);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.lock().running = false;
+        self.0.done.notify_waiters();
+    }
+}
+
+impl Everyone {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A session's ticket: take it right after subscribing.
+    pub fn ticket(&self) -> u64 {
+        self.lock().started
+    }
+
+    /// How many builds have started (for tests and metrics).
+    pub fn builds(&self) -> u64 {
+        self.lock().started
+    }
+
+    /// An INIT_STATE good for a session holding `ticket`: a finished build still
+    /// current by `stamp`, one started after the ticket, or one this call builds.
+    /// `stamp` must change whenever anything a build reads does; it is read before
+    /// the build reads anything.
+    pub async fn get<F: Future<Output = Bytes>>(
+        &self,
+        ticket: u64,
+        stamp: impl Fn() -> u64,
+        build: impl FnOnce() -> F,
+    ) -> Arc<Build> {
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so that a build finishing meanwhile wakes us.
+            notified.as_mut().enable();
+            let now = stamp();
+            let number = {
+                let mut inner = self.lock();
+                if let Some(latest) = &inner.latest
+                    && (latest.number > ticket || latest.stamp == now)
+                {
+                    return latest.clone();
+                }
+                if inner.running {
+                    None
+                } else {
+                    inner.running = true;
+                    inner.started += 1;
+                    // Of no use to anyone from now on: let it go once its writers are done.
+                    inner.latest = None;
+                    Some(inner.started)
+                }
+            };
+            let Some(number) = number else {
+                notified.await;
+                continue;
+            };
+            let running = Running(self);
+            let stamp = stamp();
+            let frame = build().await;
+            let made = Arc::new(Build { number, stamp, frame: Pushed::new(frame), evicted: CancellationToken::new() });
+            {
+                let mut inner = self.lock();
+                inner.latest = Some(made.clone());
+                inner.live.retain(|build| build.strong_count() > 0);
+                inner.live.push_back(Arc::downgrade(&made));
+                while inner.live.len() > LIVE {
+                    if let Some(old) = inner.live.pop_front().and_then(|build| build.upgrade()) {
+                        old.evicted.cancel();
+                    }
+                }
+            }
+            drop(running);
+            return made;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+
+    fn frame(n: u64) -> Bytes {
+        Bytes::from(n.to_string())
+    }
+
+    #[tokio::test]
+    async fn concurrent_sessions_share_one_build() {
+        let everyone = Arc::new(Everyone::default());
+        let stamp = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new(Notify::new());
+        let mut waiting = Vec::new();
+        for _ in 0..5 {
+            let (everyone, stamp, gate) = (everyone.clone(), stamp.clone(), gate.clone());
+            let ticket = everyone.ticket();
+            waiting.push(tokio::spawn(async move {
+                everyone
+                    .get(
+                        ticket,
+                        || stamp.load(Ordering::SeqCst),
+                        || async move {
+                            gate.notified().await;
+                            frame(1)
+                        },
+                    )
+                    .await
+            }));
+        }
+        tokio::task::yield_now().await;
+        gate.notify_one();
+        let builds: Vec<Arc<Build>> =
+            futures_util::future::join_all(waiting).await.into_iter().map(Result::unwrap).collect();
+        assert!(builds.iter().all(|b| Arc::ptr_eq(b, &builds[0])), "one frame for all");
+        assert_eq!(everyone.builds(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_finished_build_serves_later_sessions_until_something_changes() {
+        let everyone = Everyone::default();
+        let stamp = AtomicU64::new(7);
+        let now = || stamp.load(Ordering::SeqCst);
+        let first = everyone.get(everyone.ticket(), now, || async { frame(1) }).await;
+        let later = everyone.get(everyone.ticket(), now, || async { frame(2) }).await;
+        assert!(Arc::ptr_eq(&first, &later), "nothing changed: shared");
+        stamp.store(8, Ordering::SeqCst);
+        let after_change = everyone.get(everyone.ticket(), now, || async { frame(3) }).await;
+        assert_eq!(&after_change.frame.text[..], b"3");
+        assert_eq!(everyone.builds(), 2);
+    }
+
+    #[tokio::test]
+    async fn sessions_arriving_during_a_stale_build_coalesce_into_the_next() {
+        let everyone = Arc::new(Everyone::default());
+        let stamp = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new(Notify::new());
+        let first = {
+            let (everyone, stamp, gate) = (everyone.clone(), stamp.clone(), gate.clone());
+            let ticket = everyone.ticket();
+            tokio::spawn(async move {
+                everyone
+                    .get(
+                        ticket,
+                        || stamp.load(Ordering::SeqCst),
+                        || async move {
+                            gate.notified().await;
+                            frame(1)
+                        },
+                    )
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        // These subscribe while build 1 runs, and something changes: build 1 is not theirs.
+        stamp.store(1, Ordering::SeqCst);
+        let mut late = Vec::new();
+        for _ in 0..4 {
+            let (everyone, stamp) = (everyone.clone(), stamp.clone());
+            let ticket = everyone.ticket();
+            late.push(tokio::spawn(async move {
+                everyone.get(ticket, || stamp.load(Ordering::SeqCst), || async { frame(2) }).await
+            }));
+        }
+        tokio::task::yield_now().await;
+        gate.notify_one();
+        assert_eq!(&first.await.unwrap().frame.text[..], b"1");
+        for session in late {
+            assert_eq!(&session.await.unwrap().frame.text[..], b"2");
+        }
+        assert_eq!(everyone.builds(), 2, "one build for the four late sessions");
+    }
+
+    #[tokio::test]
+    async fn builds_still_being_written_are_evicted_past_the_bound() {
+        let everyone = Everyone::default();
+        let stamp = AtomicU64::new(0);
+        let mut held = Vec::new();
+        for n in 0..=LIVE as u64 {
+            stamp.store(n, Ordering::SeqCst);
+            held.push(
+                everyone.get(everyone.ticket(), || stamp.load(Ordering::SeqCst), || async move { frame(n) }).await,
+            );
+        }
+        assert!(held[0].evicted.is_cancelled(), "the oldest of {} held builds", LIVE + 1);
+        assert!(held[1..].iter().all(|b| !b.evicted.is_cancelled()));
+        // A build nobody holds any more does not count.
+        drop(held.remove(1));
+        stamp.store(99, Ordering::SeqCst);
+        held.push(everyone.get(everyone.ticket(), || stamp.load(Ordering::SeqCst), || async { frame(99) }).await);
+        assert!(held[1..].iter().all(|b| !b.evicted.is_cancelled()));
+    }
+}
