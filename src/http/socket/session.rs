@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_websockets::{CloseCode, Limits, Message, ServerBuilder, WebSocketStream};
 
 use super::everyone::Build;
-use super::hub::{Pushed, SessionId};
+use super::hub::{Pushed, Queue, SessionId};
 use super::protocol::{self, ClientOp, Refusal, Subscribe};
 use crate::http::Api;
 use crate::ids::UserId;
@@ -44,6 +44,8 @@ pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
 pub const LAGGED_CODE: u16 = 1008;
 /// Close reason of a session that fell behind.
 pub const LAGGED_REASON: &str = "too slow: send queue full";
+/// How long a session that fell behind gets to take its close frame.
+const LAGGED_CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// Close code of a session over the cap (1013, try again later).
 pub const FULL_CODE: u16 = 1013;
 /// Close reason of a session over the cap.
@@ -104,9 +106,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
         api.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
         return close(ws, FULL_CODE, FULL_REASON).await;
     }
-    let (id, queue) = api.hub.register();
+    let (id, mut queue) = api.hub.register();
     let lagged = queue.lagged.clone();
-    let mut queue = queue;
     api.metrics.sessions_opened.fetch_add(1, Ordering::Relaxed);
     let _registered = Registered { api: &api, id };
     if send(&mut ws, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
@@ -127,17 +128,18 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
         tokio::select! {
             () = &mut stopped => return close(ws, 1001, "server shutting down").await,
             () = &mut silence => return close(ws, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await,
-            () = &mut lagging => return close_lagging(ws).await,
+            () = &mut lagging => return close_lagging(ws, queue).await,
             frame = queue.frames.recv() => {
                 let Some(frame) = frame else { return };
                 if lagged.is_cancelled() {
-                    return close_lagging(ws).await;
+                    return close_lagging(ws, queue).await;
                 }
                 // A client that stopped reading blocks this write: once the queue
-                // overflows, give up on it (mid-frame, so without a close frame).
+                // overflows, give up on the queue (the frame stays half written
+                // in the stream, and goes out before the close if the client reads on).
                 tokio::select! {
                     sent = send_pushed(&mut ws, zlib, &frame) => if sent.is_err() { return },
-                    () = &mut lagging => return,
+                    () = &mut lagging => return close_lagging(ws, queue).await,
                 }
                 queue.written(&frame);
             }
@@ -168,13 +170,16 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: 
                             Err(refusal) => return refuse(ws, refusal).await,
                         };
                         // Not counted in the queue bound, but not written forever either:
-                        // the session still gives up when its queue overflows meanwhile,
-                        // on shutdown, or when a shared build is evicted (`everyone`).
+                        // the session gives up when its queue overflows meanwhile, on
+                        // shutdown, or when a shared build is evicted (`everyone`).
                         tokio::select! {
                             sent = send_pushed(&mut ws, zlib, &build.frame) => if sent.is_err() { return },
-                            () = &mut lagging => return,
+                            () = &mut lagging => return close_lagging(ws, queue).await,
                             () = &mut stopped => return,
-                            () = build.evicted.cancelled() => return,
+                            () = build.evicted.cancelled() => {
+                                tracing::debug!("socket closed: its INIT_STATE was evicted before it was written");
+                                return;
+                            }
                         }
                     }
                 }
@@ -263,9 +268,13 @@ fn deflate(text: &[u8]) -> Bytes {
     encoder.finish().expect("deflating into memory").into()
 }
 
-/// Closes a session that fell behind.
-async fn close_lagging<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>) {
-    close(ws, LAGGED_CODE, LAGGED_REASON).await;
+/// Closes a session that fell behind: its queue is dropped at once (the hub no
+/// longer counts on it), then the close goes out after what is half written, if
+/// the client reads on within [`LAGGED_CLOSE_WAIT`].
+async fn close_lagging<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>, queue: Queue) {
+    tracing::debug!(queued = queue.queued(), "socket closed: send queue over socket.max_queue_bytes");
+    drop(queue);
+    close_within(ws, LAGGED_CODE, LAGGED_REASON, LAGGED_CLOSE_WAIT).await;
 }
 
 /// Closes for a refused message, with its code and reason.
@@ -300,9 +309,19 @@ async fn close_too_big<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStrea
 /// Closes with a code and reason, then waits briefly for the client's close
 /// (reading and dropping what it still sends). Bounded in time: a client that
 /// reads nothing cannot hold the session by not taking the close frame.
-async fn close<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>, code: u16, reason: &str) {
+async fn close<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>, code: u16, reason: &str) {
+    close_within(ws, code, reason, Duration::from_secs(4)).await;
+}
+
+/// `close`, giving up after `wait`.
+async fn close_within<S: AsyncRead + AsyncWrite + Unpin>(
+    mut ws: WebSocketStream<S>,
+    code: u16,
+    reason: &str,
+    wait: Duration,
+) {
     let code = CloseCode::try_from(code).unwrap_or(CloseCode::NORMAL_CLOSURE);
-    let _ = timeout(Duration::from_secs(4), async {
+    let _ = timeout(wait, async {
         if ws.send(Message::close(Some(code), reason)).await.is_ok() {
             let _ = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
         }
