@@ -26,10 +26,13 @@ fn subscribe_to_ids(ids: impl IntoIterator<Item = String>) -> String {
 
 /// A served instance with Alice online in guild 1, once her presence is served.
 async fn with_alice(extra: &str) -> Served {
-    let served =
-        serve_with(&format!("{NO_LIMITS}{extra}"), Guild::new(1).member(member(ALICE_ID, "vaq"), Some(presence(ALICE_ID, "online"))));
+    let served = serve_with(
+        &format!("{NO_LIMITS}{extra}"),
+        Guild::new(1).member(member(ALICE_ID, "vaq"), Some(presence(ALICE_ID, "online"))),
+    );
     let addr = served.addr;
-    until("alice's presence", || async { (get(addr, &format!("/user/{ALICE}")).await.status == 200).then_some(()) }).await;
+    until("alice's presence", || async { (get(addr, &format!("/user/{ALICE}")).await.status == 200).then_some(()) })
+        .await;
     served
 }
 
@@ -55,7 +58,12 @@ fn within_budget(served: &Served, before: Memory, budget_kib: u64, what: &str) {
     let after = served.server.memory_kib();
     eprintln!("{what}: RSS {} -> {} KiB (peak {} KiB), budget +{budget_kib} KiB", before.rss, after.rss, after.hwm);
     assert!(after.rss <= before.rss + budget_kib, "{what}: RSS grew from {} to {} KiB", before.rss, after.rss);
-    assert!(after.hwm <= before.hwm.max(before.rss) + budget_kib, "{what}: peak RSS {} KiB (from {})", after.hwm, before.hwm);
+    assert!(
+        after.hwm <= before.hwm.max(before.rss) + budget_kib,
+        "{what}: peak RSS {} KiB (from {})",
+        after.hwm,
+        before.hwm
+    );
 }
 
 #[tokio::test]
