@@ -91,6 +91,14 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
         app.presences.insert_view(UserId(FIRST + i), view(FIRST + i, "online"));
     }
     app.changes.mark_all((0..USERS).map(|i| UserId(FIRST + i)));
+    // Every user's extras read once, as a server that has served them all has them (an
+    // INIT_STATE used to leave them cached; it now keeps nothing): for comparing the
+    // fan-out alone with results from before that change.
+    if std::env::var_os("BENCH_WARM_EXTRAS").is_some() {
+        for i in 0..USERS {
+            app.extras(UserId(FIRST + i)).await?;
+        }
+    }
     // A live guild: `BENCH_UPDATES_PER_SEC` presence updates per second of other users
     // (the ones `rest` reads stay unchanged), as the gateway would apply them.
     let rate: u64 = std::env::var("BENCH_UPDATES_PER_SEC").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
