@@ -20,6 +20,20 @@ use crate::store::Store;
 use crate::store::group::{GroupCommit, Job};
 use crate::token;
 
+/// Token-shaped words of one message the leak guard verifies at most (after
+/// dropping repeats and words whose selector no token has).
+pub const LEAK_CHECKS: usize = 3;
+
+/// What the leak guard found in a message.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Leaks {
+    /// The owners of the valid tokens in it.
+    pub owners: Vec<UserId>,
+    /// Set when a token in it could not be checked because its selector is
+    /// locked out: seconds until it can be.
+    pub locked: Option<u64>,
+}
+
 /// A user's stored public state, serialised once per change: `KV` and `github`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extras {
@@ -221,47 +235,96 @@ impl App {
         Ok(existed)
     }
 
-    /// Issues a new token for a user; the old one stops verifying at once.
+    /// Issues a new token for a user; the old one stops verifying at once, and
+    /// no verification of it already in flight can succeed.
     pub async fn token_rotate(&self, user: UserId) -> Result<String> {
-        let issued =
-            tokio::task::spawn_blocking(token::issue).await.map_err(|e| Error::Internal(format!("token task: {e}")))?;
-        let store = self.store.clone();
+        let issued = self.tokens.issue().await.ok_or_else(|| Error::Internal("no token could be issued".into()))?;
         let (selector, phc) = (issued.selector.clone(), issued.phc.clone());
-        tokio::task::spawn_blocking(move || store.token_set(user, &selector, &phc))
-            .await
-            .map_err(|e| Error::Internal(format!("store task: {e}")))??;
-        self.tokens.forget(user);
+        self.blocking(move |store| store.token_set(user, &selector, &phc)).await?;
+        self.tokens.changed(user);
         Ok(issued.token)
     }
 
-    /// Removes a user's token; true when there was one.
+    /// Removes a user's token; true when there was one. No verification of it
+    /// already in flight can succeed.
     pub async fn token_revoke(&self, user: UserId) -> Result<bool> {
         let existed = self.blocking(move |store| store.token_remove(user)).await?;
-        self.tokens.forget(user);
+        self.tokens.changed(user);
         Ok(existed)
     }
 
-    /// The user a token belongs to, or `Unauthorized`.
+    /// The user a token belongs to: `Unauthorized`, or `TokenLocked` while its
+    /// selector is locked out (a remembered token is never locked out).
+    /// Concurrent calls with one token share one verification.
     pub async fn authenticate(&self, token: &str) -> Result<UserId> {
-        if let Some(user) = self.tokens.remembered(token) {
-            return Ok(user);
-        }
-        let Some((selector, _)) = token::parse(token) else { return Err(Error::Unauthorized) };
-        let selector = selector.to_string();
-        let Some((user, phc)) = self.blocking(move |store| store.token_by_selector(&selector)).await? else {
-            return Err(Error::Unauthorized);
-        };
-        if self.tokens.verify(token, user, phc).await { Ok(user) } else { Err(Error::Unauthorized) }
-    }
-
-    /// Whether `text` contains `user`'s current token (a leak to rotate).
-    pub async fn contains_token_of(&self, user: UserId, text: &str) -> Result<bool> {
-        for candidate in token::find_in_text(text) {
-            if self.authenticate(candidate).await.ok() == Some(user) {
-                return Ok(true);
+        loop {
+            if let Some(user) = self.tokens.remembered(token) {
+                return Ok(user);
+            }
+            let Some((selector, _)) = token::parse(token) else { return Err(Error::Unauthorized) };
+            match self.tokens.join(token) {
+                token::Flight::Lead(leader) => {
+                    let outcome = self.verify(token, selector).await;
+                    leader.land(*outcome.as_ref().unwrap_or(&token::Outcome::Unavailable));
+                    return outcome.and_then(checked);
+                }
+                token::Flight::Follow(mut landed) => {
+                    if let Ok(outcome) = landed.wait_for(Option::is_some).await {
+                        return checked(outcome.unwrap_or(token::Outcome::Unavailable));
+                    }
+                }
             }
         }
-        Ok(false)
+    }
+
+    /// Reads a token's row and verifies it.
+    async fn verify(&self, token: &str, selector: &str) -> Result<token::Outcome> {
+        // Before the store read: a rotation from here on makes this verification fail.
+        let attempt = self.tokens.attempt();
+        let Some((user, phc)) = self.token_row(selector).await? else { return Ok(token::Outcome::Invalid) };
+        Ok(self.tokens.verify(attempt, token, user, phc).await)
+    }
+
+    /// The owner and stored hash of a selector.
+    async fn token_row(&self, selector: &str) -> Result<Option<(UserId, String)>> {
+        let selector = selector.to_string();
+        self.blocking(move |store| store.token_by_selector(&selector)).await
+    }
+
+    /// The valid tokens in a message (the bot's leak guard). Repeats, and words
+    /// whose selector no token has, are skipped without argon2; of the others,
+    /// at most [`LEAK_CHECKS`] are verified.
+    pub async fn leaked_tokens(&self, text: &str) -> Result<Leaks> {
+        let mut leaks = Leaks::default();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut verified = 0;
+        for candidate in token::find_in_text(text) {
+            if verified == LEAK_CHECKS {
+                break;
+            }
+            if seen.contains(&candidate) {
+                continue;
+            }
+            seen.push(candidate);
+            let known = match token::parse(candidate) {
+                Some((selector, _)) => {
+                    self.tokens.remembered(candidate).is_some() || self.token_row(selector).await?.is_some()
+                }
+                None => false,
+            };
+            if !known {
+                continue;
+            }
+            let found = self.authenticate(candidate).await;
+            verified += 1;
+            match found {
+                Ok(owner) if !leaks.owners.contains(&owner) => leaks.owners.push(owner),
+                Ok(_) | Err(Error::Unauthorized) => {}
+                Err(Error::TokenLocked { retry_after }) => leaks.locked = Some(retry_after),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(leaks)
     }
 
     /// Stores a GitHub link, with its first profile record when one was fetched
@@ -293,6 +356,16 @@ impl App {
     /// Every GitHub link.
     pub async fn github_links(&self) -> Result<Vec<(UserId, String)>> {
         self.blocking(|store| store.github_links()).await
+    }
+}
+
+/// A verification's outcome as the crate's result.
+fn checked(outcome: token::Outcome) -> Result<UserId> {
+    match outcome {
+        token::Outcome::Valid(user) => Ok(user),
+        token::Outcome::Invalid => Err(Error::Unauthorized),
+        token::Outcome::Locked { retry_after } => Err(Error::TokenLocked { retry_after }),
+        token::Outcome::Unavailable => Err(Error::Internal("a token could not be verified".into())),
     }
 }
 
@@ -344,12 +417,102 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn leaked_tokens_are_found_in_text() {
+    async fn a_verification_in_flight_during_a_rotation_is_neither_successful_nor_remembered() {
+        let (_dir, app) = App::temporary(Config::default());
+        let user = UserId(42);
+        let old = app.token_rotate(user).await.unwrap();
+        // The old token's verification has read the old hash and argon2 said yes...
+        app.tokens.gate.arm();
+        let verifying = tokio::spawn({
+            let (app, old) = (app.clone(), old.clone());
+            async move { app.authenticate(&old).await }
+        });
+        app.tokens.gate.reached().await;
+        // ...when the token is rotated.
+        let new = app.token_rotate(user).await.unwrap();
+        app.tokens.gate.release();
+        assert!(matches!(verifying.await.unwrap(), Err(Error::Unauthorized)));
+        assert_eq!(app.tokens.remembered(&old), None);
+        assert!(matches!(app.authenticate(&old).await, Err(Error::Unauthorized)));
+        assert_eq!(app.authenticate(&new).await.unwrap(), user);
+    }
+
+    #[tokio::test]
+    async fn a_verification_in_flight_during_a_revocation_is_neither_successful_nor_remembered() {
+        let (_dir, app) = App::temporary(Config::default());
+        let user = UserId(43);
+        let token = app.token_rotate(user).await.unwrap();
+        app.tokens.gate.arm();
+        let verifying = tokio::spawn({
+            let (app, token) = (app.clone(), token.clone());
+            async move { app.authenticate(&token).await }
+        });
+        app.tokens.gate.reached().await;
+        assert!(app.token_revoke(user).await.unwrap());
+        app.tokens.gate.release();
+        assert!(matches!(verifying.await.unwrap(), Err(Error::Unauthorized)));
+        assert_eq!(app.tokens.remembered(&token), None);
+        assert!(matches!(app.authenticate(&token).await, Err(Error::Unauthorized)));
+    }
+
+    #[tokio::test]
+    async fn a_locked_out_selector_is_429_material_but_its_remembered_token_still_works() {
+        let (_dir, app) = App::temporary(Config::default());
+        let user = UserId(44);
+        let token = app.token_rotate(user).await.unwrap();
+        assert_eq!(app.authenticate(&token).await.unwrap(), user);
+        let (selector, _) = token::parse(&token).unwrap();
+        for n in 0..token::MAX_FAILURES {
+            let wrong = format!("harmy_{selector}_{n:032x}");
+            assert!(matches!(app.authenticate(&wrong).await, Err(Error::Unauthorized)));
+        }
+        let wrong = format!("harmy_{selector}_{:032x}", 99);
+        let Err(Error::TokenLocked { retry_after }) = app.authenticate(&wrong).await else { panic!("not locked") };
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        assert_eq!(app.authenticate(&token).await.unwrap(), user, "remembered");
+        // Unknown selectors are refused without counting or locking anything.
+        let unknown = format!("harmy_{}_{:032x}", "f".repeat(16), 1);
+        for _ in 0..20 {
+            assert!(matches!(app.authenticate(&unknown).await, Err(Error::Unauthorized)));
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_verifications_of_one_new_token_share_one_run() {
+        let (_dir, app) = App::temporary(Config::default());
+        let token = app.token_rotate(UserId(45)).await.unwrap();
+        // Sixty requests of a website with its new token: one argon2 run, one
+        // attempt for the lockout, so none of them is refused.
+        let all = futures_util::future::join_all((0..60).map(|_| app.authenticate(&token))).await;
+        assert!(all.iter().all(|r| matches!(r, Ok(UserId(45)))), "{all:?}");
+    }
+
+    #[tokio::test]
+    async fn the_leak_guard_verifies_at_most_three_known_tokens_per_message() {
         let (_dir, app) = App::temporary(Config::default());
         let token = app.token_rotate(UserId(1)).await.unwrap();
-        assert!(app.contains_token_of(UserId(1), &format!("oops {token} oops")).await.unwrap());
-        assert!(!app.contains_token_of(UserId(2), &format!("oops {token}")).await.unwrap());
-        assert!(!app.contains_token_of(UserId(1), "nothing here").await.unwrap());
+        let other = app.token_rotate(UserId(2)).await.unwrap();
+        let leaks = app.leaked_tokens(&format!("oops {token} oops {token} and {other}")).await.unwrap();
+        assert_eq!(leaks, Leaks { owners: vec![UserId(1), UserId(2)], locked: None });
+        assert_eq!(app.leaked_tokens("nothing here").await.unwrap(), Leaks::default());
+
+        // 36 wrong secrets on a real selector: three verifications, no lockout reached.
+        let (selector, _) = token::parse(&other).unwrap();
+        let wrong: Vec<String> = (0..36).map(|n| format!("harmy_{selector}_{n:032x}")).collect();
+        let unknown = format!("harmy_{}_{:032x}", "e".repeat(16), 7);
+        let text = format!("{unknown} {unknown} {} {token}", wrong.join(" "));
+        assert_eq!(app.leaked_tokens(&text).await.unwrap(), Leaks::default(), "the real token came too late");
+        for n in 0..7 {
+            let wrong = format!("harmy_{selector}_{:032x}", 100 + n);
+            assert!(matches!(app.authenticate(&wrong).await, Err(Error::Unauthorized)), "attempt {n} of 10");
+        }
+        assert!(matches!(app.authenticate(&wrong[0]).await, Err(Error::TokenLocked { .. })));
+
+        // Repeats and unknown selectors do not count; a locked selector is reported.
+        let text = format!("{unknown} {unknown} {} {} {token}", wrong[0], wrong[0]);
+        let leaks = app.leaked_tokens(&text).await.unwrap();
+        assert_eq!(leaks.owners, vec![UserId(1)]);
+        assert!(leaks.locked.is_some());
     }
 
     #[tokio::test]

@@ -24,6 +24,13 @@ pub enum Error {
     /// A missing, wrong or other user's token.
     #[error("missing or invalid API token")]
     Unauthorized,
+    /// A token whose selector had too many failed verifications within a minute:
+    /// it is not checked until the minute is over.
+    #[error("too many failed attempts with this API token; try again in {retry_after} s")]
+    TokenLocked {
+        /// Seconds until it is checked again.
+        retry_after: u64,
+    },
     /// A GitHub link problem.
     #[error(transparent)]
     Github(#[from] GithubError),

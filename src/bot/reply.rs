@@ -70,6 +70,10 @@ pub fn error_text(error: &Error) -> String {
         Error::Github(GithubError::Unavailable(_)) => {
             "GitHub cannot be reached right now; please try again in a few minutes.".into()
         }
+        Error::TokenLocked { retry_after } => format!(
+            "That API token had too many failed attempts in the last minute, so it is not checked \
+             for {retry_after} s. Use `/token` if you need a new one."
+        ),
         Error::InvalidUserId(_) | Error::NotMonitored(_) | Error::Unauthorized => {
             "That did not work: harmy could not tell who you are.".into()
         }

@@ -64,18 +64,27 @@ pub async fn by_slash(bot: &Bot, user: UserId) -> String {
 
 /// Replaces every valid API token found in a guild message (whoever it belongs
 /// to) and DMs its owner the new one. Returns what to say in the channel, or
-/// `None` when the message holds no valid token.
+/// `None` when the message holds no valid token. At most three token-shaped
+/// words of a message are verified, and only those whose selector exists
+/// (`App::leaked_tokens`), so a message full of them costs little.
 pub async fn guard_leak(bot: &Bot, message: &Message) -> Option<String> {
-    let mut owners = Vec::new();
-    for candidate in crate::token::find_in_text(&message.content) {
-        if let Ok(owner) = bot.app.authenticate(candidate).await
-            && !owners.contains(&owner)
-        {
-            owners.push(owner);
+    let leaks = match bot.app.leaked_tokens(&message.content).await {
+        Ok(leaks) => leaks,
+        Err(e) => {
+            tracing::error!(channel = %message.channel_id, error = %e, "could not check a message for API tokens");
+            return None;
         }
-    }
+    };
+    let owners = leaks.owners;
     if owners.is_empty() {
-        return None;
+        // A token that could not be checked (its selector is locked out after
+        // wrong attempts) may still be real: say so rather than nothing.
+        return leaks.locked.map(|_| {
+            "That message looks like it contains an API token, but that token had too many failed \
+             attempts in the last minute, so I could not check it. If it is yours, use `/token` to \
+             replace it, and please delete the message."
+                .into()
+        });
     }
     let mut all_delivered = true;
     for owner in owners {

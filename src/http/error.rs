@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 use http::StatusCode;
+use http::header::{HeaderValue, RETRY_AFTER};
 
 use crate::error::Error;
 use crate::github::GithubError;
@@ -22,11 +23,13 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human text (never internal details).
     pub message: String,
+    /// Seconds for `Retry-After`, on a refusal that ends by itself.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
 
     /// 404 for a path no route has.
@@ -75,6 +78,11 @@ impl ApiError {
             "rate_limited",
             format!("too many requests; retry in {retry_after} s"),
         )
+        .retry_after(retry_after)
+    }
+
+    fn retry_after(self, seconds: u64) -> ApiError {
+        ApiError { retry_after: Some(seconds), ..self }
     }
 
     /// 500, with the cause logged and not shown.
@@ -92,9 +100,13 @@ impl ApiError {
         Bytes::from(body)
     }
 
-    /// The response.
+    /// The response (with `Retry-After` when the error has one).
     pub fn reply(&self, lanyard: bool) -> Reply {
-        response::json(self.status, self.body(lanyard))
+        let mut reply = response::json(self.status, self.body(lanyard));
+        if let Some(seconds) = self.retry_after {
+            reply.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        reply
     }
 }
 
@@ -112,6 +124,9 @@ impl From<Error> for ApiError {
             Error::KvKeyNotFound(_) => (StatusCode::NOT_FOUND, "kv_key_not_found"),
             Error::NotMonitored(_) => (StatusCode::NOT_FOUND, "user_not_monitored"),
             Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::TokenLocked { retry_after } => {
+                return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).retry_after(*retry_after);
+            }
             Error::Github(GithubError::InvalidLogin(_)) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Error::Github(GithubError::UnknownLogin(_) | GithubError::NotLinked) => {
                 (StatusCode::NOT_FOUND, "not_found")
@@ -147,6 +162,18 @@ mod tests {
             let api = ApiError::from(error);
             assert_eq!((api.status.as_u16(), api.code), (status, code));
         }
+    }
+
+    #[test]
+    fn a_locked_token_is_429_with_retry_after() {
+        let api = ApiError::from(Error::TokenLocked { retry_after: 42 });
+        assert_eq!((api.status.as_u16(), api.code), (429, "rate_limited"));
+        let reply = api.reply(false);
+        assert_eq!(reply.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(reply.headers()[RETRY_AFTER], "42");
+        assert!(api.message.contains("42 s"), "{}", api.message);
+        assert!(ApiError::not_found().reply(false).headers().get(RETRY_AFTER).is_none());
+        assert_eq!(ApiError::rate_limited(3).reply(true).headers()[RETRY_AFTER], "3");
     }
 
     #[test]

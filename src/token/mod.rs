@@ -1,25 +1,37 @@
 //! API tokens (SPEC §5): `harmy_<selector>_<secret>`, 64 + 128 random bits from
 //! the OS generator. The selector finds the row; only an argon2id hash (PHC
-//! string) of the secret is stored. Verifying costs tens of milliseconds, so it
-//! runs on the blocking pool behind a semaphore, and a success is remembered by
-//! a fast hash of the token until the user's token changes.
+//! string) of the secret is stored.
+//!
+//! [`Verifier`] is what checks a token (SPEC §9 "Tokens"):
+//! * a success is remembered by a fast hash of the token until the user's token
+//!   changes, and a change wins over every verification already in flight
+//!   ([`remembered`]);
+//! * concurrent verifications of one token share one run ([`flights`]);
+//! * argon2 runs on a fixed set of threads, each with one preallocated memory
+//!   buffer ([`argon`]), so verifying costs CPU time and never memory;
+//! * after [`MAX_FAILURES`] failures of one selector within [`WINDOW`], that
+//!   selector is refused without argon2 for the rest of the window ([`lockout`]).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+mod argon;
+mod flights;
+mod lockout;
+mod remembered;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::time::Instant;
+
 use blake2::{Blake2s256, Digest};
 use rand::TryRngCore;
-use tokio::sync::Semaphore;
 
 use crate::ids::UserId;
+
+pub use flights::Flight;
+pub use lockout::{MAX_FAILURES, WINDOW};
+pub use remembered::Attempt;
 
 const PREFIX: &str = "harmy_";
 const SELECTOR_BYTES: usize = 8;
 const SECRET_BYTES: usize = 16;
-/// Remembered verifications before the cache starts over.
-const CACHE_CAPACITY: usize = 65_536;
+const SALT_BYTES: usize = 16;
 
 /// A freshly issued token: shown once, then only `phc` is kept.
 pub struct IssuedToken {
@@ -37,18 +49,6 @@ impl std::fmt::Debug for IssuedToken {
     }
 }
 
-/// Issues a token. Blocking: hashing takes tens of milliseconds.
-pub fn issue() -> IssuedToken {
-    let selector = hex(&random::<SELECTOR_BYTES>());
-    let secret = hex(&random::<SECRET_BYTES>());
-    let salt = SaltString::encode_b64(&random::<16>()).expect("16 bytes is a valid salt");
-    let phc = Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .expect("argon2 with default parameters hashes any input")
-        .to_string();
-    IssuedToken { token: format!("{PREFIX}{selector}_{secret}"), selector, phc }
-}
-
 /// Splits a token into selector and secret, if it has the shape of one.
 pub fn parse(token: &str) -> Option<(&str, &str)> {
     let rest = token.strip_prefix(PREFIX)?;
@@ -63,93 +63,204 @@ pub fn find_in_text(text: &str) -> impl Iterator<Item = &str> {
     text.match_indices(PREFIX).filter_map(move |(i, _)| text.get(i..i + len)).filter(|t| parse(t).is_some())
 }
 
-/// Checks a secret against a stored PHC string. Blocking.
-pub fn verify_secret(phc: &str, secret: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(secret.as_bytes(), &hash).is_ok())
+fn random<const N: usize>() -> Option<[u8; N]> {
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng.try_fill_bytes(&mut bytes).ok()?;
+    Some(bytes)
 }
 
-fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    rand::rngs::OsRng.try_fill_bytes(&mut bytes).expect("the OS random generator is available");
-    bytes
+/// A fast hash of a token, keying what is remembered about it.
+fn fingerprint(token: &str) -> [u8; 32] {
+    Blake2s256::digest(token.as_bytes()).into()
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Remembers successful verifications and bounds concurrent argon2 runs.
+/// What a verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The token is `user`'s current one.
+    Valid(UserId),
+    /// A wrong secret, or a token that changed while it was being verified.
+    Invalid,
+    /// The selector is locked out; seconds until it is not (`Retry-After`).
+    Locked {
+        /// Whole seconds, at least 1.
+        retry_after: u64,
+    },
+    /// argon2 could not run (no thread could be started): a bug for the log.
+    Unavailable,
+}
+
+/// Checks and issues tokens: remembered successes, generations, the lockout and
+/// the argon2 threads.
 pub struct Verifier {
-    verified: Mutex<HashMap<[u8; 32], UserId>>,
-    permits: Semaphore,
+    remembered: remembered::Remembered,
+    flights: flights::Flights,
+    lockout: lockout::Lockout,
+    argon: argon::Pool,
+    /// Holds a verification between argon2 and remembering, for race tests.
+    #[cfg(test)]
+    pub(crate) gate: Gate,
 }
 
 impl Default for Verifier {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         // Leave at least half the cores to serving reads during a flood of wrong tokens.
-        Self { verified: Mutex::default(), permits: Semaphore::new((cores / 2).max(1)) }
+        Verifier::new(cores / 2)
     }
 }
 
 impl Verifier {
+    /// A verifier whose argon2 runs on `threads` threads (at least one).
+    pub fn new(threads: usize) -> Verifier {
+        Verifier {
+            remembered: Default::default(),
+            flights: Default::default(),
+            lockout: Default::default(),
+            argon: argon::Pool::new(threads),
+            #[cfg(test)]
+            gate: Gate::default(),
+        }
+    }
+
+    /// The number of argon2 threads.
+    pub fn threads(&self) -> usize {
+        self.argon.threads()
+    }
+
     /// The user a token was already verified for.
     pub fn remembered(&self, token: &str) -> Option<UserId> {
-        self.verified.lock().unwrap_or_else(|e| e.into_inner()).get(&fingerprint(token)).copied()
+        self.remembered.get(token)
     }
 
-    /// Runs argon2 for a token against its stored hash, off the async threads and
-    /// with bounded concurrency; remembers a success.
-    pub async fn verify(&self, token: &str, user: UserId, phc: String) -> bool {
-        let Some((_, secret)) = parse(token) else { return false };
-        let Ok(_permit) = self.permits.acquire().await else { return false };
+    /// Joins the verification of `token` already in flight, or leads a new one.
+    pub fn join(&self, token: &str) -> Flight<'_> {
+        self.flights.join(token)
+    }
+
+    /// Starts a verification: call before reading the stored hash, and hand the
+    /// attempt to [`Verifier::verify`] (dropping it ends the verification).
+    pub fn attempt(&self) -> Attempt<'_> {
+        self.remembered.attempt()
+    }
+
+    /// Checks `token` against `phc`, the stored hash of `user` read after
+    /// `attempt` began: through the lockout, then argon2; remembers a success
+    /// unless the user's token changed meanwhile.
+    pub async fn verify(&self, attempt: Attempt<'_>, token: &str, user: UserId, phc: String) -> Outcome {
+        let Some((selector, secret)) = parse(token) else { return Outcome::Invalid };
+        let ticket = match self.lockout.begin(selector, Instant::now()) {
+            Ok(ticket) => ticket,
+            Err(wait) => return Outcome::Locked { retry_after: lockout::seconds(wait) },
+        };
         let secret = secret.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_secret(&phc, &secret)).await.unwrap_or(false);
-        if ok {
-            let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-            if verified.len() >= CACHE_CAPACITY {
-                verified.clear();
-            }
-            verified.insert(fingerprint(token), user);
+        let Some(matched) = self.argon.run(move |memory| memory.verify(&phc, secret.as_bytes())).await else {
+            return Outcome::Unavailable;
+        };
+        #[cfg(test)]
+        self.gate.pass().await;
+        if !matched {
+            return Outcome::Invalid;
         }
-        ok
+        ticket.matched();
+        if attempt.succeed(token, user) { Outcome::Valid(user) } else { Outcome::Invalid }
     }
 
-    /// Forgets every verification of a user's tokens (on rotation or revocation).
-    pub fn forget(&self, user: UserId) {
-        self.verified.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, u| *u != user);
+    /// A user's token was replaced or removed (call after the store write):
+    /// verifications in flight for the user fail, remembered ones are forgotten.
+    pub fn changed(&self, user: UserId) {
+        self.remembered.changed(user);
+    }
+
+    /// Issues a token, hashed on the argon2 threads; `None` when no random bytes
+    /// or no argon2 thread could be had.
+    pub async fn issue(&self) -> Option<IssuedToken> {
+        let selector = hex(&random::<SELECTOR_BYTES>()?);
+        let secret = hex(&random::<SECRET_BYTES>()?);
+        let salt = random::<SALT_BYTES>()?;
+        let (secret, phc) =
+            self.argon.run(move |memory| memory.hash(secret.as_bytes(), &salt).ok().map(|phc| (secret, phc))).await??;
+        Some(IssuedToken { token: format!("{PREFIX}{selector}_{secret}"), selector, phc })
     }
 }
 
-fn fingerprint(token: &str) -> [u8; 32] {
-    Blake2s256::digest(token.as_bytes()).into()
+/// A one-shot pause point inside [`Verifier::verify`], so a test can run a
+/// rotation exactly while a verification is between argon2 and remembering.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Gate {
+    armed: std::sync::atomic::AtomicBool,
+    reached: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[cfg(test)]
+impl Gate {
+    /// The next verification to pass the gate waits there.
+    pub(crate) fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits until a verification waits at the gate (panics after 20 s, so a
+    /// verification that never gets there fails the test instead of hanging it).
+    pub(crate) async fn reached(&self) {
+        let reached = tokio::time::timeout(std::time::Duration::from_secs(20), self.reached.notified()).await;
+        reached.expect("a verification reached the gate");
+    }
+
+    /// Lets the waiting verification go on.
+    pub(crate) fn release(&self) {
+        self.release.notify_one();
+    }
+
+    async fn pass(&self) {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.reached.notify_one();
+            self.release.notified().await;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn issued_token_verifies_and_hash_is_not_the_token() {
-        let issued = issue();
+    const TOKEN: &str = "harmy_0011223344556677_00112233445566778899aabbccddeeff";
+
+    async fn check(verifier: &Verifier, token: &str, issued: &IssuedToken) -> Outcome {
+        verifier.verify(verifier.attempt(), token, UserId(7), issued.phc.clone()).await
+    }
+
+    #[tokio::test]
+    async fn an_issued_token_verifies_and_its_hash_is_not_the_token() {
+        let verifier = Verifier::new(1);
+        let issued = verifier.issue().await.unwrap();
         let (selector, secret) = parse(&issued.token).expect("well-formed");
         assert_eq!(selector, issued.selector);
         assert!(issued.phc.starts_with("$argon2id$"));
         assert!(!issued.phc.contains(secret));
-        assert!(verify_secret(&issued.phc, secret));
-        assert!(!verify_secret(&issued.phc, &"0".repeat(32)));
+        let wrong = format!("{PREFIX}{selector}_{}", "0".repeat(32));
+        assert_eq!(check(&verifier, &wrong, &issued).await, Outcome::Invalid);
+        assert_eq!(check(&verifier, &issued.token, &issued).await, Outcome::Valid(UserId(7)));
     }
 
-    #[test]
-    fn tokens_are_unique_and_carry_128_secret_bits() {
-        let a = issue();
-        let b = issue();
+    #[tokio::test]
+    async fn tokens_are_unique_and_carry_128_secret_bits() {
+        let verifier = Verifier::new(1);
+        let a = verifier.issue().await.unwrap();
+        let b = verifier.issue().await.unwrap();
         assert_ne!(a.token, b.token);
+        assert_ne!(a.phc, b.phc, "salted");
         assert_eq!(parse(&a.token).unwrap().1.len(), 32);
     }
 
     #[test]
     fn parse_rejects_malformed_tokens() {
+        assert_eq!(parse(TOKEN), Some(("0011223344556677", "00112233445566778899aabbccddeeff")));
         for bad in ["", "harmy_", "harmy_abc_def", "x_0123456789abcdef_0123456789abcdef0123456789abcdef"] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
@@ -157,21 +268,42 @@ mod tests {
 
     #[test]
     fn tokens_are_found_inside_messages() {
-        let t = issue().token;
-        let text = format!("here is my token:{t}, oops");
-        assert_eq!(find_in_text(&text).collect::<Vec<_>>(), vec![t.as_str()]);
+        let text = format!("here is my token:{TOKEN}, oops");
+        assert_eq!(find_in_text(&text).collect::<Vec<_>>(), vec![TOKEN]);
         assert_eq!(find_in_text("harmy_ is a nice word").count(), 0);
     }
 
     #[tokio::test]
-    async fn verifier_remembers_success_until_forgotten() {
-        let issued = issue();
-        let verifier = Verifier::default();
-        let user = UserId(7);
+    async fn a_success_is_remembered_until_the_token_changes() {
+        let verifier = Verifier::new(1);
+        let issued = verifier.issue().await.unwrap();
         assert_eq!(verifier.remembered(&issued.token), None);
-        assert!(verifier.verify(&issued.token, user, issued.phc.clone()).await);
-        assert_eq!(verifier.remembered(&issued.token), Some(user));
-        verifier.forget(user);
+        assert_eq!(check(&verifier, &issued.token, &issued).await, Outcome::Valid(UserId(7)));
+        assert_eq!(verifier.remembered(&issued.token), Some(UserId(7)));
+        verifier.changed(UserId(7));
         assert_eq!(verifier.remembered(&issued.token), None);
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_wrong_secrets_runs_ten_verifications_then_is_locked_out() {
+        let verifier = Verifier::new(1);
+        let issued = verifier.issue().await.unwrap();
+        assert_eq!(check(&verifier, &issued.token, &issued).await, Outcome::Valid(UserId(7)));
+        let wrong: Vec<String> = (0..60).map(|n| format!("{PREFIX}{}_{n:032x}", issued.selector)).collect();
+        let outcomes = futures_util::future::join_all(wrong.iter().map(|t| check(&verifier, t, &issued))).await;
+        let invalid = outcomes.iter().filter(|o| **o == Outcome::Invalid).count();
+        let locked: Vec<u64> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Locked { retry_after } => Some(*retry_after),
+                _ => None,
+            })
+            .collect();
+        assert_eq!((invalid, locked.len()), (MAX_FAILURES as usize, 50), "{outcomes:?}");
+        assert!(locked.iter().all(|s| (1..=60).contains(s)), "{locked:?}");
+        // The remembered token keeps working; a not yet remembered one waits like the rest.
+        assert_eq!(verifier.remembered(&issued.token), Some(UserId(7)));
+        verifier.changed(UserId(7));
+        assert!(matches!(check(&verifier, &issued.token, &issued).await, Outcome::Locked { .. }));
     }
 }
