@@ -5,6 +5,8 @@
 //! `cargo bench --bench http -- rest`   GET /user/:id vs the bare server (throughput, p99)
 //! `cargo bench --bench http -- kv`     authenticated KV writes/s with one valid token, and
 //!                                      read p99 with and without 100 wrong-token requests/s
+//!                                      (over 100 real selectors, so each runs argon2)
+//! `cargo bench --bench http -- wrong-tokens`  RSS growth after 1 000 wrong-token attempts
 //! `cargo bench --bench http -- socket` 10 000 subscribers (10 subscribe_to_all): connect time,
 //!                                      update delivery p99 when every update reaches all 10 000
 //! `cargo bench --bench http -- socket-spread`  the same subscribers, each `subscribe_to_id` on
@@ -47,9 +49,10 @@ fn main() -> anyhow::Result<()> {
             "rest" => rest(addr).await,
             "hold" => hold(addr).await,
             "kv" => kv(&app, addr).await,
+            "wrong-tokens" => wrong_tokens(&app, addr).await,
             "socket" => socket::run(&app, addr, socket::Scenario::Hot).await,
             "socket-spread" => socket::run(&app, addr, socket::Scenario::Spread).await,
-            other => anyhow::bail!("unknown mode {other} (rest, kv, socket, socket-spread, hold)"),
+            other => anyhow::bail!("unknown mode {other} (rest, kv, wrong-tokens, socket, socket-spread, hold)"),
         }
     })
 }
@@ -328,16 +331,37 @@ async fn rest(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Members with tokens for the wrong-token floods: the lockout allows 10 failures a
+/// minute per selector, so a flood that should keep argon2 busy spans many of them.
+const TOKEN_USERS: u64 = 100;
+
+/// Issues tokens for `TOKEN_USERS` users (not the ones read); their selectors.
+async fn token_selectors(app: &App) -> anyhow::Result<Vec<String>> {
+    let mut selectors = Vec::new();
+    for i in 0..TOKEN_USERS {
+        let token = app.token_rotate(UserId(FIRST + 50_000 + i)).await?;
+        selectors.push(token.split('_').nth(1).unwrap_or_default().to_string());
+    }
+    Ok(selectors)
+}
+
+/// The `n`th wrong token: a real selector (round robin) and a wrong secret, so
+/// that each one costs a full argon2 verification until its selector is locked out.
+fn wrong_token(selectors: &[String], n: usize) -> String {
+    format!("harmy_{}_{n:032x}", selectors[n % selectors.len()])
+}
+
 async fn kv(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
     let user = UserId(FIRST + 7);
     let token = app.token_rotate(user).await?;
+    let selectors = token_selectors(app).await?;
     let script = std::env::temp_dir().join("harmy-bench-kv.lua");
     std::fs::write(
         &script,
         format!("wrk.method = \"PUT\"\nwrk.body = \"sunny\"\nwrk.headers[\"Authorization\"] = \"{token}\"\n"),
     )?;
-    // A steady-state writer: its token was verified once already (otherwise the first 64
-    // requests queue behind 64 argon2 verifications, one core's worth at a time).
+    // A steady-state writer: its token was verified once already (its first burst would
+    // share one verification anyway).
     fetch(addr, &format!("/user/{user}/kv"), &[("authorization", &token)]).await?;
     let writes = wrk(&format!("http://{addr}/user/{user}/kv/mood"), &["-s", script.to_str().unwrap()]).await?;
     println!(
@@ -347,13 +371,13 @@ async fn kv(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
 
     let read_url = format!("http://{addr}/user/{}", FIRST + 1);
     let quiet = wrk(&read_url, &[]).await?;
-    // A wrong secret behind a real selector: each one costs a full argon2 verification.
-    let wrong = format!("{}{}", &token[..token.len() - 4], "0000");
+    // 100 wrong tokens a second over 100 real selectors: 10 s of it is 10 per selector,
+    // all within the lockout's allowance, so every one costs a full argon2 verification.
     let flood = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
-        loop {
+        for n in 0.. {
             tick.tick().await;
-            let wrong = wrong.clone();
+            let wrong = wrong_token(&selectors, n);
             tokio::spawn(async move { fetch(addr, &format!("/user/{user}/kv"), &[("authorization", &wrong)]).await });
         }
     });
@@ -367,6 +391,70 @@ async fn kv(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
         flooded.p99_ms / quiet.p99_ms
     );
     Ok(())
+}
+
+/// This process's resident memory now and at its peak, in KiB.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// RSS growth after 1 000 wrong-token attempts, 50 at a time, over 100 real
+/// selectors: every attempt a full argon2 verification (10 per selector, the
+/// lockout's allowance).
+async fn wrong_tokens(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
+    const ATTEMPTS: usize = 1_000;
+    const CONCURRENT: usize = 50;
+    let selectors = token_selectors(app).await?;
+    let (rss_before, hwm_before) = memory_kib();
+    let started = std::time::Instant::now();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for batch in 0..ATTEMPTS / CONCURRENT {
+        let requests: Vec<_> = (0..CONCURRENT)
+            .map(|i| {
+                let wrong = wrong_token(&selectors, batch * CONCURRENT + i);
+                tokio::spawn(async move { status(addr, "/user/@me/kv", &wrong).await })
+            })
+            .collect();
+        for request in requests {
+            *statuses.entry(request.await??).or_default() += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    let (rss_after, hwm_after) = memory_kib();
+    println!(
+        "{ATTEMPTS} wrong-token attempts, {CONCURRENT} at a time, in {:.1} s: statuses {statuses:?}",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "RSS {:.1} -> {:.1} MiB: growth {:.1} MiB; peak {:.1} -> {:.1} MiB (target: growth <= 64 MiB)",
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0,
+        (rss_after as f64 - rss_before as f64) / 1024.0,
+        hwm_before as f64 / 1024.0,
+        hwm_after as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// The status of one GET with a token, over a fresh connection.
+async fn status(addr: SocketAddr, path: &str, token: &str) -> anyhow::Result<u16> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let request = hyper::Request::builder()
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("authorization", token)
+        .body(Full::new(Bytes::new()))?;
+    Ok(sender.send_request(request).await?.status().as_u16())
 }
 
 /// One GET over a fresh connection; the body.
