@@ -43,9 +43,19 @@ pub struct Extras {
     pub github: Bytes,
 }
 
+/// Where the presences come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresenceSource {
+    /// Discord's gateway.
+    Discord,
+    /// The simulated guild of `harmy serve --demo` (`/health` says `"gateway":"demo"`).
+    Demo,
+}
+
 /// The shared state of a harmy process.
 pub struct App {
     config: Config,
+    source: PresenceSource,
     limits: KvLimits,
     store: Arc<Store>,
     /// Live presences, filled by the gateway.
@@ -76,8 +86,14 @@ impl App {
 
     /// Builds the state over an open store.
     pub fn new(config: Config, store: Store) -> Arc<App> {
+        App::with_source(config, store, PresenceSource::Discord)
+    }
+
+    /// Builds the state over an open store, for presences from `source`.
+    pub fn with_source(config: Config, store: Store, source: PresenceSource) -> Arc<App> {
         let github = github::Client::new(&config.github);
         Arc::new(App {
+            source,
             limits: config.kv.into(),
             config,
             store: Arc::new(store),
@@ -94,6 +110,11 @@ impl App {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Where the presences come from.
+    pub fn presence_source(&self) -> PresenceSource {
+        self.source
     }
 
     /// The KV limits in force.

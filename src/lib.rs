@@ -21,6 +21,8 @@
 //! * The operator CLI ([`cli`]) sends its commands to the running server over
 //!   the admin socket ([`admin`]) or, with no server, runs the same
 //!   [`admin::execute`] on the database itself.
+//! * `harmy serve --demo` ([`demo`]) runs the same parts against a simulated
+//!   guild, fed to the gateway code by a local gateway speaking Discord's protocol.
 //! * `http`, `gateway`, `bot`, `admin` and `cli` are adapters: none of them
 //!   opens a redb table. The layout follows `STYLE.md`; the one addition is
 //!   [`changes`], the coalescing change feed between writers and the socket hub.
@@ -31,6 +33,7 @@ pub mod bot;
 pub mod changes;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod gateway;
 pub mod github;

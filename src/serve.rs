@@ -5,8 +5,11 @@
 //! token is cancelled, `Err` on a fatal error (e.g. Discord refusing the
 //! privileged intents), which stops the others and makes `serve` exit non-zero.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -16,15 +19,74 @@ use crate::store::Store;
 
 /// Runs until a signal (exit 0) or a fatal error of a part (non-zero).
 pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
+    let signals = Signals::install()?;
     let config = loaded.config;
     anyhow::ensure!(
         !config.discord.token.is_empty(),
         "discord.token is not set: put the bot token in the config file, in HARMY_DISCORD_TOKEN, \
-         or in a file named by discord.token_file"
+         or in a file named by discord.token_file (`harmy init` writes a config; `harmy serve --demo` \
+         needs none)"
     );
     let path = config.storage.path.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
-    let app = App::new(config.clone(), store);
+    serve(App::new(config, store), Parts::ALL, signals, |_| {}).await
+}
+
+/// The parts that run besides the HTTP API, the admin socket and the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// The bot's commands (they answer over Discord's REST API).
+    pub bot: bool,
+    /// The GitHub refresher (it asks GitHub).
+    pub github_refresher: bool,
+}
+
+impl Parts {
+    /// Everything: what `harmy serve` runs.
+    pub const ALL: Parts = Parts { bot: true, github_refresher: true };
+}
+
+/// Where a started server listens.
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    /// The HTTP and WebSocket API.
+    pub http: SocketAddr,
+    /// `/metrics`, when it has its own listener.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// SIGTERM (systemd) and SIGINT (a terminal), caught from the moment they are
+/// installed: a signal that arrives during start-up still ends `serve` cleanly
+/// (and lets the demo remove its directory) instead of killing the process.
+pub struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers.
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+    }
+
+    /// Waits for either signal.
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
+/// Starts every part around `app`, calls `started` once every listener is bound,
+/// and runs until a signal (exit 0) or a fatal error of a part (non-zero).
+pub async fn serve(
+    app: Arc<App>,
+    enabled: Parts,
+    mut signals: Signals,
+    started: impl FnOnce(&Started),
+) -> anyhow::Result<ExitCode> {
+    let config = app.config().clone();
     let shutdown = CancellationToken::new();
     let mut parts: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
@@ -34,20 +96,34 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     // on the same database stops there, before touching the first one's socket.
     let (admin, admin_file) = crate::admin::server::bind(&config.admin.socket)?;
     parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
-    let listeners = crate::http::bind(&config).await?;
+    let listeners = match crate::http::bind(&config).await {
+        Ok(listeners) => listeners,
+        Err(e) => {
+            admin_file.remove();
+            return Err(e);
+        }
+    };
     let http_addr = listeners.api.local_addr()?;
     let metrics_addr = listeners.metrics.as_ref().map(|l| l.local_addr()).transpose()?;
     parts.spawn(crate::http::serve(app.clone(), listeners, shutdown.clone().cancelled_owned()));
-    parts.spawn(crate::github::refresher::run(app.clone(), shutdown.clone()));
+    if enabled.github_refresher {
+        parts.spawn(crate::github::refresher::run(app.clone(), shutdown.clone()));
+    }
 
-    // The gateway fills the presence cache and hands the bot its events.
+    // The gateway fills the presence cache and hands the bot its events (which
+    // it drops when no bot runs).
     let (bot_events, bot_inbox) = crate::gateway::bot_channel();
     parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
-    parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
+    if enabled.bot {
+        parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
+    } else {
+        drop(bot_inbox);
+    }
 
     if let Some(warning) = file_limit_warning(std::fs::read_to_string("/proc/self/limits").ok().as_deref(), &config) {
         tracing::warn!("{warning}");
     }
+    started(&Started { http: http_addr, metrics: metrics_addr });
     tracing::info!(
         http = %http_addr,
         metrics = ?metrics_addr,
@@ -57,7 +133,7 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     );
 
     let code = tokio::select! {
-        () = wait_for_signal() => {
+        () = signals.recv() => {
             tracing::info!("shutting down");
             ExitCode::SUCCESS
         }
@@ -77,17 +153,6 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     while parts.join_next().await.is_some() {}
     admin_file.remove();
     Ok(code)
-}
-
-/// SIGTERM (systemd) or SIGINT (a terminal).
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }
 
 /// Files the process needs besides its connections: the database, listeners,

@@ -75,8 +75,10 @@ pub enum Command {
 
 /// Runs a parsed command line; the error is printed by `main`.
 pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
-    if let Command::GenerateDocs(args) = &cli.command {
-        return docs::run(args);
+    match &cli.command {
+        Command::GenerateDocs(args) => return docs::run(args),
+        Command::Serve(args) if args.demo => return serve::run_demo(&cli.global, args),
+        _ => {}
     }
     let mut flags = Vec::new();
     if let Some(path) = &cli.global.database {

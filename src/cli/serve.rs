@@ -1,18 +1,32 @@
-//! `harmy serve`: the long-running process.
+//! `harmy serve`: the long-running process, or with `--demo` the simulated guild.
 
 use std::process::ExitCode;
 
 use clap::Args;
 
+use super::GlobalArgs;
 use crate::config::Loaded;
 
 /// `harmy serve`
 #[derive(Debug, Args)]
+#[command(after_long_help = DEMO_HELP)]
 pub struct ServeArgs {
-    /// Address of the HTTP API (overrides http.listen).
+    /// Address of the HTTP API (overrides http.listen; with --demo, default 127.0.0.1:4001).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Serve a simulated guild of 20 members instead of Discord's: no config file, no token, no network.
+    ///
+    /// A local gateway on 127.0.0.1 feeds harmy's gateway code with members who
+    /// listen to Spotify, play, set custom statuses and change status every few
+    /// seconds; one of them has KV pairs, a GitHub profile and a token, printed
+    /// at start with the URLs to try. The database and the admin socket live in
+    /// a temporary directory removed at exit. No config file and no HARMY_*
+    /// setting is read; only --listen applies.
+    #[arg(long)]
+    pub demo: bool,
 }
+
+const DEMO_HELP: &str = "Without --demo, serve needs a config with the bot token (`harmy init` writes one).";
 
 impl ServeArgs {
     /// The settings these flags override.
@@ -23,4 +37,23 @@ impl ServeArgs {
 
 pub fn run(loaded: Loaded, _args: ServeArgs) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(crate::serve::run(loaded))
+}
+
+/// `harmy serve --demo`: no configuration is loaded at all.
+pub fn run_demo(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        global.database.is_none() && global.admin_socket.is_none() && global.set.is_empty(),
+        "--demo reads no configuration: it takes no --database, --admin-socket or --set (only --listen)"
+    );
+    if let Some(path) = &global.config {
+        tracing::info!(config = %path.display(), "--demo reads no config file; this one is ignored");
+    }
+    let ignored: Vec<String> = std::env::vars()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("HARMY_") && !matches!(name.as_str(), "HARMY_LOG" | "HARMY_CONFIG"))
+        .collect();
+    if !ignored.is_empty() {
+        tracing::info!("--demo ignores the settings {}", ignored.join(", "));
+    }
+    super::runtime()?.block_on(crate::demo::run(args.listen))
 }

@@ -17,7 +17,8 @@ pub fn root(api: &Api) -> Reply {
     response::json(StatusCode::OK, body)
 }
 
-/// `GET /health`: 200 when the database answers and the gateway has a session.
+/// `GET /health`: 200 when the database answers and the gateway has a session
+/// (`"gateway":"up"`, or `"demo"` under `harmy serve --demo`).
 pub async fn health(api: &Api) -> Reply {
     let database = api.app.store_ok().await;
     let gateway = gateway_probe::has_session(&api.app);
@@ -25,7 +26,7 @@ pub async fn health(api: &Api) -> Reply {
     let body = serde_json::json!({
         "status": if database && gateway { "ok" } else { "unavailable" },
         "database": word(database),
-        "gateway": word(gateway),
+        "gateway": gateway_probe::state(&api.app),
     });
     let status = if database && gateway { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     response::json(status, body.to_string())
