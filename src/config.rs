@@ -15,7 +15,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Where the configuration file is looked for when neither `--config` nor
-/// `$HARMY_CONFIG` names one.
+/// `$HARMY_CONFIG` names one (after the user's own, for a user other than root:
+/// see [`paths`]).
 pub const SYSTEM_CONFIG: &str = "/etc/harmy/config.toml";
 /// The fallback beside the working directory.
 pub const LOCAL_CONFIG: &str = "harmy.toml";
@@ -132,13 +133,14 @@ impl Default for RateLimitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// The redb database file.
+    /// The redb database file. The default here is root's; loading gives a user
+    /// other than root their own ([`paths`]).
     pub path: PathBuf,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { path: "/var/lib/harmy/harmy.redb".into() }
+        Self { path: paths::SYSTEM_DATABASE.into() }
     }
 }
 
@@ -146,13 +148,14 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
-    /// Unix socket of the running server (mode 0600).
+    /// Unix socket of the running server (mode 0600). The default here is root's;
+    /// loading gives a user other than root their own ([`paths`]).
     pub socket: PathBuf,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { socket: "/run/harmy/admin.sock".into() }
+        Self { socket: paths::SYSTEM_SOCKET.into() }
     }
 }
 
@@ -300,8 +303,10 @@ mod duration {
     }
 }
 
+pub mod example;
 mod load;
+pub mod paths;
 #[cfg(test)]
 mod tests;
 
-pub use load::{ConfigError, Loaded, Sources, defaults_table, env_name, load, load_from_env};
+pub use load::{ConfigError, Loaded, Sources, defaults_table, env_name, load, load_from_env, load_text, typed};

@@ -1,17 +1,19 @@
 //! Loading the configuration: each layer (defaults, file, environment, flags)
 //! becomes a TOML table checked against the defaults' keys, and the merged
-//! table becomes a `Config`; `*_file` secrets are read last.
+//! table becomes a `Config`; `*_file` secrets are read last. The default paths
+//! depend on who runs harmy (`paths`).
 
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use super::{Config, LOCAL_CONFIG, SYSTEM_CONFIG, Secret};
+use super::paths::{Defaults, effective_uid};
+use super::{Config, Secret};
 
 /// A configuration that could not be loaded; the message is one readable line.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub(super) String);
 
 /// The `[section]` names with a `*_file` twin for their `token`.
 const SECRET_KEYS: &[(&str, &str)] = &[("discord", "token"), ("github", "token")];
@@ -28,6 +30,9 @@ pub struct Sources {
     pub env: Vec<(String, String)>,
     /// Flags as `section.key` = raw value.
     pub flags: Vec<(String, String)>,
+    /// The effective user id, which picks the default paths with `env` (see
+    /// `paths`): 0 (root, and `Default`) keeps the system paths.
+    pub euid: u32,
 }
 
 /// The result of loading: the config and any warnings to log.
@@ -39,21 +44,50 @@ pub struct Loaded {
     pub file: Option<PathBuf>,
     /// Things worth telling the operator (unknown environment variables).
     pub warnings: Vec<String>,
+    /// The default paths that applied.
+    pub defaults: Defaults,
 }
 
 /// Loads the configuration from its sources.
 pub fn load(sources: &Sources) -> Result<Loaded, ConfigError> {
-    let defaults = defaults_table();
+    let paths = Defaults::for_process(sources.euid, &sources.env);
+    let file = match resolve_file(sources.file.as_deref(), &paths) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("config file {}: {}", path.display(), io_reason(&e))))?;
+            Some((path, text))
+        }
+        None => None,
+    };
+    load_layers(sources, paths, file)
+}
+
+/// Loads the configuration that `text` would give as the file at `path` (not yet
+/// written), with the environment and flags of `sources`: what a server started
+/// on that file would run with.
+pub fn load_text(path: &Path, text: &str, sources: &Sources) -> Result<Loaded, ConfigError> {
+    let paths = Defaults::for_process(sources.euid, &sources.env);
+    load_layers(sources, paths, Some((path.to_path_buf(), text.to_string())))
+}
+
+fn load_layers(sources: &Sources, paths: Defaults, file: Option<(PathBuf, String)>) -> Result<Loaded, ConfigError> {
+    let mut defaults = defaults_table();
+    insert(&mut defaults, "storage", "path", Value::String(paths.database.display().to_string()));
+    if let Some(socket) = &paths.admin_socket {
+        insert(&mut defaults, "admin", "socket", Value::String(socket.display().to_string()));
+    }
     let mut merged = defaults.clone();
     let mut warnings = Vec::new();
+    // Whether any layer names the admin socket (else it may go beside the database).
+    let names_socket = |layer: &Table| layer.get("admin").and_then(|a| a.get("socket")).is_some();
+    let mut socket_named = false;
 
-    let file = resolve_file(sources.file.as_deref());
-    if let Some(path) = &file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("config file {}: {}", path.display(), io_reason(&e))))?;
-        let table = parse_file(path, &text)?;
+    if let Some((path, text)) = &file {
+        let table = parse_file(path, text)?;
+        socket_named |= names_socket(&table);
         merge_layer(&mut merged, table, &format!("config file {}", path.display()))?;
     }
+    let file = file.map(|(path, _)| path);
 
     let mut env_layer = Table::new();
     for (name, raw) in &sources.env {
@@ -69,6 +103,7 @@ pub fn load(sources: &Sources) -> Result<Loaded, ConfigError> {
             None => warnings.push(format!("unknown environment variable {name} (not a harmy setting)")),
         }
     }
+    socket_named |= names_socket(&env_layer);
     merge_layer(&mut merged, env_layer, "environment")?;
 
     let mut flag_layer = Table::new();
@@ -80,6 +115,7 @@ pub fn load(sources: &Sources) -> Result<Loaded, ConfigError> {
         let value = parse_raw(&defaults, section, key, raw).map_err(|e| ConfigError(format!("--set {path}: {e}")))?;
         insert(&mut flag_layer, section, key, value);
     }
+    socket_named |= names_socket(&flag_layer);
     merge_layer(&mut merged, flag_layer, "flags")?;
 
     let mut config: Config = Value::Table(merged)
@@ -87,13 +123,16 @@ pub fn load(sources: &Sources) -> Result<Loaded, ConfigError> {
         .map_err(|e: toml::de::Error| ConfigError(format!("configuration: {}", e.message())))?;
     resolve_secret(&mut config.discord.token, &config.discord.token_file, "discord.token_file")?;
     resolve_secret(&mut config.github.token, &config.github.token_file, "github.token_file")?;
-    Ok(Loaded { config, file, warnings })
+    if !socket_named {
+        config.admin.socket = paths.admin_socket_beside(&config.storage.path);
+    }
+    Ok(Loaded { config, file, warnings, defaults: paths })
 }
 
 /// Loads from the process's real environment.
 pub fn load_from_env(file: Option<PathBuf>, flags: Vec<(String, String)>) -> Result<Loaded, ConfigError> {
     let file = file.or_else(|| std::env::var_os("HARMY_CONFIG").map(PathBuf::from));
-    load(&Sources { file, env: std::env::vars().collect(), flags })
+    load(&Sources { file, env: std::env::vars().collect(), flags, euid: effective_uid() })
 }
 
 /// The environment variable that sets `section.key`.
@@ -109,11 +148,11 @@ pub fn defaults_table() -> Table {
     }
 }
 
-fn resolve_file(explicit: Option<&Path>) -> Option<PathBuf> {
+fn resolve_file(explicit: Option<&Path>, paths: &Defaults) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_path_buf());
     }
-    [SYSTEM_CONFIG, LOCAL_CONFIG].iter().map(PathBuf::from).find(|p| p.exists())
+    paths.config_search().into_iter().find(|p| p.exists())
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -161,6 +200,16 @@ fn find_env_key(defaults: &Table, name: &str) -> Option<(String, String)> {
         let keys = keys.as_table()?;
         keys.keys().find(|key| env_name(section, key) == name).map(|key| (section.clone(), key.clone()))
     })
+}
+
+/// A raw setting (`--set section.key=raw`) as the TOML value it stands for:
+/// typed as the key's default.
+pub fn typed(section: &str, key: &str, raw: &str) -> Result<Value, String> {
+    let defaults = defaults_table();
+    if defaults.get(section).and_then(|t| t.get(key)).is_none() {
+        return Err("unknown key".into());
+    }
+    parse_raw(&defaults, section, key, raw)
 }
 
 /// Parses a raw string (environment or flag) as the type of the key's default.
@@ -211,7 +260,10 @@ fn merge_layer(merged: &mut Table, layer: Table, name: &str) -> Result<(), Confi
         let target = merged.entry(&section).or_insert_with(|| Value::Table(Table::new()));
         let Value::Table(target) = target else { continue };
         for (key, value) in keys {
-            if let Some(&(_, secret)) = SECRET_KEYS.iter().find(|(s, _)| *s == section) {
+            // Only a value replaces its twin: the example's `token_file = ""` beside a
+            // filled-in `token` leaves the token alone.
+            let set = value.as_str().is_none_or(|v| !v.is_empty());
+            if let Some(&(_, secret)) = SECRET_KEYS.iter().find(|(s, _)| *s == section).filter(|_| set) {
                 let twin = format!("{secret}_file");
                 if key == secret {
                     target.insert(twin, Value::String(String::new()));

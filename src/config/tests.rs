@@ -14,6 +14,7 @@ fn load_with(file_text: Option<&str>, env: &[(&str, &str)], flags: &[(&str, &str
         file: f.as_ref().map(|f| f.path().to_path_buf()),
         env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         flags: flags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        euid: 0,
     })
     .map(|l| l.config)
 }
@@ -155,4 +156,68 @@ fn durations_parse_humantime() {
     let config = load_with(Some("[github]\nrefresh_interval = \"90m\"\n"), &[], &[]).unwrap();
     assert_eq!(config.github.refresh_interval, Duration::from_secs(5400));
     assert!(load_with(Some("[github]\nrefresh_interval = \"soon\"\n"), &[], &[]).is_err());
+}
+
+/// Loads as the user `euid` with `env` (and `file`, explicit when given).
+fn load_as(euid: u32, env: &[(&str, &str)], file: Option<&std::path::Path>) -> Loaded {
+    load(&Sources {
+        file: file.map(|p| p.to_path_buf()),
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        flags: vec![],
+        euid,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_user_without_root_gets_the_xdg_paths_and_root_the_system_ones() {
+    let env = [("HOME", "/home/ada"), ("XDG_STATE_HOME", "/home/ada/st"), ("XDG_RUNTIME_DIR", "/run/user/1000")];
+    let user = load_as(1000, &env, None).config;
+    assert_eq!(user.storage.path, std::path::Path::new("/home/ada/st/harmy/harmy.redb"));
+    assert_eq!(user.admin.socket, std::path::Path::new("/run/user/1000/harmy/admin.sock"));
+    let root = load_as(0, &env, None).config;
+    assert_eq!(
+        (root.storage.path, root.admin.socket),
+        (Config::default().storage.path, Config::default().admin.socket)
+    );
+    let unit = load_as(61_234, &[("HOME", "/"), ("STATE_DIRECTORY", "/var/lib/harmy")], None).config;
+    assert_eq!(unit.storage.path, std::path::Path::new("/var/lib/harmy/harmy.redb"));
+    assert_eq!(unit.admin.socket, std::path::Path::new("/run/harmy/admin.sock"));
+}
+
+#[test]
+fn without_a_runtime_dir_the_socket_goes_beside_the_database_in_use() {
+    let user = load_as(1000, &[("HOME", "/home/ada")], None).config;
+    assert_eq!(user.admin.socket, std::path::Path::new("/home/ada/.local/state/harmy/admin.sock"));
+    let f = file("[storage]\npath = \"/srv/harmy/h.redb\"\n");
+    let moved = load_as(1000, &[("HOME", "/home/ada")], Some(f.path())).config;
+    assert_eq!(moved.admin.socket, std::path::Path::new("/srv/harmy/admin.sock"));
+    let f = file("[storage]\npath = \"/srv/harmy/h.redb\"\n[admin]\nsocket = \"/tmp/a.sock\"\n");
+    let named = load_as(1000, &[("HOME", "/home/ada")], Some(f.path())).config;
+    assert_eq!(named.admin.socket, std::path::Path::new("/tmp/a.sock"), "a named socket stays");
+}
+
+#[test]
+fn a_user_s_own_config_file_is_found_before_the_system_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_home = dir.path().join("conf");
+    std::fs::create_dir_all(config_home.join("harmy")).unwrap();
+    std::fs::write(config_home.join("harmy/config.toml"), "[rate_limit]\nper_second = 42\n").unwrap();
+    let home = dir.path().display().to_string();
+    let conf = config_home.display().to_string();
+    let loaded = load_as(1000, &[("HOME", &home), ("XDG_CONFIG_HOME", &conf)], None);
+    assert_eq!(loaded.file.as_deref(), Some(config_home.join("harmy/config.toml").as_path()));
+    assert_eq!(loaded.config.rate_limit.per_second, 42);
+    // Root never reads a user's file.
+    assert_ne!(load_as(0, &[("HOME", &home), ("XDG_CONFIG_HOME", &conf)], None).config.rate_limit.per_second, 42);
+}
+
+#[test]
+fn an_empty_twin_beside_a_secret_leaves_the_secret_alone() {
+    // The example config has both lines: filling in one must not be undone by the other.
+    let config = load_with(Some("[discord]\ntoken = \"abc\"\ntoken_file = \"\"\n"), &[], &[]).unwrap();
+    assert_eq!(config.discord.token.expose(), "abc");
+    let f = file("from-file\n");
+    let text = format!("[discord]\ntoken = \"\"\ntoken_file = \"{}\"\n", f.path().display());
+    assert_eq!(load_with(Some(&text), &[], &[]).unwrap().discord.token.expose(), "from-file");
 }
