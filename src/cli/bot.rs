@@ -92,7 +92,7 @@ fn need_token(config: &Config) -> anyhow::Result<&str> {
 }
 
 /// The application id from Discord, for a token of an unusual shape.
-async fn application_id(config: &Config) -> anyhow::Result<u64> {
+pub(super) async fn application_id(config: &Config) -> anyhow::Result<u64> {
     let client = crate::bot::client(&config.discord);
     let application = client.current_user_application().await.context("asking Discord for the application")?;
     Ok(application.model().await?.id.get())

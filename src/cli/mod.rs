@@ -4,8 +4,10 @@
 mod bot;
 mod docs;
 mod github;
+mod init;
 mod kv;
 mod migrate;
+mod prompt;
 mod serve;
 mod token;
 
@@ -24,7 +26,7 @@ pub use docs::generate as generate_docs;
 /// and WebSocket API that speaks both the api.harmy.gg shape and Lanyard's, next
 /// to a per-user key/value store and a linked GitHub profile.
 #[derive(Debug, Parser)]
-#[command(name = "harmy", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "harmy", version, propagate_version = true, max_term_width = 100, after_long_help = DEFAULT_PATHS)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -32,16 +34,31 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Which default paths apply when (the long help and the man page say it).
+const DEFAULT_PATHS: &str = "\
+Default paths, when the config names none:
+  as root, or under systemd (STATE_DIRECTORY or RUNTIME_DIRECTORY set, as harmy.service does):
+    database /var/lib/harmy/harmy.redb, admin socket /run/harmy/admin.sock,
+    config /etc/harmy/config.toml, else ./harmy.toml;
+  as any other user:
+    database $XDG_STATE_HOME/harmy/harmy.redb (else ~/.local/state/harmy/harmy.redb),
+    admin socket $XDG_RUNTIME_DIR/harmy/admin.sock (else beside the database),
+    config $XDG_CONFIG_HOME/harmy/config.toml (else ~/.config/harmy/config.toml), then as root.
+--config and $HARMY_CONFIG come first. `harmy init` writes a first config; `harmy serve --demo` needs none.";
+
 /// Options every subcommand takes, before or after its name.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml].
+    /// Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml
+    /// (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml].
     #[arg(long, global = true, value_name = "PATH", env = "HARMY_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The database file (overrides storage.path).
+    /// The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or
+    /// under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)].
     #[arg(long, global = true, value_name = "PATH")]
     pub database: Option<PathBuf>,
-    /// The admin socket (overrides admin.socket).
+    /// The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under
+    /// systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR].
     #[arg(long, global = true, value_name = "PATH")]
     pub admin_socket: Option<PathBuf>,
     /// Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`.
@@ -68,6 +85,14 @@ pub enum Command {
     Github(github::GithubCommand),
     /// Create or upgrade the database schema.
     Migrate(migrate::MigrateArgs),
+    /// Write a first config: ask for the bot token and guild, check the bot, create the database.
+    ///
+    /// Asks for the bot token (not shown as it is typed) and the guild id, unless
+    /// --token-file and --guild give them; checks them against Discord as `harmy
+    /// bot check` does (nothing is written if the token is refused); writes the
+    /// commented example config with them filled in, mode 0600; creates the
+    /// database; prints the URL that adds the bot to the server and the next command.
+    Init(init::InitArgs),
     /// Write the man pages and shell completions (for packagers and the repo's own docs).
     #[command(hide = true)]
     GenerateDocs(docs::DocsArgs),
@@ -78,8 +103,26 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match &cli.command {
         Command::GenerateDocs(args) => return docs::run(args),
         Command::Serve(args) if args.demo => return serve::run_demo(&cli.global, args),
+        Command::Init(args) => return init::run(&cli.global, args, flags(&cli)?),
         _ => {}
     }
+    let loaded = config::load_from_env(cli.global.config.clone(), flags(&cli)?)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve(args) => serve::run(loaded, args),
+        Command::Bot(command) => bot::run(loaded, command),
+        Command::Token(command) => token::run(&loaded, command),
+        Command::Kv(command) => kv::run(&loaded, command),
+        Command::Github(command) => github::run(&loaded, command),
+        Command::Migrate(args) => migrate::run(&loaded, args),
+        Command::GenerateDocs(_) | Command::Init(_) => unreachable!("handled above"),
+    }
+}
+
+/// The settings the command line overrides, as `section.key` = raw value.
+fn flags(cli: &Cli) -> anyhow::Result<Vec<(String, String)>> {
     let mut flags = Vec::new();
     if let Some(path) = &cli.global.database {
         flags.push(("storage.path".to_string(), path.display().to_string()));
@@ -95,19 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             item.split_once('=').ok_or_else(|| anyhow::anyhow!("--set {item}: expected SECTION.KEY=VALUE"))?;
         flags.push((key.trim().to_string(), value.to_string()));
     }
-    let loaded = config::load_from_env(cli.global.config.clone(), flags)?;
-    for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
-    }
-    match cli.command {
-        Command::Serve(args) => serve::run(loaded, args),
-        Command::Bot(command) => bot::run(loaded, command),
-        Command::Token(command) => token::run(&loaded, command),
-        Command::Kv(command) => kv::run(&loaded, command),
-        Command::Github(command) => github::run(&loaded, command),
-        Command::Migrate(args) => migrate::run(&loaded, args),
-        Command::GenerateDocs(_) => unreachable!("handled above"),
-    }
+    Ok(flags)
 }
 
 /// Threads of the blocking pool (database calls): tokio's default of 512 would let a

@@ -1,0 +1,258 @@
+//! First run end to end: `harmy init` without questions against the fake Discord
+//! REST API writes an owner-only config that `harmy serve` then runs with, and
+//! refuses a bad token with `harmy bot check`'s message, writing nothing; a user
+//! other than root gets the database under their XDG state directory.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use support::discord_gateway::{FakeGateway, Guild, member, presence};
+use support::discord_rest::{APP_ID, DiscordRest, TOKEN};
+use support::{Server, stderr, stdout};
+
+/// `harmy ARGS` with a clean environment: only PATH, HOME (as given) and HARMY_LOG.
+fn harmy(args: &[&str], home: &Path) -> Command {
+    let mut cmd = clean(Command::new(support::harmy_bin()), home);
+    cmd.args(args);
+    cmd
+}
+
+/// `cmd` in `home` with only PATH, HOME and HARMY_LOG set.
+fn clean(mut cmd: Command, home: &Path) -> Command {
+    cmd.current_dir(home).stdin(Stdio::null()).env_clear();
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default()).env("HOME", home).env("HARMY_LOG", "info");
+    cmd
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run harmy");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    out
+}
+
+#[test]
+fn init_without_questions_writes_a_private_config_that_serve_runs_with() {
+    let rest = DiscordRest::start();
+    let gw = FakeGateway::with_token(TOKEN);
+    gw.set_guild(Guild::new(1).member(member(2, "alice"), Some(presence(2, "online"))));
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let config = dir.path().join("conf/harmy.toml");
+    let database = dir.path().join("state/harmy.redb");
+    let (gateway_url, api_url) =
+        (format!("discord.gateway_url={}", gw.url()), format!("discord.api_url={}", rest.url()));
+    let out = run(&mut harmy(
+        &[
+            "init",
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--guild",
+            "1",
+            "--config",
+            config.to_str().unwrap(),
+            "--database",
+            database.to_str().unwrap(),
+            "--set",
+            &gateway_url,
+            "--set",
+            &api_url,
+            "--set",
+            "github.api_url=http://127.0.0.1:9",
+            "--set",
+            "http.listen=127.0.0.1:0",
+        ],
+        dir.path(),
+    ));
+    assert!(out.status.success(), "init failed: {}\n{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    for line in ["pass token: valid", "pass presence intent: enabled", "pass guild 1: the bot is a member"] {
+        assert!(text.contains(line), "{line:?} in:\n{text}");
+    }
+    assert!(text.contains(&format!("client_id={APP_ID}&scope=bot+applications.commands")), "{text}");
+    assert!(text.contains(&format!("Next: harmy serve --config {}", config.display())), "{text}");
+    assert!(!text.contains(TOKEN) && !stderr(&out).contains(TOKEN), "the token is not echoed");
+
+    // The config: owner-only, commented, with the token and guild; the database is there.
+    assert_eq!(mode(&config), 0o600);
+    assert_eq!(mode(config.parent().unwrap()), 0o700);
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains(&format!("token = \"{TOKEN}\"")) && written.contains("guild_ids = [\"1\"]"), "{written}");
+    assert!(written.contains("# Prefix of the message commands."), "the example's comments are kept");
+    assert_eq!(mode(&database), 0o600);
+    assert!(text.contains(&format!("create database {}", database.display())), "{text}");
+
+    // `harmy serve` runs with it as it is: no flag, no environment.
+    let server = Server::start(harmy(&["serve", "--config", config.to_str().unwrap()], dir.path()));
+    gw.wait_for_identifies(1);
+    let addr = server.http.unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let health = runtime.block_on(support::api::until("the gateway up", || async {
+        let reply = support::http_client::get(addr, "/health").await;
+        (reply.status == 200).then_some(reply.json())
+    }));
+    assert_eq!(health["gateway"], "up");
+    let alice = runtime.block_on(support::http_client::get(addr, "/user/2"));
+    assert_eq!(alice.status, 200);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn init_with_a_bad_token_fails_with_the_bot_check_message_and_writes_nothing() {
+    let rest = DiscordRest::start();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "MTAw.not.the-token").unwrap();
+    let config = dir.path().join("harmy.toml");
+    let database = dir.path().join("harmy.redb");
+    let api_url = format!("discord.api_url={}", rest.url());
+    let out = run(&mut harmy(
+        &[
+            "init",
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--guild",
+            "1",
+            "--config",
+            config.to_str().unwrap(),
+            "--database",
+            database.to_str().unwrap(),
+            "--set",
+            &api_url,
+        ],
+        dir.path(),
+    ));
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("FAIL token: the token is wrong (Discord answered 401 Unauthorized)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("nothing was written"), "{}", stderr(&out));
+    assert!(!config.exists() && !database.exists());
+
+    // A guild id that is not one is refused before anything is asked of Discord.
+    let requests = rest.requests().len();
+    let out = run(&mut harmy(
+        &[
+            "init",
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--guild",
+            "my-server",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        dir.path(),
+    ));
+    assert!(!out.status.success() && stderr(&out).contains("`my-server` is not a Discord id"), "{}", stderr(&out));
+    assert_eq!(rest.requests().len(), requests);
+    assert!(!config.exists());
+}
+
+#[test]
+fn init_never_overwrites_a_config_and_without_a_terminal_names_the_missing_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("harmy.toml");
+    std::fs::write(&config, "# mine\n").unwrap();
+    let out = run(&mut harmy(&["init", "--guild", "1", "--config", config.to_str().unwrap()], dir.path()));
+    assert!(!out.status.success() && stderr(&out).contains("never overwrites"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "# mine\n");
+
+    // No --token-file and no terminal (setsid: no controlling terminal at all).
+    let other = dir.path().join("other.toml");
+    let mut cmd = clean(Command::new("setsid"), dir.path());
+    cmd.args(["-w", support::harmy_bin(), "init", "--guild", "1", "--config", other.to_str().unwrap()]);
+    let out = run(&mut cmd);
+    assert!(!out.status.success() && stderr(&out).contains("pass --token-file"), "{}", stderr(&out));
+    assert!(!other.exists());
+}
+
+/// An unprivileged user to run as (tests run as root in CI), when `setpriv` is there.
+fn unprivileged() -> Option<Vec<String>> {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc_geteuid() } == 0;
+    if !root {
+        return Some(vec![]); // already not root: run as we are
+    }
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok_and(|o| o.status.success());
+    setpriv.then(|| ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"].map(String::from).to_vec())
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+#[test]
+fn a_user_without_root_gets_the_database_and_config_under_the_xdg_dirs() {
+    let Some(prefix) = unprivileged() else {
+        eprintln!("no setpriv: the path rules are covered by config::paths' unit tests only");
+        return;
+    };
+    let rest = DiscordRest::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = dir.path().join("home");
+    let state = dir.path().join("state");
+    let config_home = dir.path().join("config");
+    for d in [&home, &state, &config_home] {
+        std::fs::create_dir(d).unwrap();
+        if !prefix.is_empty() {
+            std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
+        }
+    }
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, TOKEN).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let as_user = |args: &[&str]| -> Output {
+        let mut argv: Vec<&str> = prefix.iter().map(String::as_str).collect();
+        argv.push(support::harmy_bin());
+        argv.extend(args);
+        let mut cmd = clean(Command::new(argv[0]), &home);
+        cmd.args(&argv[1..]).env("XDG_STATE_HOME", &state).env("XDG_CONFIG_HOME", &config_home);
+        run(&mut cmd)
+    };
+
+    // migrate with no config and no path: the XDG state dir, private.
+    let out = as_user(&["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let database: PathBuf = state.join("harmy/harmy.redb");
+    assert!(stdout(&out).contains(&format!("create database {}", database.display())), "{}", stdout(&out));
+    assert_eq!(mode(&database), 0o600);
+    assert_eq!(mode(database.parent().unwrap()), 0o700);
+    if !prefix.is_empty() {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&database).unwrap().uid(), 65534, "created by the unprivileged user");
+    }
+
+    // The CLI finds the same database with no server running (the socket would be beside it).
+    assert!(as_user(&["kv", "set", "470320681905684500", "k", "v"]).status.success());
+    assert_eq!(stdout(&as_user(&["kv", "get", "470320681905684500", "k"])), "v");
+
+    // init writes the user's own config, found afterwards without --config.
+    let api_url = format!("discord.api_url={}", rest.url());
+    let out = as_user(&["init", "--token-file", token_file.to_str().unwrap(), "--guild", "1", "--set", &api_url]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let config = config_home.join("harmy/config.toml");
+    assert_eq!(mode(&config), 0o600);
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains(&format!("path = \"{}\"", database.display())), "{written}");
+    assert!(written.contains(&format!("socket = \"{}\"", state.join("harmy/admin.sock").display())), "{written}");
+    assert!(
+        stdout(&out).lines().any(|l| l == "Next: harmy serve"),
+        "the default config needs no --config: {}",
+        stdout(&out)
+    );
+    assert!(
+        as_user(&["bot", "check"]).status.success(),
+        "the user's config is found: bot check passes against the fake"
+    );
+}
