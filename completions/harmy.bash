@@ -28,6 +28,9 @@ _harmy() {
             harmy,help)
                 cmd="harmy__subcmd__help"
                 ;;
+            harmy,init)
+                cmd="harmy__subcmd__init"
+                ;;
             harmy,kv)
                 cmd="harmy__subcmd__kv"
                 ;;
@@ -99,6 +102,9 @@ _harmy() {
                 ;;
             harmy__subcmd__help,help)
                 cmd="harmy__subcmd__help__subcmd__help"
+                ;;
+            harmy__subcmd__help,init)
+                cmd="harmy__subcmd__help__subcmd__init"
                 ;;
             harmy__subcmd__help,kv)
                 cmd="harmy__subcmd__help__subcmd__kv"
@@ -203,7 +209,7 @@ _harmy() {
 
     case "${cmd}" in
         harmy)
-            opts="-h -V --config --database --admin-socket --set --help --version serve bot token kv github migrate generate-docs help"
+            opts="-h -V --config --database --admin-socket --set --help --version serve bot token kv github migrate init generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -651,7 +657,7 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__help)
-            opts="serve bot token kv github migrate generate-docs help"
+            opts="serve bot token kv github migrate init generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,6 +810,20 @@ _harmy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        harmy__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         harmy__subcmd__help__subcmd__kv)
             opts="set get del list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -937,6 +957,44 @@ _harmy() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__init)
+            opts="-h -V --token-file --guild --config --database --admin-socket --set --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --guild)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1209,7 +1267,7 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__serve)
-            opts="-h -V --listen --config --database --admin-socket --set --help --version"
+            opts="-h -V --listen --demo --config --database --admin-socket --set --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -18,9 +18,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
     }
     var completions = [
         &'harmy'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -32,24 +32,26 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand migrate 'Create or upgrade the database schema'
+            cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'harmy;serve'= {
-            cand --listen 'Address of the HTTP API (overrides http.listen)'
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --listen 'Address of the HTTP API (overrides http.listen; with --demo, default 127.0.0.1:4001)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --demo 'Serve a simulated guild of 20 members instead of Discord''s: no config file, no token, no network'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'harmy;bot'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -61,9 +63,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'harmy;bot;check'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -71,9 +73,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
         }
         &'harmy;bot;invite'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -82,9 +84,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
         }
         &'harmy;bot;commands'= {
             cand --guild 'Register in one guild only (takes effect at once, unlike global commands); without an ID, in every guild of discord.guild_ids'
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -106,9 +108,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;bot;help;help'= {
         }
         &'harmy;token'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -119,9 +121,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'harmy;token;rotate'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -129,9 +131,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
         }
         &'harmy;token;revoke'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -150,9 +152,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;token;help;help'= {
         }
         &'harmy;kv'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -165,9 +167,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'harmy;kv;set'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -175,9 +177,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
         }
         &'harmy;kv;get'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -185,9 +187,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
         }
         &'harmy;kv;del'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -195,9 +197,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
         }
         &'harmy;kv;list'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -222,9 +224,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;kv;help;help'= {
         }
         &'harmy;github'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -236,9 +238,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'harmy;github;link'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -246,9 +248,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
         }
         &'harmy;github;unlink'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -256,9 +258,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --version 'Print version'
         }
         &'harmy;github;refresh'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -280,9 +282,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;github;help;help'= {
         }
         &'harmy;migrate'= {
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand --dry-run 'Say what would be done, change nothing'
             cand -h 'Print help'
@@ -290,11 +292,23 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'harmy;init'= {
+            cand --token-file 'Read the bot token from this file instead of asking for it'
+            cand --guild 'The id of the guild (server) to monitor, instead of asking for it'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'harmy;generate-docs'= {
             cand --out 'Directory to write `man/` and `completions/` into'
-            cand --config 'Configuration file [default: /etc/harmy/config.toml, else ./harmy.toml]'
-            cand --database 'The database file (overrides storage.path)'
-            cand --admin-socket 'The admin socket (overrides admin.socket)'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -308,6 +322,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand migrate 'Create or upgrade the database schema'
+            cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -358,6 +373,8 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;help;github;refresh'= {
         }
         &'harmy;help;migrate'= {
+        }
+        &'harmy;help;init'= {
         }
         &'harmy;help;generate-docs'= {
         }

@@ -71,7 +71,7 @@ fn readme_starts_with_the_two_commands_and_ci_runs_the_test_one() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let head: String = readme.lines().take(15).collect::<Vec<_>>().join("\n");
-    assert!(head.contains("cargo install --locked --path .") && head.contains("harmy serve --config"), "{head}");
+    assert!(head.contains("cargo install --locked --path . && harmy serve --demo"), "{head}");
     assert!(head.contains("cargo test --locked"), "{head}");
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
     assert!(ci.lines().any(|l| l.trim() == "cargo test --locked"), ".ci/run runs the README's test command");

@@ -433,7 +433,7 @@ async fn connection(tcp: TcpStream, shared: Arc<Shared>) {
     let Ok((_, mut ws)) = ServerBuilder::new().accept(tcp).await else { return };
     let (tx, mut rx) = unbounded_channel();
     let interval = shared.state.lock().unwrap().heartbeat_interval;
-    if ws.send(Message::text(format!(r#"{{"op":10,"d":{{"heartbeat_interval":{interval}}}}}"#))).await.is_err() {
+    if ws.send(Message::text(harmy::demo::frames::hello(interval))).await.is_err() {
         return;
     }
     let mut silent = false;
@@ -523,13 +523,8 @@ fn identify(state: &mut State, tx: &UnboundedSender<Out>, d: &Value) {
     state.seq = 0;
     state.missed.clear();
     state.conn = Some(tx.clone());
-    let guilds: Vec<Value> =
-        state.guilds.iter().map(|g| json!({"id": g.id.to_string(), "unavailable": true})).collect();
-    let ready = json!({
-        "v": 10, "user": {"id": BOT_ID.to_string(), "username": "harmy", "discriminator": "0", "mfa_enabled": false, "bot": true},
-        "guilds": guilds, "session_id": state.session_id, "resume_gateway_url": state.url,
-        "application": {"id": BOT_ID.to_string(), "flags": 0}
-    });
+    let guilds: Vec<u64> = state.guilds.iter().map(|g| g.id).collect();
+    let ready = harmy::demo::frames::ready(BOT_ID, &guilds, &state.session_id, &state.url);
     state.dispatch_on(Some(tx), "READY", &ready);
     for guild in state.guilds.clone() {
         state.dispatch_on(Some(tx), "GUILD_CREATE", &guild_create(&guild));

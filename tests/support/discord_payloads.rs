@@ -1,33 +1,26 @@
 //! JSON builders for the fake Discord gateway's dispatches: users, members,
 //! presences, Spotify and custom-status activities, member add/remove and the
-//! GUILD_CREATE of a [`Guild`]. Re-exported by `discord_gateway`.
+//! GUILD_CREATE of a [`Guild`]. Re-exported by `discord_gateway`. The shapes
+//! come from `harmy::demo::frames`, which the demo's local gateway sends too.
 
+use harmy::demo::frames;
 use serde_json::{Value, json};
 
 use super::discord_gateway::{BOT_ID, Guild};
 
 /// The GUILD_CREATE payload of a guild.
 pub fn guild_create(guild: &Guild) -> Value {
-    let (members, presences) =
-        if guild.large { (vec![], vec![]) } else { (guild.members.clone(), guild.presences.clone()) };
-    json!({
-        "id": guild.id.to_string(), "name": format!("guild {}", guild.id), "owner_id": BOT_ID.to_string(),
-        "afk_timeout": 300, "default_message_notifications": 0, "explicit_content_filter": 0, "features": [],
-        "mfa_level": 0, "nsfw_level": 0, "preferred_locale": "en-US", "premium_progress_bar_enabled": false,
-        "roles": [], "system_channel_flags": 0, "verification_level": 0, "large": guild.large,
-        "member_count": guild.members.len(), "members": members, "presences": presences
-    })
+    frames::guild_create(guild.id, BOT_ID, guild.large, &guild.members, &guild.presences)
 }
 
 /// A user object.
 pub fn user(id: u64, username: &str) -> Value {
-    json!({"id": id.to_string(), "username": username, "discriminator": "0", "global_name": null, "avatar": null})
+    frames::user(id, username, None, None)
 }
 
 /// A guild member without a nickname.
 pub fn member(id: u64, username: &str) -> Value {
-    json!({"user": user(id, username), "roles": [], "deaf": false, "mute": false, "flags": 0,
-           "joined_at": "2024-01-01T00:00:00.000000+00:00", "nick": null})
+    frames::member(user(id, username), None)
 }
 
 /// A guild member with a nickname, global name and avatar hash.
@@ -46,14 +39,12 @@ pub fn presence(id: u64, status: &str) -> Value {
 
 /// A presence with its client status and activities.
 pub fn presence_with(id: u64, status: &str, client_status: Value, activities: Vec<Value>) -> Value {
-    json!({"user": {"id": id.to_string()}, "status": status, "client_status": client_status, "activities": activities})
+    frames::presence(id, status, client_status, activities)
 }
 
 /// A PRESENCE_UPDATE payload (desktop client) for a guild.
 pub fn presence_update(guild: u64, id: u64, status: &str, activities: Vec<Value>) -> Value {
-    let mut p = presence_with(id, status, json!({"desktop": status}), activities);
-    p["guild_id"] = json!(guild.to_string());
-    p
+    frames::presence_update(guild, presence_with(id, status, json!({"desktop": status}), activities))
 }
 
 /// The Spotify activity of SPEC §4.1 with `song` as its details.
@@ -67,7 +58,7 @@ pub fn spotify(song: &str) -> Value {
 
 /// A custom status activity.
 pub fn custom_status(text: &str) -> Value {
-    json!({"name": "Custom Status", "type": 4, "id": "custom", "state": text, "created_at": 1720814203334u64})
+    frames::custom_status(text, None, 1720814203334)
 }
 
 /// A GUILD_MEMBER_ADD (or GUILD_MEMBER_UPDATE) payload.
