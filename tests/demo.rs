@@ -270,7 +270,7 @@ async fn demo_with_an_empty_home_serves_every_route_pushes_updates_and_leaves_no
 
 #[tokio::test]
 async fn the_local_gateway_refuses_strangers_and_the_demo_goes_on() {
-    let demo = Demo::start();
+    let mut demo = Demo::start();
     let addr = demo.addr();
     support::api::until("the demo user served", || async {
         (get(addr, &format!("/user/{DEMO_USER}")).await.status == 200).then_some(())
@@ -285,6 +285,17 @@ async fn the_local_gateway_refuses_strangers_and_the_demo_goes_on() {
     assert!(matches!(next(&mut ws).await, Frame::Text(t) if t.contains("heartbeat_interval")));
     say(&mut ws, r#"{"op":2,"d":{"token":"Bot demo.guessed","intents":37635}}"#).await;
     assert!(matches!(next(&mut ws).await, Frame::Close(4004, _)));
+    drop(ws);
+
+    // A frame far larger than anything harmy sends ends the connection, unanswered.
+    let mut ws = support::api::until("a free gateway slot", || async {
+        let (mut ws, _) = tokio_websockets::ClientBuilder::from_uri(uri.clone()).connect().await.ok()?;
+        matches!(next(&mut ws).await, Frame::Text(_)).then_some(ws)
+    })
+    .await;
+    say(&mut ws, &format!(r#"{{"op":1,"d":"{}"}}"#, "x".repeat(64 * 1024))).await;
+    assert!(matches!(next(&mut ws).await, Frame::Close(..) | Frame::Ended), "the connection ends");
+    drop(ws);
 
     // A flood of connections: beyond the shard's own (and one spare), each is dropped at once.
     let mut held = Vec::new();
@@ -317,4 +328,9 @@ async fn the_local_gateway_refuses_strangers_and_the_demo_goes_on() {
     let after = demo.server.memory_kib();
     assert!(after.rss <= before.rss + BUDGET_KIB, "RSS grew from {} to {} KiB", before.rss, after.rss);
     drop(held);
+
+    // Ctrl-C ends it as SIGTERM does: exit 0, nothing left.
+    demo.server.signal("INT");
+    assert!(demo.server.wait().success(), "log:\n{}", demo.server.log_text());
+    assert_eq!(demo.files_left(), Vec::<PathBuf>::new(), "files left behind");
 }
