@@ -106,11 +106,16 @@ pub struct Verifier {
     pub(crate) gate: Gate,
 }
 
+/// Most argon2 threads, whatever the cores: each holds a 19 MiB block buffer for
+/// the life of the process, and four verify some eighty tokens a second, more
+/// than a presence server's honest writers need.
+pub const MAX_ARGON_THREADS: usize = 4;
+
 impl Default for Verifier {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         // Leave at least half the cores to serving reads during a flood of wrong tokens.
-        Verifier::new(cores / 2)
+        Verifier::new((cores / 2).min(MAX_ARGON_THREADS))
     }
 }
 
