@@ -105,6 +105,45 @@ fn init_without_questions_writes_a_private_config_that_serve_runs_with() {
 }
 
 #[test]
+fn init_writes_the_config_when_only_discords_side_needs_fixing() {
+    // Intents off and the bot not yet invited: the config is right, the fixes are on Discord.
+    let rest = DiscordRest::start();
+    rest.set(|b| {
+        b.flags = 0;
+        b.guilds = vec![];
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, TOKEN).unwrap();
+    let config = dir.path().join("harmy.toml");
+    let database = dir.path().join("harmy.redb");
+    let api_url = format!("discord.api_url={}", rest.url());
+    let out = run(&mut harmy(
+        &[
+            "init",
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--guild",
+            "5",
+            "--config",
+            config.to_str().unwrap(),
+            "--database",
+            database.to_str().unwrap(),
+            "--set",
+            &api_url,
+        ],
+        dir.path(),
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("FAIL presence intent: off; turn on Developer Portal"), "{text}");
+    assert!(text.contains("FAIL guild 5: the bot is not a member"), "{text}");
+    assert!(text.contains(&format!("check again: harmy bot check --config {}", config.display())), "{text}");
+    assert_eq!(mode(&config), 0o600);
+    assert!(database.exists());
+}
+
+#[test]
 fn init_with_a_bad_token_fails_with_the_bot_check_message_and_writes_nothing() {
     let rest = DiscordRest::start();
     let dir = tempfile::tempdir().unwrap();

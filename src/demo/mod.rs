@@ -87,7 +87,10 @@ pub async fn run(listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
     let guild = Guild::new(rand::random(), now_ms());
     let local = tokio::spawn(gateway.run(guild, stop_gateway.clone()));
     let parts = Parts { bot: false, github_refresher: false };
-    let code = crate::serve::serve(app, parts, signals, |started| print_banner(started, &token, dir.path())).await;
+    let listen = app.config().http.listen;
+    let code = crate::serve::serve(app, parts, signals, |started| print_banner(started, &token, dir.path()))
+        .await
+        .with_context(|| format!("serving the demo on {listen} (another address: --listen ADDR)"));
     // The shard has said goodbye by now (the gateway part closes it on shutdown).
     stop_gateway.cancel();
     let _ = local.await;
