@@ -41,6 +41,8 @@ pub struct Config {
     pub kv: KvConfig,
     /// Limits of Lanyard's WebSocket (`/socket`).
     pub socket: SocketConfig,
+    /// The status card (`/user/:id/card.svg`) and avatar links (`/:id.png`).
+    pub card: CardConfig,
     /// The Prometheus endpoint.
     pub metrics: MetricsConfig,
 }
@@ -225,6 +227,33 @@ impl Default for SocketConfig {
         Self { max_ids: 1000, max_queue_bytes: 8 << 20, max_per_ip: 64, subscribe_to_all: true }
     }
 }
+
+/// `[card]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CardConfig {
+    /// Discord's CDN: avatars, custom emoji, application assets, avatar decorations.
+    /// Media-proxy images (`mp:` assets) come from `https://media.discordapp.net` while this
+    /// is Discord's own CDN, and from this URL otherwise (a proxy or a test server).
+    pub cdn_url: String,
+    /// Spotify's image host; album art is `<spotify_image_url>/<image id>`.
+    pub spotify_image_url: String,
+    /// Bytes of fetched images the card keeps (base64, as inlined), each for an hour.
+    pub image_cache_bytes: usize,
+}
+
+impl Default for CardConfig {
+    fn default() -> Self {
+        Self {
+            cdn_url: DISCORD_CDN.into(),
+            spotify_image_url: "https://i.scdn.co/image".into(),
+            image_cache_bytes: 32 << 20,
+        }
+    }
+}
+
+/// Discord's own CDN.
+pub const DISCORD_CDN: &str = "https://cdn.discordapp.com";
 
 /// `[metrics]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -30,6 +30,7 @@
 pub mod admin;
 pub mod app;
 pub mod bot;
+pub mod card;
 pub mod changes;
 pub mod cli;
 pub mod config;
@@ -40,6 +41,7 @@ pub mod github;
 pub mod http;
 pub mod ids;
 pub mod kv;
+pub mod outbound;
 pub mod presence;
 pub mod serve;
 pub mod store;

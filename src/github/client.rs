@@ -1,5 +1,5 @@
 //! The GitHub REST client: `GET /users/LOGIN`, conditional on the stored ETag,
-//! on hyper-util's client with rustls (the HTTP stack twilight already brings).
+//! on the one outbound HTTP stack (`outbound`).
 //!
 //! One client per process, shared by linking, the refresher and forced
 //! refreshes, so that a rate-limit answer pauses every GitHub request until
@@ -12,10 +12,6 @@ use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderValue, IF_NONE_MATCH, RETRY_AFTER, USER_AGENT};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 
 use super::Profile;
@@ -53,15 +49,13 @@ pub enum Fetch {
     Failed(String),
 }
 
-type Https = HttpsConnector<HttpConnector>;
-
 /// The GitHub client of a process, with its shared rate-limit pause.
 pub struct Client {
     api_url: String,
     token: Secret,
     user_agent: HeaderValue,
     /// Built on first use: the CLI's KV commands never need TLS set up.
-    http: OnceLock<HttpClient<Https, Empty<Bytes>>>,
+    http: OnceLock<crate::outbound::Client>,
     paused_until: Mutex<Option<SystemTime>>,
 }
 
@@ -134,19 +128,8 @@ impl Client {
         Ok(request)
     }
 
-    fn http(&self) -> &HttpClient<Https, Empty<Bytes>> {
-        self.http.get_or_init(|| {
-            let mut tcp = HttpConnector::new();
-            tcp.enforce_http(false);
-            tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
-            let https = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-                .expect("ring supports rustls' default protocol versions")
-                .https_or_http() // http:// for the fake GitHub of the tests and for local proxies
-                .enable_http1()
-                .wrap_connector(tcp);
-            HttpClient::builder(TokioExecutor::new()).build(https)
-        })
+    fn http(&self) -> &crate::outbound::Client {
+        self.http.get_or_init(|| crate::outbound::client(CONNECT_TIMEOUT))
     }
 
     fn classify(&self, login: &str, parts: &http::response::Parts, body: &[u8]) -> Fetch {

@@ -66,6 +66,11 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message)
     }
 
+    /// 400 for a query parameter the route refuses; the message names it.
+    pub fn invalid_query(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+    }
+
     /// 426 for a plain request to `/socket`.
     pub fn upgrade_required() -> ApiError {
         ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", "this route takes a WebSocket upgrade")

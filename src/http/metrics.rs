@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::router::Route;
 
 /// Statuses counted apart; anything else is counted as `other`.
-const STATUSES: [u16; 15] = [101, 200, 204, 304, 400, 401, 404, 405, 408, 413, 429, 431, 500, 503, 0];
+const STATUSES: [u16; 16] = [101, 200, 204, 302, 304, 400, 401, 404, 405, 408, 413, 429, 431, 500, 503, 0];
 /// Latency histogram bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 

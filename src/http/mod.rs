@@ -7,12 +7,14 @@
 //!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics); what
 //!   needs no waiting is answered at once, the rest in a future.
 //! * Route groups: `bodies` (presence reads, native and Lanyard), `kv`,
-//!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`).
+//!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`),
+//!   `card` (the status card and avatar links, made in `crate::card`).
 //! * Cross-cutting: `error` (the one error → response mapping), `auth`,
 //!   `ratelimit`, `peer` (trusted proxies), `cors`, `metrics`.
 
 mod auth;
 mod bodies;
+mod card;
 mod conns;
 mod cors;
 mod error;
@@ -53,6 +55,8 @@ pub struct Api {
     limiter: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
     bodies: bodies::BodyCache,
+    /// The status card's image cache and rendered cards.
+    cards: crate::card::Cards,
     hub: Arc<socket::hub::Hub>,
     /// Sockets open per client address (`socket.max_per_ip`).
     sockets_per_ip: Arc<socket::per_ip::PerIp>,
@@ -77,6 +81,7 @@ impl Api {
             bodies: bodies::BodyCache::default(),
             hub: Arc::new(socket::hub::Hub::new(&config.socket)),
             sockets_per_ip: socket::per_ip::PerIp::new(config.socket.max_per_ip),
+            cards: crate::card::Cards::new(&config.card),
             cors: cors::Cors::new(&config.http.cors_origins),
             trusted_proxies: config.http.trusted_proxies.clone(),
             metrics_on_api,

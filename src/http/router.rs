@@ -16,7 +16,8 @@ use hyper::body::Incoming;
 use super::bodies::Shape;
 use super::error::ApiError;
 use super::response::Reply;
-use super::{Api, Who, bodies, kv, peer, ratelimit, service, socket};
+use super::{Api, Who, bodies, card, kv, peer, ratelimit, service, socket};
+use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
 
 /// A parsed route. Ids are parsed here, so a bad one is a 400 whatever the method.
@@ -42,13 +43,19 @@ pub enum Route {
     V1UserKv(Result<Who, InvalidUserId>),
     /// `/v1/users/:id/kv/:key`
     V1UserKvKey(Result<Who, InvalidUserId>, String),
+    /// `/user/:id/card.svg`
+    Card(Result<UserId, InvalidUserId>),
+    /// `/api/:id`: the card, at the path of the common Lanyard card service
+    ApiCard(Result<UserId, InvalidUserId>),
+    /// `/:id.png`, `.gif`, `.webp`, `.jpg`: the avatar link
+    Avatar(Result<UserId, InvalidUserId>, AvatarFormat),
     /// Anything else; `lanyard` when under `/v1`.
     Unknown { lanyard: bool },
 }
 
 impl Route {
     /// Metric labels, in the order of `index`.
-    pub const LABELS: [&'static str; 11] = [
+    pub const LABELS: [&'static str; 14] = [
         "/",
         "/health",
         "/metrics",
@@ -59,6 +66,9 @@ impl Route {
         "/v1/users/:id",
         "/v1/users/:id/kv",
         "/v1/users/:id/kv/:key",
+        "/user/:id/card.svg",
+        "/api/:id",
+        "/:id.png",
         "other",
     ];
 
@@ -78,11 +88,14 @@ impl Route {
             [Some("socket"), None, ..] => Route::Socket,
             [Some("user"), Some(id), None, ..] => Route::User(who(id)),
             [Some("user"), Some(id), Some("kv"), None, ..] => Route::UserKv(who(id)),
+            [Some("user"), Some(id), Some("card.svg"), None, ..] => Route::Card(id.parse()),
+            [Some("api"), Some(id), None, ..] => Route::ApiCard(id.parse()),
             [Some("user"), Some(id), Some("kv"), Some(key), None] => Route::UserKvKey(who(id), key.into()),
             [Some("v1"), Some("users"), Some(id), None, ..] => Route::V1User(who(id)),
             [Some("v1"), Some("users"), Some(id), Some("kv"), None] => Route::V1UserKv(who(id)),
             [Some("v1"), Some("users"), Some(id), Some("kv"), Some(key)] => Route::V1UserKvKey(who(id), key.into()),
             [Some("v1"), ..] => Route::Unknown { lanyard: true },
+            [Some(file), None, ..] => avatar_link(file).unwrap_or(Route::Unknown { lanyard: false }),
             _ => Route::Unknown { lanyard: false },
         }
     }
@@ -108,7 +121,10 @@ impl Route {
             Route::V1User(_) => 7,
             Route::V1UserKv(_) => 8,
             Route::V1UserKvKey(..) => 9,
-            Route::Unknown { .. } => 10,
+            Route::Card(_) => 10,
+            Route::ApiCard(_) => 11,
+            Route::Avatar(..) => 12,
+            Route::Unknown { .. } => 13,
         }
     }
 
@@ -128,6 +144,14 @@ impl Route {
             _ => "GET, OPTIONS",
         }
     }
+}
+
+/// `/:id.<format>`, when the name is digits and the extension an image format (other
+/// names, `/favicon.png` say, are no user's).
+fn avatar_link(file: &str) -> Option<Route> {
+    let (stem, ext) = file.rsplit_once('.')?;
+    let format = AvatarFormat::from_extension(ext)?;
+    (!stem.is_empty() && stem.bytes().all(|b| b.is_ascii_digit())).then(|| Route::Avatar(stem.parse(), format))
 }
 
 /// Which routes a listener serves.
@@ -221,6 +245,8 @@ fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts, client: IpAddr
         (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts, client)),
         (Route::User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Native),
         (Route::V1User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Lanyard),
+        (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply_now(api, id, parts),
+        (Route::Avatar(id, format), Method::GET) => Some(card::avatar(api, id, *format, parts)),
         (Route::Health | Route::UserKv(_) | Route::UserKvKey(..), Method::GET) => None,
         (Route::UserKvKey(..) | Route::V1UserKvKey(..), Method::PUT | Method::DELETE) => None,
         (Route::UserKv(_) | Route::V1UserKv(_), Method::PATCH) => None,
@@ -241,6 +267,7 @@ async fn dispatch(
         (Route::Health, Method::GET) => Ok(service::health(api).await),
         (Route::User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Native).await,
         (Route::V1User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Lanyard).await,
+        (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply(api, id, parts).await,
         (Route::UserKv(who), Method::GET) => kv::all(api, who, &parts.headers).await,
         (Route::UserKvKey(who, key), Method::GET) => kv::one(api, who, key, &parts.headers).await,
         (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::PUT) => {
@@ -270,5 +297,13 @@ mod tests {
         assert_eq!(Route::parse("/v1/nope"), Route::Unknown { lanyard: true });
         assert_eq!(Route::parse("/user/1/kv/k/extra"), Route::Unknown { lanyard: false });
         assert_eq!(Route::parse("/nope"), Route::Unknown { lanyard: false });
+        let user = || Ok(UserId(470320681905684500));
+        assert_eq!(Route::parse("/user/470320681905684500/card.svg"), Route::Card(user()));
+        assert_eq!(Route::parse("/api/470320681905684500"), Route::ApiCard(user()));
+        assert_eq!(Route::parse("/470320681905684500.webp"), Route::Avatar(user(), AvatarFormat::Webp));
+        assert!(matches!(Route::parse("/99999999999999999999999.png"), Route::Avatar(Err(_), AvatarFormat::Png)));
+        assert_eq!(Route::parse("/favicon.png"), Route::Unknown { lanyard: false });
+        assert_eq!(Route::parse("/1.bmp"), Route::Unknown { lanyard: false });
+        assert!(matches!(Route::parse("/api/me"), Route::ApiCard(Err(_))));
     }
 }

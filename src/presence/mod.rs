@@ -42,6 +42,18 @@ pub struct PresenceView {
     pub lanyard: Bytes,
 }
 
+/// A monitored user's presence as Discord sent it, for a reader that derives a
+/// view of its own (the status card) without rendering and keeping the API's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawPresence {
+    /// The user object (JSON).
+    pub user: Box<str>,
+    /// The activities array (JSON); `None` for none.
+    pub activities: Option<Box<str>>,
+    /// The overall status.
+    pub status: Status,
+}
+
 /// A guild member as the gateway describes them.
 #[derive(Debug, Clone, Copy)]
 pub struct Member<'a> {
@@ -108,6 +120,14 @@ impl Presences {
         })
     }
 
+    /// A monitored user's presence as Discord sent it; `None` when not monitored.
+    /// Unlike `get`, this renders and keeps nothing.
+    pub fn raw(&self, user: UserId) -> Option<RawPresence> {
+        let shard = self.read(user.0);
+        let entry = shard.get(&user.0)?;
+        Some(RawPresence { user: entry.user.clone(), activities: entry.activities.clone(), status: entry.status })
+    }
+
     /// Whether a user is monitored, without rendering their views (which `get`
     /// would do and keep: about 2 KiB per user for a Spotify listener).
     pub fn contains(&self, user: UserId) -> bool {
@@ -155,6 +175,22 @@ impl Presences {
             clients: ClientStatus::default(),
             guilds: Box::new([Membership { guild: 0, epoch: 0, nick: None }]),
             view: OnceLock::from(Arc::new(view)),
+        };
+        if self.write(user.0).insert(user.0, entry).is_none() {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets a user's presence as Discord would send it (tests and tools; the gateway
+    /// uses the methods below).
+    pub fn insert_raw(&self, user: UserId, presence: RawPresence) {
+        let entry = Entry {
+            user: presence.user,
+            activities: presence.activities,
+            status: presence.status,
+            clients: ClientStatus::default(),
+            guilds: Box::new([Membership { guild: 0, epoch: 0, nick: None }]),
+            view: OnceLock::new(),
         };
         if self.write(user.0).insert(user.0, entry).is_none() {
             self.count.fetch_add(1, Ordering::Relaxed);

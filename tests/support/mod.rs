@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod api;
+pub mod card;
+pub mod cdn;
 pub mod discord_gateway;
 pub mod discord_payloads;
 pub mod discord_rest;
