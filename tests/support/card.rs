@@ -94,9 +94,11 @@ pub fn serve(cdn: &FakeCdn, extra: &str) -> Served {
     serve_guild(cdn, extra, guild())
 }
 
-/// Any guild served against `cdn`.
+/// Any guild served against `cdn` (with the default image cache, unless `extra` has
+/// its own `[card]` section: `cdn.card_toml(bytes)`).
 pub fn serve_guild(cdn: &FakeCdn, extra: &str, guild: Guild) -> Served {
-    serve_with(&format!("{NO_LIMITS}{extra}\n{}", cdn.card_toml(32 << 20)), guild)
+    let card = if extra.contains("[card]") { String::new() } else { cdn.card_toml(32 << 20) };
+    serve_with(&format!("{NO_LIMITS}{extra}\n{card}"), guild)
 }
 
 /// The card of `user` with a query string (without `?`).
