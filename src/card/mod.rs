@@ -208,3 +208,141 @@ impl Cards {
         card
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::presence::Status;
+
+    fn presence(status: Status, activities: &str) -> RawPresence {
+        RawPresence {
+            user: r#"{"id":"5","username":"vaq","avatar":"abc","public_flags":512}"#.into(),
+            activities: Some(activities.into()),
+            status,
+        }
+    }
+
+    /// Cards whose CDN is a closed local port: every fetch fails at once.
+    fn cards() -> Cards {
+        Cards::new(&CardConfig { cdn_url: "http://127.0.0.1:9".into(), ..CardConfig::default() })
+    }
+
+    #[tokio::test]
+    async fn a_card_waits_for_its_images_once_then_is_answered_at_once() {
+        let (_dir, app) = App::temporary(Config::default());
+        let (cards, user, at) = (cards(), UserId(5), SystemTime::now());
+        app.presences.insert_raw(user, presence(Status::Online, "[]"));
+        assert!(cards.now(&app, user, "", at).is_none(), "the avatar is not known yet");
+        let card = cards.card(&app, user, "", at).await.unwrap();
+        assert!(card.found && std::str::from_utf8(&card.svg).unwrap().contains("avatar placeholder"));
+        let again = cards.now(&app, user, "", at).expect("kept").unwrap();
+        assert_eq!((again.svg, again.etag), (card.svg.clone(), card.etag.clone()));
+        let light = cards.now(&app, user, "theme=light", at).expect("the failure is remembered: no waiting").unwrap();
+        assert_ne!(light.etag, card.etag);
+        assert_eq!(cards.images().fetches(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_presence_change_or_a_new_minute_makes_a_new_card() {
+        let (_dir, app) = App::temporary(Config::default());
+        let (cards, user) = (cards(), UserId(5));
+        let at = UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        app.presences.insert_raw(user, presence(Status::Online, "[]"));
+        let first = cards.card(&app, user, "", at).await.unwrap();
+        app.presences.insert_raw(user, presence(Status::Dnd, "[]"));
+        let unmarked = cards.now(&app, user, "", at).unwrap().unwrap();
+        assert_eq!(unmarked.etag, first.etag, "until the change is marked, the kept card is served");
+        app.changes.mark(user);
+        let changed = cards.now(&app, user, "", at).unwrap().unwrap();
+        assert!(std::str::from_utf8(&changed.svg).unwrap().contains(svg::status_colour(Status::Dnd)));
+        let later = cards.now(&app, user, "", at + std::time::Duration::from_secs(60)).unwrap().unwrap();
+        assert_eq!(later.etag, changed.etag, "nothing on this card moves with time");
+        assert_eq!(cards.rendered().bytes(), later.svg.len() + 160, "the past minute's cards are gone");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_and_a_bad_query() {
+        let (_dir, app) = App::temporary(Config::default());
+        let cards = cards();
+        let card = cards.now(&app, UserId(6), "", SystemTime::now()).unwrap().unwrap();
+        assert!(!card.found);
+        assert!(std::str::from_utf8(&card.svg).unwrap().contains("User not monitored"));
+        let bad = cards.now(&app, UserId(6), "theme=blue", SystemTime::now()).unwrap().unwrap_err();
+        assert!(bad.0.contains("`theme`"));
+    }
+
+    /// A PNG of an SVG drawing, for the examples.
+    fn drawn(svg: &str) -> Fetched {
+        let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).unwrap();
+        let size = tree.size().to_int_size();
+        let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
+        resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
+        Some(std::sync::Arc::new(images::Image {
+            data_uri: images::data_uri("image/png", &pixmap.encode_png().unwrap()).into(),
+        }))
+    }
+
+    fn gradient(from: &str, to: &str, shape: &str) -> Fetched {
+        drawn(&format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><defs><linearGradient id="g" x2="1" y2="1"><stop offset="0" stop-color="{from}"/><stop offset="1" stop-color="{to}"/></linearGradient></defs><rect width="96" height="96" fill="url(#g)"/>{shape}</svg>"##
+        ))
+    }
+
+    /// Writes the examples `docs/API.md` shows: `cargo test --lib card::tests -- --ignored`.
+    #[test]
+    #[ignore]
+    fn write_the_docs_examples() {
+        let now = 1_752_000_000_000u64;
+        let user = format!(
+            r#"{{"id":"470320681905684500","username":"vaq","global_name":"Vaq","avatar":"abc","public_flags":{}}}"#,
+            512 | 64 | (1 << 22)
+        );
+        let spotify = format!(
+            r#"[{{"type":4,"name":"Custom Status","state":"shipping harmy","emoji":{{"name":"🚀"}}}},{{"type":2,"name":"Spotify","id":"spotify:1","details":"BMW","state":"Pashanim","timestamps":{{"start":{},"end":{}}},"assets":{{"large_text":"Himmel über Berlin","large_image":"spotify:ab67616d0000b273fa2f"}}}}]"#,
+            now - 83_000,
+            now + 38_000
+        );
+        let game = format!(
+            r#"[{{"type":0,"name":"Minecraft","application_id":"1","details":"Survival","state":"In a party","party":{{"size":[2,4]}},"timestamps":{{"start":{}}},"assets":{{"large_image":"2"}}}}]"#,
+            now - 65 * 60_000
+        );
+        let links = Links::new(&CardConfig::default());
+        let avatar = gradient(
+            "#5865f2",
+            "#eb459e",
+            r##"<circle cx="48" cy="40" r="16" fill="#fff" fill-opacity=".85"/><rect x="22" y="62" width="52" height="40" rx="26" fill="#fff" fill-opacity=".85"/>"##,
+        );
+        let art = gradient(
+            "#1db954",
+            "#191414",
+            r##"<circle cx="48" cy="48" r="30" fill="none" stroke="#fff" stroke-width="6"/>"##,
+        );
+        let block = gradient(
+            "#7cb342",
+            "#5d4037",
+            r##"<rect x="24" y="24" width="48" height="48" fill="#8d6e63"/><rect x="24" y="24" width="48" height="14" fill="#9ccc65"/>"##,
+        );
+        for (name, status, activities, query, pictures) in [
+            (
+                "card-spotify.svg",
+                Status::Online,
+                &spotify,
+                "",
+                Pictures { avatar: avatar.clone(), art, ..Pictures::default() },
+            ),
+            (
+                "card-game.svg",
+                Status::Dnd,
+                &game,
+                "theme=light&showDisplayName=true",
+                Pictures { avatar, large: block, ..Pictures::default() },
+            ),
+        ] {
+            let raw = RawPresence { user: user.as_str().into(), activities: Some(activities.as_str().into()), status };
+            let params = Params::parse(query).unwrap();
+            let subject = Subject::read(470320681905684500, &raw, &params, &links);
+            std::fs::write(format!("docs/{name}"), svg::card(&subject, &params, &pictures, now)).unwrap();
+        }
+    }
+}
