@@ -23,6 +23,9 @@
 //!   [`admin::execute`] on the database itself.
 //! * `harmy serve --demo` ([`demo`]) runs the same parts against a simulated
 //!   guild, fed to the gateway code by a local gateway speaking Discord's protocol.
+//! * The status card ([`card`]) reads the same presences as the API and
+//!   draws them as SVG, with images fetched from Discord's CDN on the one
+//!   outbound HTTP stack ([`outbound`], shared with [`github`]).
 //! * `http`, `gateway`, `bot`, `admin` and `cli` are adapters: none of them
 //!   opens a redb table. The layout follows `STYLE.md`; the one addition is
 //!   [`changes`], the coalescing change feed between writers and the socket hub.

@@ -11,10 +11,13 @@
 //!                                      update delivery p99 when every update reaches all 10 000
 //! `cargo bench --bench http -- socket-spread`  the same subscribers, each `subscribe_to_id` on
 //!                                      a user of its own: 1 000 updates, each reaching 11
+//! `cargo bench --bench http -- card`   GET /user/:id/card.svg (kept) vs the bare server, and the
+//!                                      CPU time of a cold render (see `card.rs`)
 //! `cargo bench --bench http -- hold`   serves harmy and the bare server until killed (for perf)
 //!
 //! Needs `wrk` on the PATH (apt-get install wrk).
 
+mod card;
 mod socket;
 
 use std::convert::Infallible;
@@ -43,6 +46,9 @@ fn main() -> anyhow::Result<()> {
         return socket::clients(args.get(1).map(String::as_str).unwrap_or_default(), scenario);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    if mode == "card" {
+        return runtime.block_on(card::run());
+    }
     runtime.block_on(async {
         let (app, addr, _dir) = harmy_server().await?;
         match mode.as_str() {
@@ -52,7 +58,7 @@ fn main() -> anyhow::Result<()> {
             "wrong-tokens" => wrong_tokens(&app, addr).await,
             "socket" => socket::run(&app, addr, socket::Scenario::Hot).await,
             "socket-spread" => socket::run(&app, addr, socket::Scenario::Spread).await,
-            other => anyhow::bail!("unknown mode {other} (rest, kv, wrong-tokens, socket, socket-spread, hold)"),
+            other => anyhow::bail!("unknown mode {other} (rest, kv, wrong-tokens, socket, socket-spread, card, hold)"),
         }
     })
 }
