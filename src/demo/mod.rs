@@ -107,6 +107,9 @@ pub fn config(dir: &Path, gateway_url: &str, token: &crate::config::Secret, list
     config.discord.api_url = NOWHERE.into();
     config.discord.guild_ids = vec![guild::GUILD_ID];
     config.github.api_url = NOWHERE.into();
+    // The card's images too: the demo's cards draw placeholders rather than reach a CDN.
+    config.card.cdn_url = NOWHERE.into();
+    config.card.spotify_image_url = NOWHERE.into();
     config.storage.path = dir.join("harmy.redb");
     config.admin.socket = dir.join("admin.sock");
     config.http.listen = listen;
@@ -192,6 +195,7 @@ mod tests {
         let config = config(Path::new("/tmp/d"), "ws://127.0.0.1:5555", &token, DEFAULT_LISTEN);
         assert_eq!(config.discord.gateway_url, "ws://127.0.0.1:5555");
         assert_eq!((config.discord.api_url.as_str(), config.github.api_url.as_str()), (NOWHERE, NOWHERE));
+        assert_eq!((config.card.cdn_url.as_str(), config.card.spotify_image_url.as_str()), (NOWHERE, NOWHERE));
         assert_eq!(config.storage.path, Path::new("/tmp/d/harmy.redb"));
         assert_eq!(config.admin.socket, Path::new("/tmp/d/admin.sock"));
         assert!(config.http.listen.ip().is_loopback());
