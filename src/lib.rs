@@ -39,6 +39,8 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gateway;
 pub mod github;
 pub mod http;

@@ -18,7 +18,7 @@
 
 mod fatal;
 mod members;
-mod payload;
+pub(crate) mod payload;
 mod roster;
 #[cfg(test)]
 mod tests;

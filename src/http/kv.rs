@@ -68,9 +68,19 @@ pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: 
 pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
     let body = read_body(api, headers, body).await?;
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
+    let pairs = patch_pairs(&body)?;
+    if !pairs.is_empty() {
+        api.app.kv_set_many(user, pairs).await?;
+    }
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+/// A PATCH body as the pairs it sets: a JSON object whose values are all strings
+/// (a key given twice counts once, with its last value).
+pub(crate) fn patch_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
         .map_err(|_| ApiError::invalid_body("the body must be a JSON object of string values"))?;
-    let pairs = object
+    object
         .into_iter()
         .map(|(k, v)| match v {
             serde_json::Value::String(s) => Ok((k, s)),
@@ -79,11 +89,7 @@ pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming)
                 k.chars().take(64).collect::<String>()
             ))),
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if !pairs.is_empty() {
-        api.app.kv_set_many(user, pairs).await?;
-    }
-    Ok(response::empty(StatusCode::NO_CONTENT))
+        .collect()
 }
 
 /// `DELETE …/kv/:key`: 204 whether or not the key existed.
@@ -91,4 +97,34 @@ pub async fn delete(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> 
     let user = auth::authorize(api, who, headers).await?;
     api.app.kv_del(user, key.to_string()).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(body: &str) -> Result<Vec<(String, String)>, ApiError> {
+        patch_pairs(body.as_bytes())
+    }
+
+    #[test]
+    fn a_patch_body_is_an_object_of_strings() {
+        let expected = vec![("a".to_string(), "1".to_string()), ("b".to_string(), "x\ny".to_string())];
+        assert_eq!(pairs(r#"{"b":"x\ny","a":"1"}"#), Ok(expected));
+        assert_eq!(pairs("{}"), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_key_given_twice_counts_once_with_its_last_value() {
+        assert_eq!(pairs(r#"{"a":"1","a":"2"}"#), Ok(vec![("a".to_string(), "2".to_string())]));
+    }
+
+    #[test]
+    fn anything_else_is_invalid_body() {
+        for body in ["", "[]", r#""a""#, r#"{"a":1}"#, r#"{"a":null}"#, r#"{"a":"1"} x"#, "{\"a\":\"\\ud800\"}"] {
+            let error = pairs(body).expect_err(body);
+            assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_body"), "{body}");
+        }
+        assert!(pairs(r#"{"color":1}"#).unwrap_err().message.contains("`color`"));
+    }
 }
