@@ -72,10 +72,13 @@ impl Route {
         "other",
     ];
 
-    /// Parses a path (a trailing slash is ignored).
+    /// Parses a path (a trailing slash is ignored). Only an absolute path names a
+    /// route: the request target `*` (or anything else without a leading `/`) is
+    /// no path under `/`, whatever follows its first slash.
     pub fn parse(path: &str) -> Route {
         let trimmed = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
-        let mut segments = trimmed.split('/').skip(1);
+        let Some(relative) = trimmed.strip_prefix('/') else { return Route::Unknown { lanyard: false } };
+        let mut segments = relative.split('/');
         let parts: [Option<&str>; 5] = std::array::from_fn(|_| segments.next());
         if segments.next().is_some() {
             return Route::Unknown { lanyard: trimmed.starts_with("/v1/") };
@@ -305,5 +308,12 @@ mod tests {
         assert_eq!(Route::parse("/favicon.png"), Route::Unknown { lanyard: false });
         assert_eq!(Route::parse("/1.bmp"), Route::Unknown { lanyard: false });
         assert!(matches!(Route::parse("/api/me"), Route::ApiCard(Err(_))));
+    }
+
+    #[test]
+    fn only_an_absolute_path_names_a_route() {
+        for path in ["*/user/1/kv/k", "x/v1/users/1", "user/1", "*", ""] {
+            assert_eq!(Route::parse(path), Route::Unknown { lanyard: false }, "{path:?}");
+        }
     }
 }

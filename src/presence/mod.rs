@@ -19,6 +19,7 @@
 mod entry;
 mod render;
 mod status;
+mod strict;
 #[cfg(test)]
 mod tests;
 

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::strict::{is_strict, strict_raw};
 use super::{Entry, PresenceView, Status};
 
 /// The fields of Discord's user object that the views show.
@@ -23,15 +24,15 @@ struct User<'a> {
     discriminator: Option<Cow<'a, str>>,
     bot: bool,
     public_flags: u64,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "strict_raw")]
     avatar_decoration_data: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "strict_raw")]
     clan: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "strict_raw")]
     primary_guild: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "strict_raw")]
     collectibles: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "strict_raw")]
     display_name_styles: Option<&'a RawValue>,
 }
 
@@ -66,7 +67,7 @@ struct Activity<'a> {
     flags: Option<u64>,
     #[serde(borrow, default)]
     emoji: Option<Emoji<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "strict_raw")]
     buttons: Option<&'a RawValue>,
     #[serde(default, rename(serialize = "createdTimestamp"))]
     created_at: Option<u64>,
@@ -190,7 +191,7 @@ struct Lanyard<'a> {
     active_on_discord_vr: bool,
     listening_to_spotify: bool,
     spotify: Option<LanyardSpotify<'a>>,
-    activities: &'a RawValue,
+    activities: Cow<'a, RawValue>,
 }
 
 /// Both views of one entry.
@@ -265,7 +266,7 @@ pub(super) fn view(user_id: u64, entry: &Entry) -> PresenceView {
                 song: a.details.as_deref(),
             }
         }),
-        activities: serde_json::from_str(raw_activities).unwrap_or_else(|_| empty_array()),
+        activities: lanyard_activities(raw_activities),
     };
 
     PresenceView { native: to_bytes(&native), lanyard: to_bytes(&lanyard) }
@@ -277,6 +278,18 @@ fn parse_activities(raw: &str) -> Vec<Activity<'_>> {
         let items: Vec<&RawValue> = serde_json::from_str(raw).unwrap_or_default();
         items.into_iter().filter_map(|item| serde_json::from_str(item.get()).ok()).collect()
     })
+}
+
+/// Lanyard's `activities`: the array as Discord sent it when all of it is strict
+/// JSON, else the items that are (one odd activity does not hide the others);
+/// anything but an array shows as none.
+fn lanyard_activities(raw: &str) -> Cow<'_, RawValue> {
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw) else { return Cow::Borrowed(empty_array()) };
+    if items.iter().all(|item| is_strict(item)) {
+        return Cow::Borrowed(serde_json::from_str(raw).unwrap_or_else(|_| empty_array()));
+    }
+    let kept: Vec<&RawValue> = items.into_iter().filter(|item| is_strict(item)).collect();
+    serde_json::value::to_raw_value(&kept).map_or_else(|_| Cow::Borrowed(empty_array()), Cow::Owned)
 }
 
 fn empty_array() -> &'static RawValue {

@@ -191,3 +191,33 @@ fn a_presence_for_an_unknown_member_adds_them() {
     assert_eq!((native["username"].as_str(), native["status"].as_str()), (Some("eve"), Some("dnd")));
     assert_eq!(presences.monitored_count(), 1);
 }
+
+#[test]
+fn a_lone_surrogate_from_the_gateway_leaves_the_views_strict_json() {
+    let presences = Presences::default();
+    let user = r#"{"id":"5","username":"odd","clan":{"tag":"\ud800"},"primary_guild":{"tag":"ok"}}"#;
+    presences.upsert_member(5, 1, 1, Member { user, nick: None });
+    let activities = concat!(
+        r#"[{"name":"Odd","type":0,"emoji":{"n\ud800ame":"x"}},{"name":"Game","type":0},"#,
+        r#"{"name":"Buttons","type":0,"buttons":["\udc00"]}]"#
+    );
+    presences.update_presence(5, 1, 1, dnd_on_desktop(activities), None);
+    let view = presences.get(UserId(5)).expect("monitored");
+    let (native, lanyard) = (json_of(&view.native), json_of(&view.lanyard));
+    assert_eq!(lanyard["activities"], json!([{"name": "Game", "type": 0}]), "the strict activities, as sent");
+    let names: Vec<&Value> = native["activities"].as_array().expect("a list").iter().map(|a| &a["name"]).collect();
+    assert_eq!(names, [&json!("Game"), &json!("Buttons")], "{native}");
+    assert_eq!(native["activities"][1]["buttons"], Value::Null);
+    assert_eq!(lanyard["discord_user"]["username"], "odd");
+    assert_eq!(lanyard["discord_user"]["clan"], Value::Null);
+    assert_eq!(lanyard["discord_user"]["primary_guild"], json!({"tag": "ok"}));
+}
+
+#[test]
+fn activities_that_are_not_a_list_show_as_none() {
+    let presences = Presences::default();
+    presences.update_presence(6, 1, 1, dnd_on_desktop(r#"{"name":"x","type":0}"#), None);
+    let view = presences.get(UserId(6)).expect("monitored");
+    assert_eq!(json_of(&view.lanyard)["activities"], json!([]));
+    assert_eq!(json_of(&view.native)["activities"], json!([]));
+}
