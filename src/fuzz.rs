@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::bot::command::{self, Action};
 use crate::bot::reply;
+use crate::gateway::members;
 use crate::gateway::payload::{self, Dispatch, GuildCreate, GuildRef, Member, MemberRemove, MembersChunk, Presence};
 use crate::http::Who;
 use crate::http::router::Route;
@@ -286,6 +287,10 @@ fn apply(presences: &Presences, kind: &str, frame: &str, touched: &mut Vec<u64>)
         }
         "GUILD_DELETE" => _ = serde_json::from_str::<Dispatch<GuildRef>>(frame)?,
         "READY" => _ = serde_json::from_str::<Dispatch<payload::Ready>>(frame)?,
+        "RATE_LIMITED" => {
+            let d = serde_json::from_str::<Dispatch<payload::RateLimited>>(frame)?.d;
+            assert!(members::retry_after(d.retry_after) <= members::MAX_RETRY_AFTER, "{}", d.retry_after);
+        }
         _ => {}
     }
     Ok(())

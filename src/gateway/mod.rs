@@ -17,7 +17,7 @@
 //! (op 8) that Discord's limit kept back (`members`).
 
 mod fatal;
-mod members;
+pub(crate) mod members;
 pub(crate) mod payload;
 mod roster;
 #[cfg(test)]
