@@ -36,13 +36,20 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("bot_command", bot_command),
 ];
 
-/// A WebSocket client message: a refusal carries one of Lanyard's close codes; an
-/// accepted op, written back the way a client would, parses to itself.
+/// A WebSocket client message: a refusal carries one of Lanyard's close codes and
+/// a reason that fits a close frame; a list of ids holds each once; an accepted
+/// op, written back the way a client would, parses to itself.
 pub fn socket_message(data: &[u8]) {
     let op = match protocol::parse(data) {
         Ok(op) => op,
-        Err(refusal) => return assert!((4004..=4006).contains(&refusal.close().0)),
+        Err(refusal) => {
+            let (code, reason) = refusal.close();
+            return assert!((4004..=4006).contains(&code) && reason.len() <= 123, "{code} {reason}");
+        }
     };
+    if let ClientOp::Initialize(Subscribe::Ids(ids)) | ClientOp::Unsubscribe(Unsubscribe::Ids(ids)) = &op {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    }
     let ids = |ids: &[UserId]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
     let written = match &op {
         ClientOp::Initialize(Subscribe::Id(id)) => json!({"op": 2, "d": {"subscribe_to_id": id.to_string()}}),
