@@ -14,7 +14,8 @@
 //! opens is to its local gateway: the bot does not run (it would answer over
 //! Discord's REST API, and no one can message a simulated guild), the GitHub
 //! refresher does not run (the demo user's profile is stored as it is), and
-//! every other outbound URL points at [`NOWHERE`].
+//! every other outbound URL setting (`*_url`) points at [`NOWHERE`], so images
+//! a card would fetch render as placeholders.
 
 pub mod frames;
 pub mod gateway;
@@ -104,19 +105,29 @@ pub fn config(dir: &Path, gateway_url: &str, token: &crate::config::Secret, list
     let mut config = Config::default();
     config.discord.token = token.clone();
     config.discord.gateway_url = gateway_url.to_string();
-    config.discord.api_url = NOWHERE.into();
     config.discord.guild_ids = vec![guild::GUILD_ID];
-    config.github.api_url = NOWHERE.into();
-    // The card's images too: the demo's cards draw placeholders rather than reach a CDN.
-    config.card.cdn_url = NOWHERE.into();
-    config.card.spotify_image_url = NOWHERE.into();
     config.storage.path = dir.join("harmy.redb");
     config.admin.socket = dir.join("admin.sock");
     config.http.listen = listen;
     config.rate_limit.per_second = RATE_PER_SECOND;
     config.rate_limit.per_minute = RATE_PER_MINUTE;
     config.http.max_connections = MAX_CONNECTIONS;
-    config
+    outbound_urls_nowhere(config)
+}
+
+/// Every `*_url` setting but the gateway's, those there are now and any a later
+/// release adds (image hosts, say), set to [`NOWHERE`].
+fn outbound_urls_nowhere(config: Config) -> Config {
+    let Ok(toml::Value::Table(mut table)) = toml::Value::try_from(&config) else { return config };
+    for (section, keys) in table.iter_mut() {
+        let Some(keys) = keys.as_table_mut() else { continue };
+        for (key, value) in keys.iter_mut() {
+            if key.ends_with("_url") && !(section == "discord" && key == "gateway_url") {
+                *value = toml::Value::String(NOWHERE.into());
+            }
+        }
+    }
+    toml::Value::Table(table).try_into().unwrap_or(config)
 }
 
 /// A new owner-only directory for the database and the admin socket: in
@@ -200,5 +211,18 @@ mod tests {
         assert_eq!(config.admin.socket, Path::new("/tmp/d/admin.sock"));
         assert!(config.http.listen.ip().is_loopback());
         assert_eq!(config.discord.guild_ids, vec![guild::GUILD_ID]);
+        assert_eq!(config.discord.token, token, "the rest survives the round trip");
+        // Every outbound URL setting, whatever section it is in, points nowhere.
+        for (section, keys) in crate::config::defaults_table() {
+            for key in keys.as_table().unwrap().keys().filter(|k| k.ends_with("_url")) {
+                let value = toml::Value::try_from(&config).unwrap()[&section][key].clone();
+                let expected = if (section.as_str(), key.as_str()) == ("discord", "gateway_url") {
+                    "ws://127.0.0.1:5555"
+                } else {
+                    NOWHERE
+                };
+                assert_eq!(value.as_str(), Some(expected), "{section}.{key}");
+            }
+        }
     }
 }
