@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::http_client::{Frame, get, next, next_json, say, send};
+use support::http_client::{Frame, Reply, Socket, next, next_json, say, send};
 use support::{PATIENCE, Server, eventually};
 
 /// The demo user (KV pairs, GitHub profile, the printed token) and the last member.
@@ -127,6 +127,29 @@ impl Demo {
     }
 }
 
+/// A request, made again while the demo's rate limit (30 a second per address)
+/// refuses it: these tests ask more in a second than a page does.
+async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    support::api::until("a request under the rate limit", || async {
+        let reply = send(addr, method, path, headers, body.to_string()).await;
+        (reply.status != 429).then_some(reply)
+    })
+    .await
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Reply {
+    request(addr, "GET", path, &[], "").await
+}
+
+/// `/socket`, connected once the rate limit lets the upgrade through.
+async fn socket(addr: SocketAddr) -> Socket {
+    let uri = format!("ws://{addr}/socket");
+    support::api::until("a socket under the rate limit", || async {
+        tokio_websockets::ClientBuilder::new().uri(&uri).ok()?.connect().await.ok().map(|(ws, _)| ws)
+    })
+    .await
+}
+
 /// The remote ends of the process's TCP connections (listening sockets left out).
 fn remote_peers(pid: u32) -> Vec<SocketAddr> {
     let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -217,17 +240,17 @@ async fn demo_with_an_empty_home_serves_every_route_pushes_updates_and_leaves_no
     // KV with the printed token, through both shapes.
     let token = demo.token();
     let auth = [("authorization", token.as_str())];
-    assert_eq!(send(addr, "GET", &user("/kv"), &auth, "").await.json()["pronouns"], "she/her");
-    assert_eq!(send(addr, "PUT", "/user/@me/kv/greeting", &auth, "hello").await.status, 204);
-    assert_eq!(send(addr, "GET", &user("/kv/greeting"), &auth, "").await.json()["value"], "hello");
-    let patch = send(addr, "PATCH", &format!("/v1/users/{DEMO_USER}/kv"), &auth, r#"{"mood":"curious"}"#).await;
+    assert_eq!(request(addr, "GET", &user("/kv"), &auth, "").await.json()["pronouns"], "she/her");
+    assert_eq!(request(addr, "PUT", "/user/@me/kv/greeting", &auth, "hello").await.status, 204);
+    assert_eq!(request(addr, "GET", &user("/kv/greeting"), &auth, "").await.json()["value"], "hello");
+    let patch = request(addr, "PATCH", &format!("/v1/users/{DEMO_USER}/kv"), &auth, r#"{"mood":"curious"}"#).await;
     assert_eq!(patch.status, 204);
-    assert_eq!(send(addr, "DELETE", &format!("/v1/users/{DEMO_USER}/kv/greeting"), &auth, "").await.status, 204);
+    assert_eq!(request(addr, "DELETE", &format!("/v1/users/{DEMO_USER}/kv/greeting"), &auth, "").await.status, 204);
     assert_eq!(get(addr, &user("")).await.json()["KV"]["mood"], "curious");
-    assert_eq!(send(addr, "PUT", &user("/kv/x"), &[("authorization", "harmy_wrong_token")], "v").await.status, 401);
+    assert_eq!(request(addr, "PUT", &user("/kv/x"), &[("authorization", "harmy_wrong_token")], "v").await.status, 401);
 
     // The socket: every member at once, then changes as they happen (within 15 s).
-    let mut ws = support::http_client::socket(addr, "/socket").await;
+    let mut ws = socket(addr).await;
     assert_eq!(next_json(&mut ws).await["op"], 1);
     say(&mut ws, r#"{"op":2,"d":{"subscribe_to_all":true}}"#).await;
     let init = next_json(&mut ws).await;
@@ -319,7 +342,7 @@ async fn the_local_gateway_refuses_strangers_and_the_demo_goes_on() {
     assert!(refused >= 199, "refused {refused}");
 
     // Meanwhile the demo serves, and its own session still gets the guild's changes.
-    let mut socket = support::http_client::socket(addr, "/socket").await;
+    let mut socket = socket(addr).await;
     next_json(&mut socket).await;
     say(&mut socket, r#"{"op":2,"d":{"subscribe_to_all":true}}"#).await;
     assert_eq!(next_json(&mut socket).await["t"], "INIT_STATE");

@@ -278,7 +278,8 @@ impl Guild {
                     }
                 }
                 40..55 => {
-                    m.custom = if m.custom.is_some() && roll % 3 == 0 { None } else { Some(pick_custom) };
+                    // The demo user keeps one, so that the URLs printed at start always show it.
+                    m.custom = if m.custom.is_some() && roll % 3 == 0 && i != 0 { None } else { Some(pick_custom) };
                 }
                 55..70 => {
                     m.game = if m.game.is_some() { None } else { Some((pick_game, now_ms)) };
@@ -393,12 +394,13 @@ mod tests {
     }
 
     #[test]
-    fn the_demo_user_is_a_member_and_stays_online() {
+    fn the_demo_user_is_a_member_and_stays_online_with_a_custom_status() {
         let mut guild = Guild::new(11, NOW);
         assert_eq!(guild.member_ids().next(), Some(DEMO_USER));
         for step in 1..2000 {
             guild.step(NOW + step * 1000);
             assert_ne!(guild.members[0].status, "offline", "the demo user is always there to look at");
+            assert!(guild.members[0].custom.is_some(), "with a custom status");
         }
     }
 }
