@@ -154,6 +154,9 @@ pub fn route(data: &[u8]) {
         Route::V1User(w) => who(w).map(|w| format!("/v1/users/{w}")),
         Route::V1UserKv(w) => who(w).map(|w| format!("/v1/users/{w}/kv")),
         Route::V1UserKvKey(w, key) => who(w).map(|w| format!("/v1/users/{w}/kv/{key}")),
+        Route::Card(id) => id.as_ref().ok().map(|id| format!("/user/{id}/card.svg")),
+        Route::ApiCard(id) => id.as_ref().ok().map(|id| format!("/api/{id}")),
+        Route::Avatar(id, format) => id.as_ref().ok().map(|id| format!("/{id}.{}", format.extension())),
         Route::Unknown { .. } => None,
     };
     if let Route::UserKvKey(_, key) | Route::V1UserKvKey(_, key) = &route {

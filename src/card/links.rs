@@ -51,7 +51,7 @@ impl AvatarFormat {
         }
     }
 
-    fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             AvatarFormat::Png => "png",
             AvatarFormat::Gif => "gif",
