@@ -157,6 +157,8 @@ pub fn route(data: &[u8]) {
         Route::Card(id) => id.as_ref().ok().map(|id| format!("/user/{id}/card.svg")),
         Route::ApiCard(id) => id.as_ref().ok().map(|id| format!("/api/{id}")),
         Route::Avatar(id, format) => id.as_ref().ok().map(|id| format!("/{id}.{}", format.extension())),
+        Route::Users => Some("/users".into()),
+        Route::V1Users => Some("/v1/users".into()),
         Route::Unknown { .. } => None,
     };
     if let Route::UserKvKey(_, key) | Route::V1UserKvKey(_, key) = &route {

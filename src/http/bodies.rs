@@ -44,6 +44,18 @@ pub struct Composed {
     bodies: Bodies,
 }
 
+impl Composed {
+    /// The user's part of a bulk response and its ETag: the whole body of the
+    /// single lookup in the native shape, its `data` in Lanyard's. The ETag is the
+    /// single lookup's (its body is a function of this part).
+    pub(super) fn part(&self, shape: Shape) -> (&Bytes, &HeaderValue) {
+        match shape {
+            Shape::Native => (&self.bodies.native, &self.bodies.native_etag),
+            Shape::Lanyard => (&self.lanyard, &self.bodies.lanyard_etag),
+        }
+    }
+}
+
 /// Composed bodies by user.
 pub struct BodyCache {
     shards: Vec<RwLock<HashMap<UserId, Arc<Composed>>>>,
@@ -156,7 +168,7 @@ impl BodyCache {
 
     /// The user's bodies when all they are made of is in memory (no store read to wait
     /// for); `None` otherwise, or when the user is not monitored.
-    fn get_now(&self, app: &App, user: UserId) -> Option<Arc<Composed>> {
+    pub(super) fn get_now(&self, app: &App, user: UserId) -> Option<Arc<Composed>> {
         let view = app.presences.get(user)?;
         let extras = app.cached_extras(user)?;
         Some(self.composed(user, view, extras))
@@ -302,7 +314,7 @@ fn etag(body: &[u8]) -> HeaderValue {
 }
 
 /// Whether `If-None-Match` names this ETag (or `*`).
-fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+pub(super) fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     headers.get_all(IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|candidate| {
         let candidate = candidate.trim();
         candidate == "*" || candidate.as_bytes() == etag.as_bytes()

@@ -71,6 +71,15 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
     }
 
+    /// 400 for a bulk lookup naming more users than it may.
+    pub fn too_many_ids(max: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "too_many_ids",
+            format!("a lookup names at most {max} distinct user ids"),
+        )
+    }
+
     /// 426 for a plain request to `/socket`.
     pub fn upgrade_required() -> ApiError {
         ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", "this route takes a WebSocket upgrade")

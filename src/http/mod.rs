@@ -6,7 +6,8 @@
 //! * `router` — path → route → handler, and the steps every request takes
 //!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics); what
 //!   needs no waiting is answered at once, the rest in a future.
-//! * Route groups: `bodies` (presence reads, native and Lanyard), `kv`,
+//! * Route groups: `bodies` (presence reads, native and Lanyard), `bulk`
+//!   (many users in one read), `kv`,
 //!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`),
 //!   `card` (the status card and avatar links, made in `crate::card`).
 //! * Cross-cutting: `error` (the one error → response mapping), `auth`,
@@ -14,6 +15,7 @@
 
 mod auth;
 mod bodies;
+mod bulk;
 mod card;
 mod conns;
 mod cors;

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use super::bodies::Shape;
 use super::error::ApiError;
 use super::response::Reply;
-use super::{Api, Who, bodies, card, kv, peer, ratelimit, service, socket};
+use super::{Api, Who, bodies, bulk, card, kv, peer, ratelimit, service, socket};
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
 
@@ -49,13 +49,17 @@ pub enum Route {
     ApiCard(Result<UserId, InvalidUserId>),
     /// `/:id.png`, `.gif`, `.webp`, `.jpg`: the avatar link
     Avatar(Result<UserId, InvalidUserId>, AvatarFormat),
+    /// `/users?ids=…`: bulk lookup, native shape
+    Users,
+    /// `/v1/users?ids=…`: bulk lookup, Lanyard shape
+    V1Users,
     /// Anything else; `lanyard` when under `/v1`.
     Unknown { lanyard: bool },
 }
 
 impl Route {
     /// Metric labels, in the order of `index`.
-    pub const LABELS: [&'static str; 14] = [
+    pub const LABELS: [&'static str; 16] = [
         "/",
         "/health",
         "/metrics",
@@ -69,6 +73,8 @@ impl Route {
         "/user/:id/card.svg",
         "/api/:id",
         "/:id.png",
+        "/users",
+        "/v1/users",
         "other",
     ];
 
@@ -94,6 +100,8 @@ impl Route {
             [Some("user"), Some(id), Some("card.svg"), None, ..] => Route::Card(id.parse()),
             [Some("api"), Some(id), None, ..] => Route::ApiCard(id.parse()),
             [Some("user"), Some(id), Some("kv"), Some(key), None] => Route::UserKvKey(who(id), key.into()),
+            [Some("users"), None, ..] => Route::Users,
+            [Some("v1"), Some("users"), None, ..] => Route::V1Users,
             [Some("v1"), Some("users"), Some(id), None, ..] => Route::V1User(who(id)),
             [Some("v1"), Some("users"), Some(id), Some("kv"), None] => Route::V1UserKv(who(id)),
             [Some("v1"), Some("users"), Some(id), Some("kv"), Some(key)] => Route::V1UserKvKey(who(id), key.into()),
@@ -107,7 +115,11 @@ impl Route {
     pub fn lanyard(&self) -> bool {
         matches!(
             self,
-            Route::V1User(_) | Route::V1UserKv(_) | Route::V1UserKvKey(..) | Route::Unknown { lanyard: true }
+            Route::V1User(_)
+                | Route::V1Users
+                | Route::V1UserKv(_)
+                | Route::V1UserKvKey(..)
+                | Route::Unknown { lanyard: true }
         )
     }
 
@@ -127,7 +139,9 @@ impl Route {
             Route::Card(_) => 10,
             Route::ApiCard(_) => 11,
             Route::Avatar(..) => 12,
-            Route::Unknown { .. } => 13,
+            Route::Users => 13,
+            Route::V1Users => 14,
+            Route::Unknown { .. } => 15,
         }
     }
 
@@ -248,6 +262,8 @@ fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts, client: IpAddr
         (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts, client)),
         (Route::User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Native),
         (Route::V1User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Lanyard),
+        (Route::Users, Method::GET) => bulk::reply_now(api, parts.uri.query(), &parts.headers, Shape::Native),
+        (Route::V1Users, Method::GET) => bulk::reply_now(api, parts.uri.query(), &parts.headers, Shape::Lanyard),
         (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply_now(api, id, parts),
         (Route::Avatar(id, format), Method::GET) => Some(card::avatar(api, id, *format, parts)),
         (Route::Health | Route::UserKv(_) | Route::UserKvKey(..), Method::GET) => None,
@@ -270,6 +286,8 @@ async fn dispatch(
         (Route::Health, Method::GET) => Ok(service::health(api).await),
         (Route::User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Native).await,
         (Route::V1User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Lanyard).await,
+        (Route::Users, Method::GET) => bulk::reply(api, parts.uri.query(), &parts.headers, Shape::Native).await,
+        (Route::V1Users, Method::GET) => bulk::reply(api, parts.uri.query(), &parts.headers, Shape::Lanyard).await,
         (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply(api, id, parts).await,
         (Route::UserKv(who), Method::GET) => kv::all(api, who, &parts.headers).await,
         (Route::UserKvKey(who, key), Method::GET) => kv::one(api, who, key, &parts.headers).await,
@@ -308,6 +326,9 @@ mod tests {
         assert_eq!(Route::parse("/favicon.png"), Route::Unknown { lanyard: false });
         assert_eq!(Route::parse("/1.bmp"), Route::Unknown { lanyard: false });
         assert!(matches!(Route::parse("/api/me"), Route::ApiCard(Err(_))));
+        assert_eq!(Route::parse("/users"), Route::Users);
+        assert_eq!(Route::parse("/v1/users/"), Route::V1Users);
+        assert!(Route::V1Users.lanyard() && !Route::Users.lanyard());
     }
 
     #[test]
