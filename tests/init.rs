@@ -99,8 +99,11 @@ fn init_without_questions_writes_a_private_config_that_serve_runs_with() {
         (reply.status == 200).then_some(reply.json())
     }));
     assert_eq!(health["gateway"], "up");
-    let alice = runtime.block_on(support::http_client::get(addr, "/user/2"));
-    assert_eq!(alice.status, 200);
+    // The session is up at READY; the guild and its members come in the GUILD_CREATE after it.
+    let alice = runtime.block_on(support::api::until("alice served", || async {
+        Some(support::http_client::get(addr, "/user/2").await).filter(|reply| reply.status == 200)
+    }));
+    assert_eq!(alice.json()["presence"]["userId"], "2");
     assert!(server.stop().success());
 }
 
