@@ -17,6 +17,7 @@
 //!   sweep the members it no longer lists.
 
 mod entry;
+mod passthrough;
 mod render;
 mod status;
 mod strict;

@@ -1,16 +1,19 @@
 //! Renders a cache entry to the two API shapes: the native `presence` object
 //! (SPEC §4.1, camelCase activities) and Lanyard's presence object (without
-//! `kv`/`github`, which the HTTP layer appends). Runs once per change.
+//! `kv`/`github`, which the HTTP layer appends). Runs once per change. What
+//! Discord sent is passed on whole (`passthrough`); the shapes add their
+//! derived fields (`song`, `spotify`, `display_name`…) around it.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::strict::{is_strict, strict_raw};
+use super::passthrough::{Fields, Node, Value, camel_case, fields, raw_fields};
+use super::strict::is_strict;
 use super::{Entry, PresenceView, Status};
 
-/// The fields of Discord's user object that the views show.
+/// The fields of Discord's user object that the native view shows.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct User<'a> {
@@ -20,121 +23,129 @@ struct User<'a> {
     global_name: Option<Cow<'a, str>>,
     #[serde(borrow)]
     avatar: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    discriminator: Option<Cow<'a, str>>,
-    bot: bool,
-    public_flags: u64,
-    #[serde(borrow, deserialize_with = "strict_raw")]
-    avatar_decoration_data: Option<&'a RawValue>,
-    #[serde(borrow, deserialize_with = "strict_raw")]
-    clan: Option<&'a RawValue>,
-    #[serde(borrow, deserialize_with = "strict_raw")]
-    primary_guild: Option<&'a RawValue>,
-    #[serde(borrow, deserialize_with = "strict_raw")]
-    collectibles: Option<&'a RawValue>,
-    #[serde(borrow, deserialize_with = "strict_raw")]
-    display_name_styles: Option<&'a RawValue>,
 }
 
-/// An activity as Discord sends it (the fields the views use). Serialising it
-/// gives the native camelCase shape.
-#[derive(Deserialize, Serialize)]
-#[serde(rename_all(serialize = "camelCase"))]
-struct Activity<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(rename = "type", default)]
-    kind: u64,
-    #[serde(borrow, default, skip_serializing)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    url: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    details: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    state: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "id_string")]
-    application_id: Option<String>,
-    #[serde(default)]
-    timestamps: Option<Timestamps>,
-    #[serde(borrow, default)]
-    party: Option<Party<'a>>,
-    #[serde(borrow, default)]
-    sync_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    assets: Option<Assets<'a>>,
-    #[serde(default)]
-    flags: Option<u64>,
-    #[serde(borrow, default)]
-    emoji: Option<Emoji<'a>>,
-    #[serde(borrow, default, deserialize_with = "strict_raw")]
-    buttons: Option<&'a RawValue>,
-    #[serde(default, rename(serialize = "createdTimestamp"))]
-    created_at: Option<u64>,
-}
+/// An activity as Discord sent it: every field that parses strictly, in order.
+struct Activity<'a>(Vec<(Cow<'a, str>, Node<'a>)>);
 
-#[derive(Deserialize, Serialize)]
-struct Timestamps {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    start: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    end: Option<u64>,
-}
+impl<'a> Activity<'a> {
+    fn get(&self, key: &str) -> Option<&Node<'a>> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
 
-#[derive(Deserialize, Serialize)]
-struct Party<'a> {
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    id: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    size: Option<[u64; 2]>,
-}
+    fn str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
 
-#[derive(Deserialize, Serialize)]
-#[serde(rename_all(serialize = "camelCase"))]
-struct Assets<'a> {
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    large_text: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    large_image: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    small_text: Option<Cow<'a, str>>,
-    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    small_image: Option<Cow<'a, str>>,
-}
+    fn asset(&self, key: &str) -> Option<&str> {
+        self.get("assets").and_then(|a| a.get(key)).and_then(Node::as_str)
+    }
 
-#[derive(Deserialize, Serialize)]
-struct Emoji<'a> {
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "id_string", skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    animated: Option<bool>,
-}
-
-impl Activity<'_> {
     fn is_spotify(&self) -> bool {
-        self.id.as_deref().is_some_and(|id| id.starts_with("spotify:")) || (self.kind == 2 && self.name == "Spotify")
+        self.str("id").is_some_and(|id| id.starts_with("spotify:"))
+            || (self.get("type").and_then(Node::as_u64) == Some(2) && self.str("name") == Some("Spotify"))
     }
 }
 
-/// `spotifyActivity` of the native view.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NativeSpotify<'a> {
-    name: &'a str,
-    #[serde(rename = "type")]
-    kind: u64,
-    song: Option<&'a str>,
-    artist: Option<&'a str>,
-    album: Option<&'a str>,
-    application_id: Option<&'a str>,
-    timestamps: Option<&'a Timestamps>,
-    party: Option<&'a Party<'a>>,
-    sync_id: Option<&'a str>,
-    assets: Option<&'a Assets<'a>>,
-    flags: Option<u64>,
-    created_timestamp: Option<u64>,
+/// The native shape's activity fields that are always there (`null` when not
+/// sent), in api.harmy.gg's order, with the gateway's name of each.
+const NATIVE_FIELDS: [(&str, &str); 14] = [
+    ("name", "name"),
+    ("type", "type"),
+    ("url", "url"),
+    ("details", "details"),
+    ("state", "state"),
+    ("applicationId", "application_id"),
+    ("timestamps", "timestamps"),
+    ("party", "party"),
+    ("syncId", "sync_id"),
+    ("assets", "assets"),
+    ("flags", "flags"),
+    ("emoji", "emoji"),
+    ("buttons", "buttons"),
+    ("createdTimestamp", "created_at"),
+];
+
+/// A native activity: the fields above, then every other field sent, keys camelCased.
+fn native_activity<'f, 'a>(a: &'f Activity<'a>) -> Fields<'f, 'a> {
+    let mut out = Fields(Vec::with_capacity(a.0.len() + NATIVE_FIELDS.len()));
+    for (native, gateway) in NATIVE_FIELDS {
+        let value = match (gateway, a.get(gateway)) {
+            ("type", None) => Value::Int(0),
+            (_, None) => Value::Null,
+            (_, Some(node)) => native_value(gateway, node),
+        };
+        out.push(native, value);
+    }
+    rest(&mut out, a, &[]);
+    out
+}
+
+/// `spotifyActivity`: the fields of api.harmy.gg's example in its order (`song`,
+/// `artist`, `album` from `details`, `state`, `assets.large_text`; the album art id
+/// without `spotify:`), then every other field sent, keys camelCased.
+fn native_spotify<'f, 'a>(a: &'f Activity<'a>) -> Fields<'f, 'a> {
+    let node = |key: &str| a.get(key).map_or(Value::Null, |n| native_value(key, n));
+    let text = |value: Option<&'f str>| value.map_or(Value::Null, |t| Value::Text(Cow::Borrowed(t)));
+    let mut out = Fields(Vec::with_capacity(a.0.len() + 8));
+    out.push("name", node("name"));
+    out.push("type", a.get("type").map_or(Value::Int(0), |n| native_value("type", n)));
+    out.push("song", text(a.str("details")));
+    out.push("artist", text(a.str("state")));
+    out.push("album", text(a.asset("large_text")));
+    out.push("applicationId", node("application_id"));
+    out.push("timestamps", node("timestamps"));
+    out.push("party", node("party"));
+    out.push("syncId", node("sync_id"));
+    out.push("assets", a.get("assets").map_or(Value::Null, spotify_assets));
+    out.push("flags", node("flags"));
+    out.push("createdTimestamp", node("created_at"));
+    rest(&mut out, a, &["details", "state"]);
+    out
+}
+
+/// Every field of `a` not among the fixed ones (nor in `skip`), camelCased.
+fn rest<'f, 'a>(out: &mut Fields<'f, 'a>, a: &'f Activity<'a>, skip: &[&str]) {
+    for (key, node) in &a.0 {
+        let fixed = NATIVE_FIELDS.iter().any(|(_, gateway)| gateway == key);
+        if !fixed && !skip.contains(&key.as_ref()) {
+            out.push(camel_case(key), native_value(key, node));
+        }
+    }
+}
+
+/// A field's native value: camelCased, with ids as strings (`application_id`, an
+/// emoji's `id`), as api.harmy.gg sends them.
+fn native_value<'f, 'a>(key: &str, node: &'f Node<'a>) -> Value<'f, 'a> {
+    match (key, node) {
+        ("application_id", Node::Number(n)) => Value::Text(Cow::Owned(n.to_string())),
+        ("emoji", Node::Object(fields)) => {
+            let mut out = Fields(Vec::with_capacity(fields.len()));
+            for (k, v) in fields {
+                let value = match (k.as_ref(), v) {
+                    ("id", Node::Number(n)) => Value::Text(Cow::Owned(n.to_string())),
+                    _ => Value::Camel(v),
+                };
+                out.push(camel_case(k), value);
+            }
+            Value::Object(out)
+        }
+        _ => Value::Camel(node),
+    }
+}
+
+/// A Spotify activity's assets, camelCased, `largeImage` without `spotify:`.
+fn spotify_assets<'f, 'a>(assets: &'f Node<'a>) -> Value<'f, 'a> {
+    let Node::Object(fields) = assets else { return Value::Camel(assets) };
+    let mut out = Fields(Vec::with_capacity(fields.len()));
+    for (k, v) in fields {
+        let value = match (k.as_ref(), v.as_str().and_then(|id| id.strip_prefix("spotify:"))) {
+            ("large_image", Some(id)) => Value::Text(Cow::Borrowed(id)),
+            _ => Value::Camel(v),
+        };
+        out.push(camel_case(k), value);
+    }
+    Value::Object(out)
 }
 
 #[derive(Serialize)]
@@ -149,31 +160,38 @@ struct Native<'a> {
     #[serde(rename = "clientStatus")]
     client_status: serde_json::Map<String, serde_json::Value>,
     #[serde(rename = "spotifyActivity")]
-    spotify_activity: Option<NativeSpotify<'a>>,
-    activities: Vec<&'a Activity<'a>>,
+    spotify_activity: Option<Fields<'a, 'a>>,
+    activities: Vec<Fields<'a, 'a>>,
 }
 
-#[derive(Serialize)]
-struct DiscordUser<'a> {
-    id: String,
-    username: &'a str,
-    avatar: Option<&'a str>,
-    discriminator: &'a str,
-    global_name: Option<&'a str>,
-    display_name: Option<&'a str>,
-    bot: bool,
-    public_flags: u64,
-    avatar_decoration_data: Option<&'a RawValue>,
-    clan: Option<&'a RawValue>,
-    primary_guild: Option<&'a RawValue>,
-    collectibles: Option<&'a RawValue>,
-    display_name_styles: Option<&'a RawValue>,
+/// Lanyard's `discord_user`: the user object as Discord sent it (every field,
+/// unknown ones included), `id` as a string first, then the fields Lanyard's
+/// clients read with their defaults when Discord did not send them.
+fn discord_user<'f>(user_id: u64, raw: &'f str, user: &'f User<'f>) -> Fields<'f, 'f> {
+    let sent = raw_fields(raw).unwrap_or_default();
+    let mut out = Fields(Vec::with_capacity(sent.len() + 12));
+    out.push("id", Value::Text(Cow::Owned(user_id.to_string())));
+    for (key, value) in sent {
+        out.push(key, Value::Raw(value));
+    }
+    let text = |t: Option<&'f str>| t.map_or(Value::Null, |t| Value::Text(Cow::Borrowed(t)));
+    out.push("username", Value::Text(Cow::Borrowed(user.username.as_deref().unwrap_or_default())));
+    out.push("avatar", Value::Null);
+    out.push("discriminator", Value::Text(Cow::Borrowed("0")));
+    out.push("global_name", Value::Null);
+    out.push("display_name", text(user.global_name.as_deref()));
+    out.push("bot", Value::Bool(false));
+    out.push("public_flags", Value::Int(0));
+    for key in ["avatar_decoration_data", "clan", "primary_guild", "collectibles", "display_name_styles"] {
+        out.push(key, Value::Null);
+    }
+    out
 }
 
 #[derive(Serialize)]
 struct LanyardSpotify<'a> {
     track_id: Option<&'a str>,
-    timestamps: Option<&'a Timestamps>,
+    timestamps: Option<&'a Node<'a>>,
     album: Option<&'a str>,
     album_art_url: Option<String>,
     artist: Option<&'a str>,
@@ -182,7 +200,7 @@ struct LanyardSpotify<'a> {
 
 #[derive(Serialize)]
 struct Lanyard<'a> {
-    discord_user: DiscordUser<'a>,
+    discord_user: Fields<'a, 'a>,
     discord_status: &'static str,
     active_on_discord_desktop: bool,
     active_on_discord_mobile: bool,
@@ -212,40 +230,13 @@ pub(super) fn view(user_id: u64, entry: &Entry) -> PresenceView {
         server_name,
         avatar: user.avatar.as_deref(),
         client_status: entry.clients.iter().map(|(p, s)| (p.to_string(), s.as_str().into())).collect(),
-        spotify_activity: spotify.map(|a| NativeSpotify {
-            name: &a.name,
-            kind: a.kind,
-            song: a.details.as_deref(),
-            artist: a.state.as_deref(),
-            album: a.assets.as_ref().and_then(|x| x.large_text.as_deref()),
-            application_id: a.application_id.as_deref(),
-            timestamps: a.timestamps.as_ref(),
-            party: a.party.as_ref(),
-            sync_id: a.sync_id.as_deref(),
-            assets: a.assets.as_ref(),
-            flags: a.flags,
-            created_timestamp: a.created_at,
-        }),
-        activities: activities.iter().filter(|a| !a.is_spotify()).collect(),
+        spotify_activity: spotify.map(native_spotify),
+        activities: activities.iter().filter(|a| !a.is_spotify()).map(native_activity).collect(),
     };
 
     let active = |platform| entry.clients.get(platform).is_some();
     let lanyard = Lanyard {
-        discord_user: DiscordUser {
-            id: user_id.to_string(),
-            username,
-            avatar: user.avatar.as_deref(),
-            discriminator: user.discriminator.as_deref().unwrap_or("0"),
-            global_name: user.global_name.as_deref(),
-            display_name: user.global_name.as_deref(),
-            bot: user.bot,
-            public_flags: user.public_flags,
-            avatar_decoration_data: user.avatar_decoration_data,
-            clan: user.clan,
-            primary_guild: user.primary_guild,
-            collectibles: user.collectibles,
-            display_name_styles: user.display_name_styles,
-        },
+        discord_user: discord_user(user_id, &entry.user, &user),
         discord_status: status.as_str(),
         active_on_discord_desktop: active(0),
         active_on_discord_mobile: active(1),
@@ -254,16 +245,16 @@ pub(super) fn view(user_id: u64, entry: &Entry) -> PresenceView {
         active_on_discord_vr: active(4),
         listening_to_spotify: spotify.is_some(),
         spotify: spotify.map(|a| {
-            let large_image = a.assets.as_ref().and_then(|x| x.large_image.as_deref());
+            let large_image = a.asset("large_image");
             LanyardSpotify {
-                track_id: a.sync_id.as_deref(),
-                timestamps: a.timestamps.as_ref(),
-                album: a.assets.as_ref().and_then(|x| x.large_text.as_deref()),
+                track_id: a.str("sync_id"),
+                timestamps: a.get("timestamps"),
+                album: a.asset("large_text"),
                 album_art_url: large_image
                     .and_then(|i| i.strip_prefix("spotify:"))
                     .map(|art| format!("https://i.scdn.co/image/{art}")),
-                artist: a.state.as_deref(),
-                song: a.details.as_deref(),
+                artist: a.str("state"),
+                song: a.str("details"),
             }
         }),
         activities: lanyard_activities(raw_activities),
@@ -272,12 +263,17 @@ pub(super) fn view(user_id: u64, entry: &Entry) -> PresenceView {
     PresenceView { native: to_bytes(&native), lanyard: to_bytes(&lanyard) }
 }
 
-/// The activities that parse; one odd activity does not hide the others.
+/// The activities as sent. The same items as Lanyard's `activities`: one that is not
+/// strict JSON is left out (and does not hide the others), so an activity shows in
+/// both shapes or in neither; so is one with no `name` (Discord always sends one).
 fn parse_activities(raw: &str) -> Vec<Activity<'_>> {
-    serde_json::from_str(raw).unwrap_or_else(|_| {
-        let items: Vec<&RawValue> = serde_json::from_str(raw).unwrap_or_default();
-        items.into_iter().filter_map(|item| serde_json::from_str(item.get()).ok()).collect()
-    })
+    let items: Vec<&RawValue> = serde_json::from_str(raw).unwrap_or_default();
+    items
+        .into_iter()
+        .filter(|item| is_strict(item))
+        .filter_map(|item| fields(item.get()).map(Activity))
+        .filter(|a| a.str("name").is_some())
+        .collect()
 }
 
 /// Lanyard's `activities`: the array as Discord sent it when all of it is strict
@@ -299,18 +295,4 @@ fn empty_array() -> &'static RawValue {
 fn to_bytes(value: &impl Serialize) -> bytes::Bytes {
     // Serialising these structs cannot fail: every map key is a string.
     serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()).into()
-}
-
-/// A snowflake sent as a string or a number, kept as its decimal string.
-fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id<'a> {
-        Str(Cow<'a, str>),
-        Num(u64),
-    }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::Str(s) => s.into_owned(),
-        Id::Num(n) => n.to_string(),
-    }))
 }

@@ -16,12 +16,6 @@ pub(super) fn is_strict(raw: &RawValue) -> bool {
     serde_json::from_str::<Strict>(raw.get()).is_ok()
 }
 
-/// An optional raw value, kept only when it is strict (`deserialize_with`): an odd
-/// field is left out rather than failing the object around it.
-pub(super) fn strict_raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    Ok(Option::<&RawValue>::deserialize(d)?.filter(|raw| is_strict(raw)))
-}
-
 /// Any JSON value, visited whole.
 struct Strict;
 

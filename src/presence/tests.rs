@@ -40,8 +40,10 @@ fn native_view_is_the_spec_example() {
             "timestamps": {"start": 1720814201608u64, "end": 1720814322741u64},
             "party": {"id": "spotify:470320681905684500"},
             "syncId": "56MDdzieU2dTT3YLpCdpcA",
-            "assets": {"largeText": "Himmel über Berlin", "largeImage": "spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3"},
-            "flags": 48, "createdTimestamp": 1720814203334u64
+            "assets": {"largeText": "Himmel über Berlin", "largeImage": "ab67616d0000b273fa2f0c9e719ca71f2686ddf3"},
+            "flags": 48, "createdTimestamp": 1720814203334u64,
+            // Not in api.harmy.gg's example: every field Discord sends is kept (SPEC §12).
+            "id": "spotify:1"
         },
         "activities": []
     });
@@ -206,8 +208,7 @@ fn a_lone_surrogate_from_the_gateway_leaves_the_views_strict_json() {
     let (native, lanyard) = (json_of(&view.native), json_of(&view.lanyard));
     assert_eq!(lanyard["activities"], json!([{"name": "Game", "type": 0}]), "the strict activities, as sent");
     let names: Vec<&Value> = native["activities"].as_array().expect("a list").iter().map(|a| &a["name"]).collect();
-    assert_eq!(names, [&json!("Game"), &json!("Buttons")], "{native}");
-    assert_eq!(native["activities"][1]["buttons"], Value::Null);
+    assert_eq!(names, [&json!("Game")], "the same activities as Lanyard's: {native}");
     assert_eq!(lanyard["discord_user"]["username"], "odd");
     assert_eq!(lanyard["discord_user"]["clan"], Value::Null);
     assert_eq!(lanyard["discord_user"]["primary_guild"], json!({"tag": "ok"}));
@@ -220,4 +221,98 @@ fn activities_that_are_not_a_list_show_as_none() {
     let view = presences.get(UserId(6)).expect("monitored");
     assert_eq!(json_of(&view.lanyard)["activities"], json!([]));
     assert_eq!(json_of(&view.native)["activities"], json!([]));
+}
+
+/// A user object with fields harmy has never heard of, as Discord might send it.
+const FUTURE_USER: &str = r#"{"id":"470320681905684500","username":"vaq","global_name":"Vaq","avatar":null,"discriminator":"0","public_flags":64,"banner":"a_1","primary_guild":{"identity_guild_id":"1","identity_enabled":true,"tag":"VAQ","badge":"b"},"collectibles":{"nameplate":{"sku_id":"2","asset":"nameplates/x/","label":"","palette":"crimson"}},"avatar_decoration_data":{"asset":"a_d","sku_id":"3","expires_at":1767225600},"future_field":{"nested_key":[1,2.5,"x"]}}"#;
+
+/// An activity with the fields Discord added in 2025.
+const NEW_ACTIVITY: &str = r#"{"name":"Game","type":0,"id":"g1","application_id":"383226320970055681","status_display_type":1,"details":"d","details_url":"https://example.com/d","state":"s","state_url":"https://example.com/s","platform":"desktop","session_id":"abc","assets":{"large_image":"mp:external/x","large_url":"https://example.com/l","large_text":"lt"},"created_at":5}"#;
+
+#[test]
+fn discord_user_is_the_user_object_as_sent() {
+    let presences = Presences::default();
+    presences.upsert_member(VAQ, 1, 1, Member { user: FUTURE_USER, nick: None });
+    let lanyard = json_of(&presences.get(UserId(VAQ)).unwrap().lanyard);
+    let sent = json_of(FUTURE_USER.as_bytes());
+    for (key, value) in sent.as_object().unwrap() {
+        assert_eq!(&lanyard["discord_user"][key], value, "{key} as sent");
+    }
+    assert_eq!(lanyard["discord_user"]["display_name"], "Vaq", "Lanyard's display_name is global_name");
+    assert_eq!(lanyard["discord_user"]["bot"], false, "a field Lanyard always shows, defaulted");
+    assert_eq!(lanyard["discord_user"]["clan"], Value::Null);
+    let text = std::str::from_utf8(&presences.get(UserId(VAQ)).unwrap().lanyard).unwrap().to_string();
+    assert!(text.contains(r#""future_field":{"nested_key":[1,2.5,"x"]}"#), "kept byte for byte: {text}");
+}
+
+#[test]
+fn a_placeholder_user_gets_lanyards_defaults() {
+    let presences = Presences::default();
+    presences.update_presence(7, 1, 1, dnd_on_desktop(""), None);
+    let lanyard = json_of(&presences.get(UserId(7)).unwrap().lanyard);
+    assert_eq!(
+        lanyard["discord_user"],
+        json!({"id": "7", "username": "", "avatar": null, "discriminator": "0", "global_name": null,
+               "display_name": null, "bot": false, "public_flags": 0, "avatar_decoration_data": null, "clan": null,
+               "primary_guild": null, "collectibles": null, "display_name_styles": null})
+    );
+}
+
+#[test]
+fn activities_keep_every_field_in_both_shapes() {
+    let presences = vaq();
+    let activities = format!("[{NEW_ACTIVITY},{}]", &SPOTIFY[1..SPOTIFY.len() - 1]);
+    presences.update_presence(VAQ, 1, 1, dnd_on_desktop(&activities), None);
+    let view = presences.get(UserId(VAQ)).unwrap();
+    let (native, lanyard) = (json_of(&view.native), json_of(&view.lanyard));
+    assert_eq!(lanyard["activities"], json_of(activities.as_bytes()), "Lanyard: as sent");
+    assert_eq!(
+        native["activities"],
+        json!([{"name": "Game", "type": 0, "url": null, "details": "d", "state": "s",
+                "applicationId": "383226320970055681", "timestamps": null, "party": null, "syncId": null,
+                "assets": {"largeImage": "mp:external/x", "largeUrl": "https://example.com/l", "largeText": "lt"},
+                "flags": null, "emoji": null, "buttons": null, "createdTimestamp": 5,
+                "id": "g1", "statusDisplayType": 1, "detailsUrl": "https://example.com/d",
+                "stateUrl": "https://example.com/s", "platform": "desktop", "sessionId": "abc"}])
+    );
+    assert_eq!(native["spotifyActivity"]["song"], "BMW", "the Spotify rules hold beside them");
+}
+
+#[test]
+fn spotify_activity_keeps_new_fields_and_the_examples_order() {
+    let presences = vaq();
+    let spotify = SPOTIFY.replace(r#""flags":48"#, r#""flags":48,"status_display_type":2,"platform":"desktop""#).replace(
+        r#""large_image":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3""#,
+        r#""large_image":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3","large_url":"https://open.spotify.com/album/x""#,
+    );
+    presences.update_presence(VAQ, 1, 1, dnd_on_desktop(&spotify), None);
+    let view = presences.get(UserId(VAQ)).unwrap();
+    let native = json_of(&view.native);
+    let activity = &native["spotifyActivity"];
+    assert_eq!(activity["statusDisplayType"], 2);
+    assert_eq!(activity["platform"], "desktop");
+    assert_eq!(activity["assets"]["largeUrl"], "https://open.spotify.com/album/x");
+    assert_eq!(activity["assets"]["largeImage"], "ab67616d0000b273fa2f0c9e719ca71f2686ddf3");
+    assert!(activity.get("details").is_none() && activity.get("state").is_none(), "as song and artist");
+    let text = std::str::from_utf8(&view.native).unwrap();
+    let order = [
+        "\"name\"",
+        "\"type\"",
+        "\"song\"",
+        "\"artist\"",
+        "\"album\"",
+        "\"applicationId\"",
+        "\"timestamps\"",
+        "\"party\"",
+        "\"syncId\"",
+        "\"assets\"",
+        "\"flags\"",
+        "\"createdTimestamp\"",
+    ];
+    let at = text.find("\"spotifyActivity\"").unwrap();
+    let positions: Vec<usize> = order.iter().map(|key| at + text[at..].find(key).unwrap()).collect();
+    assert!(positions.is_sorted(), "api.harmy.gg's order: {text}");
+    let lanyard = json_of(&view.lanyard);
+    assert_eq!(lanyard["spotify"]["album_art_url"], "https://i.scdn.co/image/ab67616d0000b273fa2f0c9e719ca71f2686ddf3");
+    assert_eq!(lanyard["activities"], json_of(spotify.as_bytes()));
 }
