@@ -218,6 +218,24 @@ async fn demo_with_an_empty_home_serves_every_route_pushes_updates_and_leaves_no
         native["presence"]["activities"].as_array().unwrap().iter().any(|a| a["type"] == 4 && a["emoji"].is_object())
     );
 
+    // Every address the banner prints to read answers (the write example aside).
+    let printed: Vec<String> = demo
+        .stdout
+        .lock()
+        .unwrap()
+        .split_whitespace()
+        .filter(|w| w.starts_with(&format!("http://{addr}/")) && !w.contains("/kv/"))
+        .map(|w| w[format!("http://{addr}").len()..].to_string())
+        .collect();
+    assert!(printed.iter().any(|p| p.ends_with("/card.svg")), "the card among {printed:?}");
+    for path in &printed {
+        let reply = get(addr, path).await;
+        assert_eq!(reply.status, 200, "{path} as printed");
+        if path.ends_with("/card.svg") {
+            assert!(reply.text().contains("<svg"), "{path}: {}", reply.text());
+        }
+    }
+
     // Service routes.
     let health = get(addr, "/health").await;
     assert_eq!((health.status, health.json()["gateway"].as_str()), (200, Some("demo")));

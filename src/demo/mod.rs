@@ -180,6 +180,7 @@ fn print_banner(started: &Started, token: &str, dir: &Path) {
          Try:\n\
          \x20 curl {base}/user/{DEMO_USER}        presence, KV and GitHub (api.harmy.gg's shape)\n\
          \x20 curl {base}/v1/users/{DEMO_USER}    the same in Lanyard's shape\n\
+         \x20 {base}/user/{DEMO_USER}/card.svg    the status card (an image: open it in a browser)\n\
          \x20 {ws}/socket    Lanyard's WebSocket: send {{\"op\":2,\"d\":{{\"subscribe_to_all\":true}}}}\n\
          \x20 curl {base}/health\n\n\
          A token for the KV of user {DEMO_USER} (ada):\n\
