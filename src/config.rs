@@ -80,6 +80,21 @@ impl Default for DiscordConfig {
     }
 }
 
+impl DiscordConfig {
+    /// `api_url` as twilight-http's proxy setting: `None` for Discord's own API,
+    /// else the host (with any path) and whether it is reached over plain HTTP.
+    pub fn api_proxy(&self) -> Option<(String, bool)> {
+        let base = self.api_url.trim_end_matches('/');
+        if base == DISCORD_API {
+            return None;
+        }
+        Some(match base.strip_prefix("http://") {
+            Some(host) => (host.to_string(), true),
+            None => (base.strip_prefix("https://").unwrap_or(base).to_string(), false),
+        })
+    }
+}
+
 /// Discord's own gateway.
 pub const DISCORD_GATEWAY: &str = "wss://gateway.discord.gg";
 /// Discord's own REST API.
@@ -202,6 +217,8 @@ pub struct KvConfig {
 }
 
 impl Default for KvConfig {
+    /// Lanyard's limits (512 keys, keys of 165 characters, values of 10 000), and
+    /// 256 KiB of rendered JSON per user.
     fn default() -> Self {
         Self { max_keys: 512, max_key_length: 165, max_value_length: 10_000, max_total_bytes: 262_144 }
     }

@@ -1,9 +1,9 @@
 //! The crate's error: every way an `App` operation can fail. The HTTP layer maps
 //! it to a status and code in one place; the CLI and the bot print its message.
 
-use crate::github::GithubError;
+use crate::app::github::GithubError;
+use crate::app::kv::KvError;
 use crate::ids::{InvalidUserId, UserId};
-use crate::kv::KvError;
 use crate::store::StoreError;
 
 /// What went wrong, in terms a user of the API can act on.

@@ -11,6 +11,8 @@ use std::net::IpAddr;
 
 use serde_json::{Value, json};
 
+use crate::app::kv::{KvError, KvLimits, rendered_string_len};
+use crate::app::presence::{self, PLATFORMS, Presences, Update};
 use crate::bot::command::{self, Action};
 use crate::bot::reply;
 use crate::gateway::members;
@@ -19,8 +21,6 @@ use crate::http::Who;
 use crate::http::router::Route;
 use crate::http::socket::protocol::{self, ClientOp, Subscribe, Unsubscribe};
 use crate::ids::UserId;
-use crate::kv::{KvError, KvLimits, rendered_string_len};
-use crate::presence::{self, PLATFORMS, Presences, Update};
 
 /// A target: checks one input, panicking when an invariant does not hold.
 pub type Target = fn(&[u8]);
@@ -242,7 +242,7 @@ pub fn gateway_event(data: &[u8]) {
     let mut touched = Vec::new();
     let _ = apply(&presences, kind, frame, &mut touched);
     for user in touched {
-        let Some(view) = presences.get(UserId(user)) else { continue };
+        let Some(view) = presences.view(UserId(user)) else { continue };
         check_views(user, &view);
     }
 }

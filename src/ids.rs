@@ -39,6 +39,40 @@ impl<M> From<twilight_model::id::Id<M>> for UserId {
     }
 }
 
+/// splitmix64's finaliser, the one mixer of ids: snowflakes' low bits are a
+/// counter and worker ids, their high bits a timestamp, so they are mixed before
+/// any use of their bits (hash tables, shards, spreading users over time).
+/// Stable across releases, unlike std's hashers, so it may also place a user at
+/// a fixed time (the GitHub refresher's slots).
+pub fn mix(id: u64) -> u64 {
+    let mut z = id.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Hashes an id (or anything that hashes as one `u64`) with [`mix`]: cheaper
+/// than std's keyed hasher, and fine for ids, which clients do not choose.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MixHasher(u64);
+
+impl std::hash::Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id;
+    }
+}
+
+/// The hasher of maps keyed by user id.
+pub type IdHasher = std::hash::BuildHasherDefault<MixHasher>;
+
 /// Parses a decimal snowflake: digits only, 1 to 20 of them, non-zero, at most `u64::MAX`.
 pub fn parse_snowflake(s: &str) -> Option<u64> {
     if s.is_empty() || s.len() > 20 {

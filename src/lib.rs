@@ -3,38 +3,42 @@
 //! # How data flows
 //!
 //! ```text
-//!  Discord gateway ──► gateway/ ──► presence::Presences ──┐ (serialised views)
-//!                                                        ├──► http/ (REST, /socket)
-//!  bot/ · http/ · admin/ (CLI) ──► App (validate, store, ─┘
-//!                                  re-render, mark ChangeFeed) ──► WebSocket hub
+//!  adapters                      core: app                                storage
+//!  ────────                      ─────────                                ───────
+//!  gateway/ ── presence events ─► presence ──┐
+//!                                            ├─ mark ─► changes ─► http/socket (hub)
+//!  bot/ · http/ · admin/ · cli/ ─► kv, github ─► writes ─► store (group commit)
+//!         │                        tokens ────────────────► store
+//!         │                                  │
+//!         └── reads ◄── reads (bodies, ETags: presence + KV + GitHub) ◄─┘
 //! ```
 //!
-//! * [`app::App`] is the shared state, built once per process. Every write
-//!   (from the bot, the REST API or the operator CLI) goes through one `App`
-//!   method that validates it ([`kv`], [`token`], [`github`]), stores it in
-//!   redb ([`store`], on the blocking pool; concurrent writes share one durable
-//!   commit, `store::group`), re-renders the user's cached JSON and marks the
-//!   [`changes::ChangeFeed`] so WebSocket subscribers and the HTTP body caches
-//!   see it.
-//! * Presences live in memory only ([`presence`]); KV pairs, token hashes and
-//!   GitHub links live in the redb file ([`store`], one writer: `harmy serve`).
-//! * The operator CLI ([`cli`]) sends its commands to the running server over
-//!   the admin socket ([`admin`]) or, with no server, runs the same
-//!   [`admin::execute`] on the database itself.
-//! * `harmy serve --demo` ([`demo`]) runs the same parts against a simulated
-//!   guild, fed to the gateway code by a local gateway speaking Discord's protocol.
-//! * The status card ([`card`]) reads the same presences as the API and
-//!   draws them as SVG, with images fetched from Discord's CDN on the one
-//!   outbound HTTP stack ([`outbound`], shared with [`github`]).
-//! * `http`, `gateway`, `bot`, `admin` and `cli` are adapters: none of them
-//!   opens a redb table. The layout follows `STYLE.md`; the one addition is
-//!   [`changes`], the coalescing change feed between writers and the socket hub.
+//! * **Adapters** turn the outside world into calls on [`app::App`] and back:
+//!   [`gateway`] (Discord's events), [`bot`] (commands), [`http`] (the REST API
+//!   and Lanyard's `/socket`), [`admin`] (the admin socket) and [`cli`]. None
+//!   of them keeps domain state or opens a table. [`demo`] (`harmy serve
+//!   --demo`) feeds the gateway code a simulated guild through a local gateway
+//!   speaking Discord's protocol; [`card`] draws the presences the API serves
+//!   as an SVG status card, with images fetched from Discord's CDN.
+//! * **Core**: [`app::App`] composes the domain services, each owning its
+//!   state, its tables and its write path: [`app::presence`] (in memory, fed
+//!   by the gateway), [`app::kv`], [`app::tokens`] and [`app::github`] (in the
+//!   store). Every change of public state is marked in [`app::changes`]; the
+//!   read path [`app::reads`] serves the bodies (and keeps them, once per
+//!   change) and the WebSocket hub pushes them.
+//! * **Storage**: [`store`], the redb file: schema, migrations, transactions
+//!   with an explicit durability, and the group commit that lets concurrent
+//!   writes share one fsync. One process writes it (`harmy serve`); the CLI
+//!   goes through that process's admin socket, or opens the file itself when
+//!   no server runs ([`admin::execute`] either way).
+//! * Shared leaves: [`config`], [`ids`] (user ids and the one id mixer),
+//!   [`sharded`] (the one sharded map), [`outbound`] (the one outbound HTTP
+//!   stack: GitHub, the card's images), [`error`].
 
 pub mod admin;
 pub mod app;
 pub mod bot;
 pub mod card;
-pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -42,15 +46,12 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gateway;
-pub mod github;
 pub mod http;
 pub mod ids;
-pub mod kv;
 pub mod outbound;
-pub mod presence;
 pub mod serve;
+pub mod sharded;
 pub mod store;
-pub mod token;
 
 /// Installs rustls' crypto provider (ring) once; twilight and the GitHub client
 /// panic without one.

@@ -29,7 +29,7 @@ pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     );
     let path = config.storage.path.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
-    serve(App::new(config, store), Parts::ALL, signals, |_| {}).await
+    serve(App::new(config, store)?, Parts::ALL, signals, |_| {}).await
 }
 
 /// The parts that run besides the HTTP API, the admin socket and the gateway.
@@ -107,7 +107,7 @@ pub async fn serve(
     let metrics_addr = listeners.metrics.as_ref().map(|l| l.local_addr()).transpose()?;
     parts.spawn(crate::http::serve(app.clone(), listeners, shutdown.clone().cancelled_owned()));
     if enabled.github_refresher {
-        parts.spawn(crate::github::refresher::run(app.clone(), shutdown.clone()));
+        parts.spawn(crate::app::github::refresher::run(app.github.clone(), shutdown.clone()));
     }
 
     // The gateway fills the presence cache and hands the bot its events (which

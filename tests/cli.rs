@@ -256,7 +256,7 @@ fn token_rotate_prints_a_fresh_token_once_and_stores_only_a_hash() {
     let second = ok(h.cli(&["token", "rotate", USER]));
     assert_ne!(first, second);
     for token in [&first, &second] {
-        assert!(harmy::token::parse(token).is_some(), "{token}");
+        assert!(harmy::app::tokens::parse(token).is_some(), "{token}");
     }
     let db = std::fs::read(h.db_path()).unwrap();
     let secret = second.rsplit('_').next().unwrap();

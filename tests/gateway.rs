@@ -320,7 +320,7 @@ fn wait_for_gateway(server: &support::Server, up: bool) -> Instant {
     })
 }
 
-/// SPEC §9: `/health` turns 503 within 2 s of losing the session.
+/// docs/API.md: `/health` turns 503 within 2 s of losing the session.
 const LIVENESS: Duration = Duration::from_secs(2);
 
 fn assert_seen_within_2_s(lost: Instant, seen: Instant, cause: &str) {

@@ -1,4 +1,4 @@
-//! The GitHub link end to end (SPEC §7): linking fetches the profile, unknown
+//! The GitHub link end to end (docs/github.md): linking fetches the profile, unknown
 //! logins link nothing, `harmy github refresh` with and without a server, the
 //! bot's commands, the profile served and pushed. The refresher of `serve` is
 //! in `tests/github_refresh.rs`. All against the fake GitHub of `support`.
@@ -127,9 +127,9 @@ fn github_refresh_goes_through_a_running_server() {
 async fn a_link_while_github_is_unreachable_links_nothing() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap(); // dropped: refused
     let (app, _dir) = app_at(&format!("http://{closed}"), "6h");
-    let err = app.link_github(UserId(4), "alice".into()).await.unwrap_err();
+    let err = app.github.link(UserId(4), "alice".into()).await.unwrap_err();
     assert!(err.to_string().starts_with("GitHub is unavailable: cannot reach GitHub"), "{err}");
-    assert_eq!(app.github_get(UserId(4)).await.unwrap(), None);
+    assert_eq!(app.github.get(UserId(4)).await.unwrap(), None);
 }
 
 /// `.github LOGIN` and `/github link` fetch from GitHub like the CLI: the

@@ -1,4 +1,4 @@
-//! The GitHub refresher of `serve` end to end (SPEC §7): it revalidates with
+//! The GitHub refresher of `serve` end to end (docs/github.md): it revalidates with
 //! ETags, stores changes (and marks them for subscribers), unlinks vanished
 //! logins, waits out rate limits, keeps the last good profile on failure,
 //! paces many links, and the token never reaches a log.
@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use harmy::github::Refreshed;
+use harmy::app::github::Refreshed;
 use harmy::ids::UserId;
 use support::github::{FakeGithub, app, fake, instance, link, marked, stored, unix_now, wait_for_request};
 use support::{Server, stderr};
@@ -128,30 +128,30 @@ async fn a_changed_profile_marks_the_change_feed_and_a_304_does_not() {
     let (app, _dir) = app(&fake, "6h");
     let user = UserId(5);
 
-    app.link_github(user, "alice".into()).await.unwrap();
+    app.github.link(user, "alice".into()).await.unwrap();
     assert_eq!(marked(&app).await, vec![user], "linking pushes");
-    assert_eq!(app.github_refresh(user).await.unwrap(), ("alice".into(), Refreshed::Unchanged));
+    assert_eq!(app.github.refresh(user).await.unwrap(), ("alice".into(), Refreshed::Unchanged));
     assert_eq!(marked(&app).await, vec![], "a 304 pushes nothing");
 
     fake.put_user("alice", 1001, "alice's bio", 3); // same shown fields, new ETag
-    assert_eq!(app.github_refresh(user).await.unwrap().1, Refreshed::Unchanged);
-    assert_eq!(app.github_get(user).await.unwrap().unwrap().1.unwrap().etag, Some(fake.etag("alice")));
-    assert_eq!(app.github_refresh(user).await.unwrap().1, Refreshed::Unchanged);
+    assert_eq!(app.github.refresh(user).await.unwrap().1, Refreshed::Unchanged);
+    assert_eq!(app.github.get(user).await.unwrap().unwrap().1.unwrap().etag, Some(fake.etag("alice")));
+    assert_eq!(app.github.refresh(user).await.unwrap().1, Refreshed::Unchanged);
     assert_eq!(fake.seen().last().unwrap().status, 304, "the new ETag was kept for revalidation");
     marked(&app).await;
 
     fake.put_user("alice", 1001, "fresh", 3);
-    let (_, refreshed) = app.github_refresh(user).await.unwrap();
+    let (_, refreshed) = app.github.refresh(user).await.unwrap();
     assert!(matches!(refreshed, Refreshed::Changed(ref p) if p.bio.as_deref() == Some("fresh")), "{refreshed:?}");
     assert_eq!(marked(&app).await, vec![user], "a changed profile pushes");
-    let github: serde_json::Value = serde_json::from_slice(&app.extras(user).await.unwrap().github).unwrap();
+    let github: serde_json::Value = serde_json::from_slice(&app.reads.extras(user).await.unwrap().github).unwrap();
     assert_eq!(github["bio"], "fresh");
     assert_eq!(github["blog"], serde_json::Value::Null);
 
     fake.remove_user("alice");
-    assert_eq!(app.github_refresh(user).await.unwrap().1, Refreshed::Unlinked);
+    assert_eq!(app.github.refresh(user).await.unwrap().1, Refreshed::Unlinked);
     assert_eq!(marked(&app).await, vec![user], "an unlink pushes");
-    assert_eq!(&app.extras(user).await.unwrap().github[..], b"null");
+    assert_eq!(&app.reads.extras(user).await.unwrap().github[..], b"null");
 }
 
 /// In-process: many links due together are refreshed at a bounded pace, not at once.
@@ -161,11 +161,11 @@ async fn the_refresher_paces_many_links() {
     let (app, _dir) = app(&fake, "300ms");
     for i in 0..30 {
         fake.put_user(&format!("user{i}"), 5000 + i, "bio", 1);
-        app.link_github(UserId(100 + i), format!("user{i}")).await.unwrap();
+        app.github.link(UserId(100 + i), format!("user{i}")).await.unwrap();
     }
     let linked = fake.seen().len();
     let stop = tokio_util::sync::CancellationToken::new();
-    let refresher = tokio::spawn(harmy::github::refresher::run(app.clone(), stop.clone()));
+    let refresher = tokio::spawn(harmy::app::github::refresher::run(app.github.clone(), stop.clone()));
     support::eventually("ten refreshes", || (fake.seen().len() >= linked + 10).then_some(()));
     stop.cancel();
     refresher.await.unwrap().unwrap();

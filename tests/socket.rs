@@ -240,7 +240,7 @@ async fn socket_pushes_presence_and_kv_changes_and_stops_after_unsubscribe() {
     );
     assert_eq!(update["d"]["discord_status"], "dnd");
 
-    local.app.kv_set(ALICE.parse().unwrap(), "mood".into(), "sunny".into()).await.unwrap();
+    local.app.kv.set(ALICE.parse().unwrap(), "mood".into(), "sunny".into()).await.unwrap();
     let update = next_json(&mut ws).await;
     assert_eq!(update["d"]["kv"]["mood"], "sunny", "a KV change pushes PRESENCE_UPDATE");
 

@@ -1,4 +1,4 @@
-//! End-to-end tests of the WebSocket limits of SPEC §9 against the real binary:
+//! End-to-end tests of the WebSocket limits (docs/SECURITY.md) against the real binary:
 //! each reproduces an attack (scaled down to seconds), asserts the limit (close
 //! code or status), shows the server's RSS stays within a stated budget, and
 //! that other clients are answered meanwhile.

@@ -1,4 +1,4 @@
-//! End-to-end tests of the token hardening (SPEC §9 "Tokens") against the real
+//! End-to-end tests of the token hardening (docs/SECURITY.md) against the real
 //! binary: a revoked or rotated token never comes back, a flood of wrong
 //! secrets on real selectors is locked out and costs no memory, and the bot's
 //! leak guard verifies at most three words of a message. Each attack runs for

@@ -1,4 +1,4 @@
-//! Gateway benchmarks (issue #3, results in docs/BENCHMARKS.md):
+//! Gateway benchmarks (results in docs/BENCHMARKS.md):
 //!
 //! ```text
 //! cargo bench --bench gateway -- ingest    # 200 000 Spotify PRESENCE_UPDATEs: harmy (in process, and the binary over HTTP) vs a bare twilight shard
@@ -114,7 +114,7 @@ fn bare_shard(gw: &BenchGateway) -> Duration {
     done - gw.flood_started.lock().unwrap().expect("flood started")
 }
 
-/// harmy's gateway task and cache; done when the last update is visible through `Presences::get`.
+/// harmy's gateway task and cache; done when the last update is visible through `Presences::view`.
 fn harmy_in_process(gw: &BenchGateway) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("harmy.redb");
@@ -124,7 +124,7 @@ fn harmy_in_process(gw: &BenchGateway) -> Duration {
     config.discord.token = harmy::config::Secret("bench-token".into());
     config.discord.gateway_url = gw.url.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let app = runtime.block_on(async { harmy::app::App::new(config, store) });
+    let app = runtime.block_on(async { harmy::app::App::new(config, store) }).unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (bot, mut inbox) = harmy::gateway::bot_channel();
     runtime.spawn(async move { while inbox.recv().await.is_some() {} });
@@ -134,7 +134,7 @@ fn harmy_in_process(gw: &BenchGateway) -> Duration {
     let last_song = format!("\"song {}\"", *UPDATES - 1);
     let deadline = Instant::now() + Duration::from_secs(120);
     let done = loop {
-        if let Some(view) = app.presences.get(last_user) {
+        if let Some(view) = app.presences.view(last_user) {
             if memchr(&view.native, last_song.as_bytes()) {
                 break Instant::now();
             }

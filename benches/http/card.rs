@@ -16,9 +16,9 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use harmy::app::App;
+use harmy::app::presence::{RawPresence, Status};
 use harmy::card::Cards;
 use harmy::ids::UserId;
-use harmy::presence::{RawPresence, Status};
 
 use super::{bare_server, fetch_full, wrk};
 
@@ -72,9 +72,8 @@ pub async fn run() -> anyhow::Result<()> {
     config.rate_limit.per_minute = 1_000_000_000;
     config.card.cdn_url = format!("http://{avatar_host}");
     config.card.spotify_image_url = format!("http://{art_host}");
-    let app = App::new(config.clone(), harmy::store::Store::open(&path)?);
+    let app = App::new(config.clone(), harmy::store::Store::open(&path)?)?;
     app.presences.insert_raw(UserId(USER), presence());
-    app.changes.mark(UserId(USER));
     let listeners = harmy::http::bind(&config).await?;
     let addr = listeners.api.local_addr()?;
     tokio::spawn(harmy::http::serve(app.clone(), listeners, std::future::pending()));

@@ -1,4 +1,4 @@
-//! HTTP benchmarks of issue #4, against the API served in this process with
+//! HTTP benchmarks (results in docs/BENCHMARKS.md), against the API served in this process with
 //! 100 000 monitored users, and an in-run baseline: a bare hyper server
 //! returning the same bytes, measured with the same `wrk` settings.
 //!
@@ -27,8 +27,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use harmy::app::App;
+use harmy::app::presence::{RawPresence, Status};
 use harmy::ids::UserId;
-use harmy::presence::PresenceView;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -63,15 +63,20 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-/// A presence of realistic size (a Spotify activity), in both shapes.
-pub fn view(user: u64, status: &str) -> PresenceView {
-    let native = format!(
-        r#"{{"userId":"{user}","status":"{status}","username":"vaq","global_name":"Vaq","server_name":null,"avatar":"5c11d7292c91e510c2b4f07946ea6d72","clientStatus":{{"desktop":"{status}"}},"spotifyActivity":{{"name":"Spotify","type":2,"song":"BMW","artist":"Pashanim","album":"Himmel über Berlin","applicationId":null,"timestamps":{{"start":1720814201608,"end":1720814322741}},"party":{{"id":"spotify:{user}"}},"syncId":"56MDdzieU2dTT3YLpCdpcA","assets":{{"largeText":"Himmel über Berlin","largeImage":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3"}},"flags":48,"createdTimestamp":1720814203334}},"activities":[]}}"#
+/// A presence of realistic size (a Spotify activity), as Discord sends it; `first`
+/// is an activity put before it (the socket benchmark's timestamp).
+pub fn presence(user: u64, status: &str, first: Option<&str>) -> RawPresence {
+    let raw_user = format!(
+        r#"{{"id":"{user}","username":"vaq","global_name":"Vaq","avatar":"5c11d7292c91e510c2b4f07946ea6d72","discriminator":"0","public_flags":0}}"#
     );
-    let lanyard = format!(
-        r#"{{"discord_user":{{"id":"{user}","username":"vaq","global_name":"Vaq","avatar":"5c11d7292c91e510c2b4f07946ea6d72","discriminator":"0"}},"discord_status":"{status}","active_on_discord_desktop":true,"active_on_discord_mobile":false,"active_on_discord_web":false,"active_on_discord_embedded":false,"active_on_discord_vr":false,"listening_to_spotify":true,"spotify":{{"track_id":"56MDdzieU2dTT3YLpCdpcA","timestamps":{{"start":1720814201608,"end":1720814322741}},"album":"Himmel über Berlin","album_art_url":"https://i.scdn.co/image/ab67616d0000b273fa2f0c9e719ca71f2686ddf3","artist":"Pashanim","song":"BMW"}},"activities":[]}}"#
+    let spotify = format!(
+        r#"{{"type":2,"name":"Spotify","id":"spotify:1","details":"BMW","state":"Pashanim","sync_id":"56MDdzieU2dTT3YLpCdpcA","party":{{"id":"spotify:{user}"}},"timestamps":{{"start":1720814201608,"end":1720814322741}},"assets":{{"large_text":"Himmel über Berlin","large_image":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3"}},"flags":48,"created_at":1720814203334}}"#
     );
-    PresenceView { native: native.into(), lanyard: lanyard.into() }
+    let activities = match first {
+        Some(first) => format!("[{first},{spotify}]"),
+        None => format!("[{spotify}]"),
+    };
+    RawPresence { user: raw_user.into(), activities: Some(activities.into()), status: Status::from_gateway(status) }
 }
 
 /// harmy's API over a fresh database, limits set very high (counted, never blocking).
@@ -95,17 +100,15 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
     if std::env::var_os("BENCH_NO_HEADER_TIMEOUT").is_some() {
         config.http.header_timeout = std::time::Duration::ZERO;
     }
-    let app = App::new(config.clone(), harmy::store::Store::open(&path)?);
+    let app = App::new(config.clone(), harmy::store::Store::open(&path)?)?;
     for i in 0..USERS {
-        app.presences.insert_view(UserId(FIRST + i), view(FIRST + i, "online"));
+        app.presences.insert_raw(UserId(FIRST + i), presence(FIRST + i, "online", None));
     }
-    app.changes.mark_all((0..USERS).map(|i| UserId(FIRST + i)));
-    // Every user's extras read once, as a server that has served them all has them (an
-    // INIT_STATE used to leave them cached; it now keeps nothing): for comparing the
-    // fan-out alone with results from before that change.
+    // Every user's extras read once, as a server that has served them all has them:
+    // for measuring the fan-out alone.
     if std::env::var_os("BENCH_WARM_EXTRAS").is_some() {
         for i in 0..USERS {
-            app.extras(UserId(FIRST + i)).await?;
+            app.reads.extras(UserId(FIRST + i)).await?;
         }
     }
     // A live guild: `BENCH_UPDATES_PER_SEC` presence updates per second of other users
@@ -119,8 +122,7 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
                 tick.tick().await;
                 let user = FIRST + 5_000 + (n * 7_919) % (USERS - 5_000);
                 let status = if n % 2 == 0 { "idle" } else { "online" };
-                app.presences.insert_view(UserId(user), view(user, status));
-                app.changes.mark(UserId(user));
+                app.presences.insert_raw(UserId(user), presence(user, status, None));
             }
         });
     }
@@ -345,7 +347,7 @@ const TOKEN_USERS: u64 = 100;
 async fn token_selectors(app: &App) -> anyhow::Result<Vec<String>> {
     let mut selectors = Vec::new();
     for i in 0..TOKEN_USERS {
-        let token = app.token_rotate(UserId(FIRST + 50_000 + i)).await?;
+        let token = app.tokens.rotate(UserId(FIRST + 50_000 + i)).await?;
         selectors.push(token.split('_').nth(1).unwrap_or_default().to_string());
     }
     Ok(selectors)
@@ -359,7 +361,7 @@ fn wrong_token(selectors: &[String], n: usize) -> String {
 
 async fn kv(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
     let user = UserId(FIRST + 7);
-    let token = app.token_rotate(user).await?;
+    let token = app.tokens.rotate(user).await?;
     let selectors = token_selectors(app).await?;
     let script = std::env::temp_dir().join("harmy-bench-kv.lua");
     std::fs::write(

@@ -46,6 +46,6 @@ async fn run_locally(config: &Config, request: Request) -> anyhow::Result<String
         ),
         other => other.into(),
     })?;
-    let app = App::new(config.clone(), store);
+    let app = App::new(config.clone(), store)?;
     Ok(super::execute(&app, request).await?)
 }

@@ -1,18 +1,18 @@
 //! `github link|unlink|refresh` for the operator.
 
 use crate::app::App;
+use crate::app::github::{GithubError, Profile};
 use crate::error::{Error, Result};
-use crate::github::{GithubError, Profile};
 use crate::ids::UserId;
 
 /// Links and prints the profile GitHub gave.
 pub async fn link(app: &App, user: UserId, login: String) -> Result<String> {
-    let profile = app.link_github(user, login).await?;
+    let profile = app.github.link(user, login).await?;
     Ok(format!("linked {user} to GitHub user {}\n{}", profile.username, summary(&profile)))
 }
 
 pub async fn unlink(app: &App, user: UserId) -> Result<String> {
-    app.github_unlink(user).await?;
+    app.github.unlink(user).await?;
     Ok(format!("unlinked the GitHub profile of {user}"))
 }
 
@@ -21,11 +21,11 @@ pub async fn unlink(app: &App, user: UserId) -> Result<String> {
 pub async fn refresh(app: &App, user: Option<UserId>) -> Result<String> {
     let users = match user {
         Some(user) => vec![user],
-        None => app.github_links().await?.into_iter().map(|(user, _)| user).collect(),
+        None => app.github.links().await?.into_iter().map(|(user, _)| user).collect(),
     };
     let mut lines = Vec::with_capacity(users.len());
     for each in users {
-        match app.github_refresh(each).await {
+        match app.github.refresh(each).await {
             Ok((login, refreshed)) => {
                 if let (Some(_), Some(reason)) = (user, refreshed.failure()) {
                     return Err(GithubError::Unavailable(reason).into());

@@ -6,11 +6,11 @@ use crate::ids::UserId;
 
 /// Prints only the token, so `TOKEN=$(harmy token rotate ID)` works.
 pub async fn rotate(app: &App, user: UserId) -> Result<String> {
-    app.token_rotate(user).await
+    app.tokens.rotate(user).await
 }
 
 pub async fn revoke(app: &App, user: UserId) -> Result<String> {
-    Ok(if app.token_revoke(user).await? {
+    Ok(if app.tokens.revoke(user).await? {
         format!("revoked the API token of {user}")
     } else {
         format!("{user} had no API token")

@@ -10,12 +10,12 @@ use super::reply::code;
 /// Links a GitHub login.
 pub async fn link(app: &App, user: UserId, login: String) -> Result<String> {
     let shown = code(&login);
-    app.link_github(user, login).await?;
+    app.github.link(user, login).await?;
     Ok(format!("Linked GitHub profile {shown}."))
 }
 
 /// Removes the link.
 pub async fn unlink(app: &App, user: UserId) -> Result<String> {
-    app.github_unlink(user).await?;
+    app.github.unlink(user).await?;
     Ok("Unlinked your GitHub profile.".into())
 }

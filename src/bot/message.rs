@@ -19,7 +19,7 @@ pub fn worth_a_look(bot: &Bot, event: &Event) -> bool {
             !message.author.bot
                 && bot.serves(message.guild_id, message.author.id.into())
                 && (message.content.trim_start().starts_with(prefix.as_str())
-                    || crate::token::find_in_text(&message.content).next().is_some())
+                    || crate::app::tokens::find_in_text(&message.content).next().is_some())
         }
         Event::InteractionCreate(_) => true,
         _ => false,

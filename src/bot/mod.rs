@@ -1,4 +1,4 @@
-//! The Discord bot: message commands (SPEC §6), slash commands, the token-leak
+//! The Discord bot: message commands (README, "Bot commands"), slash commands, the token-leak
 //! guard, and the setup tools behind `harmy bot check|invite|commands`.
 //!
 //! The gateway runner hands MESSAGE_CREATE and INTERACTION_CREATE events to
@@ -35,7 +35,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::GuildMarker;
 
 use crate::app::App;
-use crate::config::{DISCORD_API, DiscordConfig};
+use crate::config::DiscordConfig;
 use crate::error::Result;
 use crate::ids::UserId;
 use command::Action;
@@ -66,7 +66,7 @@ impl Bot {
         let configured = &self.app.config().discord.guild_ids;
         match guild {
             Some(g) => configured.is_empty() || configured.contains(&g.get()),
-            None => self.app.presences.get(user).is_some(),
+            None => self.app.presences.contains(user),
         }
     }
 
@@ -152,15 +152,10 @@ pub async fn run(app: Arc<App>, mut events: mpsc::Receiver<Event>, shutdown: Can
 pub fn client(config: &DiscordConfig) -> Client {
     let builder =
         Client::builder().token(config.token.expose().to_string()).default_allowed_mentions(reply::no_mentions());
-    let base = config.api_url.trim_end_matches('/');
-    if base == DISCORD_API {
-        return builder.build();
+    match config.api_proxy() {
+        None => builder.build(),
+        Some((host, use_http)) => builder.proxy(host, use_http).ratelimiter(None).build(),
     }
-    let (host, use_http) = match base.strip_prefix("http://") {
-        Some(host) => (host, true),
-        None => (base.strip_prefix("https://").unwrap_or(base), false),
-    };
-    builder.proxy(host.to_string(), use_http).ratelimiter(None).build()
 }
 
 /// Whether Discord refused a DM because the user does not accept them (403, code 50007).

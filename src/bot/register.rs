@@ -7,7 +7,7 @@ use twilight_model::application::command::{Command, CommandOption, CommandOption
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ApplicationMarker, GuildMarker};
 
-use crate::kv::KvLimits;
+use crate::app::kv::KvLimits;
 
 /// Discord's limit on a string option's length.
 const MAX_OPTION_LENGTH: usize = 6000;

@@ -4,9 +4,9 @@
 
 use twilight_model::channel::message::AllowedMentions;
 
+use crate::app::github::GithubError;
+use crate::app::kv::KvError;
 use crate::error::Error;
-use crate::github::GithubError;
-use crate::kv::KvError;
 
 /// Discord's limit on a message's content, in characters.
 pub const MAX_CHARS: usize = 2000;

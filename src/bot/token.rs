@@ -26,7 +26,7 @@ fn token_text(token: &str, why: &str) -> String {
 /// is what to answer in the channel the command came from.
 pub async fn by_message(bot: &Bot, message: &Message) -> String {
     let user = UserId::from(message.author.id);
-    let token = match bot.app.token_rotate(user).await {
+    let token = match bot.app.tokens.rotate(user).await {
         Ok(token) => token,
         Err(e) => return error_text(&e),
     };
@@ -56,7 +56,7 @@ pub async fn by_message(bot: &Bot, message: &Message) -> String {
 
 /// `/token`: the answer is ephemeral, so it carries the token itself.
 pub async fn by_slash(bot: &Bot, user: UserId) -> String {
-    match bot.app.token_rotate(user).await {
+    match bot.app.tokens.rotate(user).await {
         Ok(token) => token_text(&token, ""),
         Err(e) => error_text(&e),
     }
@@ -68,7 +68,7 @@ pub async fn by_slash(bot: &Bot, user: UserId) -> String {
 /// words of a message are verified, and only those whose selector exists
 /// (`App::leaked_tokens`), so a message full of them costs little.
 pub async fn guard_leak(bot: &Bot, message: &Message) -> Option<String> {
-    let leaks = match bot.app.leaked_tokens(&message.content).await {
+    let leaks = match bot.app.tokens.leaked(&message.content).await {
         Ok(leaks) => leaks,
         Err(e) => {
             tracing::error!(channel = %message.channel_id, error = %e, "could not check a message for API tokens");
@@ -89,7 +89,7 @@ pub async fn guard_leak(bot: &Bot, message: &Message) -> Option<String> {
     let mut all_delivered = true;
     for owner in owners {
         tracing::warn!(user = %owner, channel = %message.channel_id, "an API token was posted in a channel; replacing it");
-        let delivered = match bot.app.token_rotate(owner).await {
+        let delivered = match bot.app.tokens.rotate(owner).await {
             Ok(token) => {
                 let why = "Your API token was posted in a Discord channel, so I replaced it.\n";
                 dm(bot, owner, &token_text(&token, why)).await.is_ok()
@@ -143,7 +143,7 @@ async fn dm(bot: &Bot, user: UserId, text: &str) -> Result<(), DmFailure> {
 
 /// Revokes a token that was issued but never reached its owner.
 async fn revoke_unseen(bot: &Bot, user: UserId) {
-    if let Err(e) = bot.app.token_revoke(user).await {
+    if let Err(e) = bot.app.tokens.revoke(user).await {
         tracing::error!(user = %user, error = %e, "could not revoke an undelivered token");
     }
 }

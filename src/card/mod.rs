@@ -33,9 +33,9 @@ use self::params::{Params, QueryError};
 use self::rendered::{Key, Rendered};
 use self::subject::{Shown, Subject};
 use crate::app::App;
+use crate::app::presence::RawPresence;
 use crate::config::CardConfig;
 use crate::ids::UserId;
-use crate::presence::RawPresence;
 
 pub use self::rendered::Card;
 
@@ -212,8 +212,8 @@ impl Cards {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::presence::Status;
     use crate::config::Config;
-    use crate::presence::Status;
 
     fn presence(status: Status, activities: &str) -> RawPresence {
         RawPresence {

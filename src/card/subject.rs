@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use super::links::Links;
 use super::params::Params;
-use crate::presence::{RawPresence, Status};
+use crate::app::presence::{RawPresence, Status};
 
 /// The user object's fields the card uses.
 #[derive(Deserialize, Default)]

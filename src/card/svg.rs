@@ -13,7 +13,7 @@ use super::badges;
 use super::params::{HideActivity, Params, Theme};
 use super::subject::{Game, Shown, Spotify, Subject};
 use super::text::{self, Weight};
-use crate::presence::Status;
+use crate::app::presence::Status;
 
 /// The card's width, px.
 pub const WIDTH: f32 = 410.0;

@@ -221,3 +221,15 @@ fn an_empty_twin_beside_a_secret_leaves_the_secret_alone() {
     let text = format!("[discord]\ntoken = \"\"\ntoken_file = \"{}\"\n", f.path().display());
     assert_eq!(load_with(Some(&text), &[], &[]).unwrap().discord.token.expose(), "from-file");
 }
+
+#[test]
+fn api_url_is_a_proxy_unless_it_is_discords_own() {
+    let mut discord = DiscordConfig::default();
+    assert_eq!(discord.api_proxy(), None);
+    discord.api_url = "https://discord.com/".into();
+    assert_eq!(discord.api_proxy(), None, "a trailing slash is still Discord");
+    discord.api_url = "http://127.0.0.1:8080/".into();
+    assert_eq!(discord.api_proxy(), Some(("127.0.0.1:8080".into(), true)));
+    discord.api_url = "https://proxy.example/discord".into();
+    assert_eq!(discord.api_proxy(), Some(("proxy.example/discord".into(), false)));
+}

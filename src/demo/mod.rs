@@ -30,9 +30,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::github::{Profile, Record};
 use crate::app::{App, PresenceSource};
 use crate::config::Config;
-use crate::github::{Profile, Record};
 use crate::ids::UserId;
 use crate::serve::{Parts, Signals, Started};
 use crate::store::Store;
@@ -81,7 +81,7 @@ pub async fn run(listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
         Store::open(&path)
     })
     .await??;
-    let app = App::with_source(config, store, PresenceSource::Demo);
+    let app = App::with_source(config, store, PresenceSource::Demo)?;
     let token = seed(&app).await?;
 
     let stop_gateway = CancellationToken::new();
@@ -148,7 +148,7 @@ fn private_dir() -> anyhow::Result<tempfile::TempDir> {
 /// Stores the demo user's KV pairs and GitHub profile; returns a token for their KV.
 async fn seed(app: &Arc<App>) -> anyhow::Result<String> {
     let user = UserId(DEMO_USER);
-    app.kv_set_many(user, KV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).await?;
+    app.kv.set_many(user, KV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).await?;
     let profile = Profile {
         id: 130_000_001,
         username: "ada-demo".into(),
@@ -160,8 +160,8 @@ async fn seed(app: &Arc<App>) -> anyhow::Result<String> {
         public_repos: 12,
     };
     let record = Record { profile, etag: None, fetched_at: now_ms() / 1000 };
-    app.github_link(user, "ada-demo".into(), Some(record)).await?;
-    Ok(app.token_rotate(user).await?)
+    app.github.store_link(user, "ada-demo".into(), Some(record)).await?;
+    Ok(app.tokens.rotate(user).await?)
 }
 
 fn now_ms() -> u64 {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use twilight_model::gateway::CloseCode;
 use twilight_model::oauth::ApplicationFlags;
 
-use crate::config::{DISCORD_API, DiscordConfig};
+use crate::config::DiscordConfig;
 
 /// The privileged intents harmy needs: (full flag, limited flag, Developer Portal switch).
 const PRIVILEGED: [(ApplicationFlags, ApplicationFlags, &str); 3] = [
@@ -63,13 +63,8 @@ async fn application_flags(discord: &DiscordConfig) -> Option<u64> {
         .token(discord.token.expose().to_string())
         .timeout(Duration::from_secs(5))
         .ratelimiter(None);
-    if discord.api_url != DISCORD_API {
-        let url = discord.api_url.trim_end_matches('/');
-        let (host, http) = match url.strip_prefix("http://") {
-            Some(host) => (host, true),
-            None => (url.strip_prefix("https://").unwrap_or(url), false),
-        };
-        builder = builder.proxy(host.to_string(), http);
+    if let Some((host, use_http)) = discord.api_proxy() {
+        builder = builder.proxy(host, use_http);
     }
     let client = builder.build();
     let request = async { client.current_user_application().await.ok()?.model().await.ok() };

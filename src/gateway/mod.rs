@@ -37,10 +37,11 @@ use twilight_gateway::{
 use twilight_model::gateway::event::GatewayEventDeserializer;
 
 use crate::app::App;
+use crate::app::health::GatewayHealth;
 use crate::config::{DISCORD_GATEWAY, DiscordConfig};
-use crate::presence::Presences;
 
-/// The intents of SPEC §3 (37635).
+/// The intents harmy identifies with (37635): guilds, members and presences,
+/// and the messages (with their content) of guild channels and DMs for the bot.
 pub const INTENTS: Intents = Intents::GUILDS
     .union(Intents::GUILD_MEMBERS)
     .union(Intents::GUILD_PRESENCES)
@@ -92,7 +93,7 @@ async fn shard_loop(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut roster = roster::Roster::new(app.clone());
-    let gateway = &app.presences;
+    let gateway = &app.gateway;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(url = %app.config().discord.gateway_url, "connecting to the Discord gateway");
@@ -123,7 +124,7 @@ async fn shard_loop(
                 continue;
             }
             None => {
-                gateway.set_gateway_up(false);
+                gateway.set_up(false);
                 anyhow::bail!("the Discord gateway connection ended");
             }
         };
@@ -155,8 +156,8 @@ async fn shard_loop(
 /// READY or RESUMED until it notices any loss (a close frame, a read error or
 /// EOF, a heartbeat left unacknowledged until the next one is due, a failed
 /// reconnect).
-fn observe(shard: &Shard, presences: &Presences) {
-    presences.set_gateway_up(shard.state() == ShardState::Active);
+fn observe(shard: &Shard, health: &GatewayHealth) {
+    health.set_up(shard.state() == ShardState::Active);
 }
 
 /// Frames above this size (a large GUILD_CREATE or member chunk) are applied
@@ -174,7 +175,7 @@ fn dispatch(roster: &mut roster::Roster, shard: &Shard, app: &App, text: &str) -
         return false;
     };
     let Some(kind) = peek.event_type().filter(|_| peek.op() == 0) else { return false };
-    app.presences.note_event();
+    app.gateway.note_event();
     if kind == "RESUMED" {
         tracing::info!("gateway session resumed");
     }

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::presence::{ClientStatus, Status, Update};
+use crate::app::presence::{ClientStatus, Status, Update};
 
 /// `{"op":0,"t":…,"s":…,"d":…}`: only `d` is read here (twilight read the rest).
 #[derive(Deserialize)]

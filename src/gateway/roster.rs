@@ -17,8 +17,7 @@ use super::payload::{
     self, Dispatch, GuildCreate, GuildRef, Member, MemberRemove, MembersChunk, Presence, RateLimited, Ready,
 };
 use crate::app::App;
-use crate::ids::UserId;
-use crate::presence::{self, Update};
+use crate::app::presence::{self, Update};
 
 /// The monitored guilds and their sync epochs.
 pub struct Roster {
@@ -52,10 +51,6 @@ impl Roster {
         epoch
     }
 
-    fn mark(&self, user: u64) {
-        self.app.changes.mark(UserId(user));
-    }
-
     /// Applies one dispatch; events that are not about presence are ignored.
     /// Returns the member request (op 8) to send now for a large guild; one
     /// that may not go yet comes later from [`Roster::due_requests`].
@@ -76,7 +71,6 @@ impl Roster {
                 let user = payload::user_ref(removed.user).filter(|_| self.monitored(guild));
                 if let Some(user) = user.filter(|u| self.app.presences.remove_member(u.id, guild)) {
                     tracing::debug!(user = user.id, guild, "member left");
-                    self.mark(user.id);
                 }
             }
             "GUILD_DELETE" => {
@@ -85,15 +79,13 @@ impl Roster {
                     self.requests.forget(guild.id.0);
                     let gone = self.app.presences.retain_guilds(|g| g != guild.id.0);
                     tracing::info!(guild = guild.id.0, members = gone.len(), "removed from a guild");
-                    self.app.changes.mark_all(gone);
                 }
             }
             "READY" => {
                 let ready = serde_json::from_str::<Dispatch<Ready>>(frame)?.d;
                 let guilds: HashSet<u64> = ready.guilds.iter().map(|g| g.id.0).collect();
                 self.requests.new_session(|g| guilds.contains(&g));
-                let gone = self.app.presences.retain_guilds(|g| guilds.contains(&g));
-                self.app.changes.mark_all(gone);
+                self.app.presences.retain_guilds(|g| guilds.contains(&g));
                 let monitored = guilds.iter().filter(|g| self.monitored(**g)).count();
                 tracing::info!(guilds = guilds.len(), monitored_guilds = monitored, "gateway session started");
                 for guild in &self.configured {
@@ -144,7 +136,6 @@ impl Roster {
         let full = user.full.then(|| presence.user.get());
         if self.app.presences.update_presence(user.id, guild, epoch, presence.update(), full) {
             tracing::debug!(user = user.id, status = %presence.status, "presence changed");
-            self.mark(user.id);
         }
     }
 
@@ -153,7 +144,6 @@ impl Roster {
         let member_data = presence::Member { user: member.user.get(), nick: member.nick.as_deref() };
         if self.app.presences.upsert_member(user.id, guild, epoch, member_data) {
             tracing::debug!(user = user.id, guild, "member changed");
-            self.mark(user.id);
         }
         Some(user.id)
     }
@@ -171,11 +161,8 @@ impl Roster {
         let listed: HashSet<u64> = presences.iter().filter_map(|p| payload::user_ref(p.user)).map(|u| u.id).collect();
         for member in members {
             let Some(user) = self.member(guild, epoch, member) else { continue };
-            if offline_unlisted
-                && !listed.contains(&user)
-                && self.app.presences.update_presence(user, guild, epoch, Update::default(), None)
-            {
-                self.mark(user);
+            if offline_unlisted && !listed.contains(&user) {
+                self.app.presences.update_presence(user, guild, epoch, Update::default(), None);
             }
         }
         for presence in presences {
@@ -227,7 +214,6 @@ impl Roster {
         for user in &gone {
             tracing::debug!(user = user.0, guild, "member gone since the last sync");
         }
-        self.app.changes.mark_all(gone);
         tracing::info!(guild, monitored = self.app.presences.monitored_count(), "guild synced");
     }
 }

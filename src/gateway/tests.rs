@@ -42,7 +42,7 @@ fn guild_create(id: u64, large: bool, members: &[(u64, &str)], online: &[u64]) -
 }
 
 fn native(app: &App, user: u64) -> Option<Value> {
-    app.presences.get(UserId(user)).map(|v| serde_json::from_slice(&v.native).unwrap())
+    app.presences.view(UserId(user)).map(|v| serde_json::from_slice(&v.native).unwrap())
 }
 
 #[test]
@@ -230,15 +230,15 @@ fn rate_limits_of_other_commands_and_unknown_guilds_are_ignored() {
 #[test]
 fn a_lost_session_counts_as_one_reconnect() {
     let (_dir, app) = app(&[]);
-    let presences = &app.presences;
-    assert!(!presences.gateway_up());
-    presences.set_gateway_up(false);
-    presences.set_gateway_up(true);
-    presences.set_gateway_up(true);
-    assert!(presences.gateway_up());
-    assert_eq!(presences.gateway_reconnects(), 0);
-    presences.set_gateway_up(false);
-    presences.set_gateway_up(false);
-    assert!(!presences.gateway_up());
-    assert_eq!(presences.gateway_reconnects(), 1);
+    let health = &app.gateway;
+    assert!(!health.up());
+    health.set_up(false);
+    health.set_up(true);
+    health.set_up(true);
+    assert!(health.up());
+    assert_eq!(health.reconnects(), 0);
+    health.set_up(false);
+    health.set_up(false);
+    assert!(!health.up());
+    assert_eq!(health.reconnects(), 1);
 }

@@ -1,5 +1,5 @@
 //! Who a request acts for: the `:id` of the path, `@me`, and the API token of
-//! `Authorization: <token>` or `Authorization: Bearer <token>` (SPEC §4.1).
+//! `Authorization: <token>` or `Authorization: Bearer <token>` (docs/API.md).
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -22,7 +22,7 @@ fn token(headers: &HeaderMap) -> Option<&str> {
 /// The token owner, or 401.
 async fn owner(api: &Api, headers: &HeaderMap) -> Result<UserId, ApiError> {
     let token = token(headers).ok_or(Error::Unauthorized)?;
-    Ok(api.app.authenticate(token).await?)
+    Ok(api.app.tokens.authenticate(token).await?)
 }
 
 /// The user a write (or a KV read) acts on: the path's user, who must own the token.

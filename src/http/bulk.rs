@@ -1,9 +1,9 @@
-//! Bulk lookup (SPEC §12): `GET /users?ids=…` (native documents) and
+//! Bulk lookup (docs/API.md): `GET /users?ids=…` (native documents) and
 //! `GET /v1/users?ids=…` (Lanyard presences), one response for up to
 //! [`MAX_IDS`] users, each `null` when not served.
 //!
 //! Each user's part is taken from the same read path as their single lookup
-//! (`BodyCache::get_now` / `get`), so whatever decides whether a user is served
+//! (`app::reads`: `Reads::get_now` / `get`), so whatever decides whether a user is served
 //! there (monitored, visible) decides it here too, and a cached user costs a
 //! copy of their cached bytes into the one response buffer: no rendering, no
 //! per-id allocation. The ETag is a hash of each user's single-lookup ETag in
@@ -17,10 +17,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http::StatusCode;
 use http::header::{ETAG, HeaderMap, HeaderValue};
 
-use super::Api;
-use super::bodies::{self, Composed, Shape};
 use super::error::ApiError;
 use super::response::{self, Reply};
+use super::{Api, presence};
+use crate::app::reads::{Published, Shape};
 use crate::error::Error;
 use crate::ids::{InvalidUserId, UserId};
 
@@ -90,7 +90,7 @@ fn percent_decode(s: &str) -> Vec<u8> {
 }
 
 /// The parts of a bulk response: each user's composed bodies, `None` for a user not served.
-type Parts = Vec<(UserId, Option<Arc<Composed>>)>;
+type Parts = Vec<(UserId, Option<Arc<Published>>)>;
 
 /// A bulk lookup when every part is in memory; `None` when one must be read from
 /// the store first.
@@ -101,7 +101,7 @@ pub fn reply_now(api: &Api, query: Option<&str>, headers: &HeaderMap, shape: Sha
     };
     let mut parts = Vec::with_capacity(ids.0.len());
     for &user in &ids.0 {
-        match api.bodies.get_now(&api.app, user) {
+        match api.app.reads.get_now(user) {
             Some(composed) => parts.push((user, Some(composed))),
             // Monitored, with their KV or GitHub profile still to read.
             None if api.app.presences.contains(user) => return None,
@@ -117,14 +117,14 @@ pub async fn reply(api: &Api, query: Option<&str>, headers: &HeaderMap, shape: S
     let ids = parse_ids(query)?;
     let mut parts = Vec::with_capacity(ids.0.len());
     for &user in &ids.0 {
-        parts.push((user, api.bodies.get(&api.app, user).await?));
+        parts.push((user, api.app.reads.get(user).await?));
     }
     Ok(reply_with(&parts, headers, shape))
 }
 
 fn reply_with(parts: &Parts, headers: &HeaderMap, shape: Shape) -> Reply {
     let etag = etag(parts, shape);
-    if bodies::not_modified(headers, &etag) {
+    if presence::not_modified(headers, &etag) {
         let mut reply = response::empty(StatusCode::NOT_MODIFIED);
         reply.headers_mut().insert(ETAG, etag);
         return reply;

@@ -1,4 +1,4 @@
-//! CORS (SPEC §4.2, §4.4): `Access-Control-Allow-Origin` on every response,
+//! CORS (docs/API.md): `Access-Control-Allow-Origin` on every response,
 //! errors included, and the `OPTIONS` preflight. The preflight names
 //! `authorization` explicitly because a `*` in `Allow-Headers` does not cover it.
 

@@ -1,5 +1,5 @@
 //! The one place where errors become HTTP responses: status, `snake_case` code
-//! and message (SPEC §4.4), in the native shape `{"error":{…}}` or Lanyard's
+//! and message (docs/API.md, "Errors"), in the native shape `{"error":{…}}` or Lanyard's
 //! envelope `{"success":false,"error":{…}}` on `/v1` routes. Internal errors
 //! are logged here and answered with a fixed text, so no panic message, path
 //! or database detail ever reaches a client.
@@ -8,9 +8,9 @@ use bytes::Bytes;
 use http::StatusCode;
 use http::header::{HeaderValue, RETRY_AFTER};
 
+use crate::app::github::GithubError;
+use crate::app::kv::KvError;
 use crate::error::Error;
-use crate::github::GithubError;
-use crate::kv::KvError;
 
 use super::response::{self, Reply};
 

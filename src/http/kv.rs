@@ -13,7 +13,7 @@ use super::response::{self, Reply};
 use super::{Api, Who, auth};
 use crate::ids::InvalidUserId;
 
-/// Largest request body read (SPEC §4.4).
+/// Largest request body read (`413 body_too_large` past it; docs/API.md).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 type Target = Result<Who, InvalidUserId>;
@@ -41,7 +41,7 @@ pub async fn read_body(api: &Api, headers: &HeaderMap, body: Incoming) -> Result
 /// `GET /user/:id/kv`
 pub async fn all(api: &Api, who: &Target, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
-    let pairs = api.app.kv_all(user).await?;
+    let pairs = api.app.kv.all(user).await?;
     let body = serde_json::to_vec(&pairs).map_err(|e| ApiError::internal(&e))?;
     Ok(response::json(StatusCode::OK, body))
 }
@@ -49,7 +49,7 @@ pub async fn all(api: &Api, who: &Target, headers: &HeaderMap) -> Result<Reply, 
 /// `GET /user/:id/kv/:key`
 pub async fn one(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
-    let value = api.app.kv_get(user, key.to_string()).await?;
+    let value = api.app.kv.get(user, key.to_string()).await?;
     let body =
         serde_json::to_vec(&serde_json::json!({ "key": key, "value": value })).map_err(|e| ApiError::internal(&e))?;
     Ok(response::json(StatusCode::OK, body))
@@ -60,7 +60,7 @@ pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: 
     let user = auth::authorize(api, who, headers).await?;
     let body = read_body(api, headers, body).await?;
     let value = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("the value must be UTF-8 text"))?;
-    api.app.kv_set(user, key.to_string(), value).await?;
+    api.app.kv.set(user, key.to_string(), value).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
@@ -70,7 +70,7 @@ pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming)
     let body = read_body(api, headers, body).await?;
     let pairs = patch_pairs(&body)?;
     if !pairs.is_empty() {
-        api.app.kv_set_many(user, pairs).await?;
+        api.app.kv.set_many(user, pairs).await?;
     }
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
@@ -95,7 +95,7 @@ pub(crate) fn patch_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError
 /// `DELETE …/kv/:key`: 204 whether or not the key existed.
 pub async fn delete(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
-    api.app.kv_del(user, key.to_string()).await?;
+    api.app.kv.del(user, key.to_string()).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 

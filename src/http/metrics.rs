@@ -1,4 +1,4 @@
-//! `/metrics` (SPEC §4.3): counters kept in atomics on the request path and
+//! `/metrics` (docs/API.md): counters kept in atomics on the request path and
 //! rendered as Prometheus text on demand.
 
 use std::fmt::Write;
@@ -74,10 +74,10 @@ pub struct Outside {
     pub monitored_users: usize,
     /// Whether the gateway has a session.
     pub gateway_up: bool,
-    /// Gateway events received, when the gateway counts them.
-    pub gateway_events: Option<u64>,
-    /// Gateway reconnects, when the gateway counts them.
-    pub gateway_reconnects: Option<u64>,
+    /// Gateway events received.
+    pub gateway_events: u64,
+    /// Gateway sessions lost.
+    pub gateway_reconnects: u64,
     /// Open HTTP connections (WebSockets not included).
     pub http_connections: usize,
     /// KV writes that succeeded, from any adapter.
@@ -140,13 +140,9 @@ impl Metrics {
         one("harmy_monitored_users", "gauge", "Users currently monitored.", outside.monitored_users.to_string())?;
         let up = u8::from(outside.gateway_up).to_string();
         one("harmy_gateway_up", "gauge", "1 while the Discord gateway has a session, else 0.", up)?;
-        if let Some(events) = outside.gateway_events {
-            one("harmy_gateway_events_total", "counter", "Gateway events received.", events.to_string())?;
-        }
-        if let Some(reconnects) = outside.gateway_reconnects {
-            let help = "Gateway sessions lost (each followed by a reconnect).";
-            one("harmy_gateway_reconnects_total", "counter", help, reconnects.to_string())?;
-        }
+        one("harmy_gateway_events_total", "counter", "Gateway events received.", outside.gateway_events.to_string())?;
+        let help = "Gateway sessions lost (each followed by a reconnect).";
+        one("harmy_gateway_reconnects_total", "counter", help, outside.gateway_reconnects.to_string())?;
         one("harmy_http_connections", "gauge", "Open HTTP connections.", outside.http_connections.to_string())?;
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
         one(
@@ -174,8 +170,8 @@ mod tests {
         let text = m.render(&Outside {
             monitored_users: 7,
             gateway_up: true,
-            gateway_events: None,
-            gateway_reconnects: None,
+            gateway_events: 11,
+            gateway_reconnects: 1,
             http_connections: 2,
             kv_writes: 3,
         });
@@ -186,5 +182,7 @@ mod tests {
         assert!(text.contains("# TYPE harmy_gateway_up gauge\nharmy_gateway_up 1\n"), "{text}");
         assert!(text.contains("harmy_http_connections 2"), "{text}");
         assert!(text.contains("harmy_kv_writes_total 3"), "{text}");
+        assert!(text.contains("harmy_gateway_events_total 11\n"), "{text}");
+        assert!(text.contains("harmy_gateway_reconnects_total 1\n"), "{text}");
     }
 }

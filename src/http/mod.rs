@@ -1,4 +1,4 @@
-//! The HTTP and WebSocket API (SPEC §4): hyper 1 over HTTP/1.1, an adapter
+//! The HTTP and WebSocket API (docs/API.md): hyper 1 over HTTP/1.1, an adapter
 //! over `App` like every other part.
 //!
 //! * `server` — accept loop, connection cap, graceful drain; `conns` — the
@@ -6,7 +6,7 @@
 //! * `router` — path → route → handler, and the steps every request takes
 //!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics); what
 //!   needs no waiting is answered at once, the rest in a future.
-//! * Route groups: `bodies` (presence reads, native and Lanyard), `bulk`
+//! * Route groups: `presence` (presence reads, native and Lanyard), `bulk`
 //!   (many users in one read), `kv`,
 //!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`),
 //!   `card` (the status card and avatar links, made in `crate::card`).
@@ -14,16 +14,15 @@
 //!   `ratelimit`, `peer` (trusted proxies), `cors`, `metrics`.
 
 mod auth;
-mod bodies;
 mod bulk;
 mod card;
 mod conns;
 mod cors;
 mod error;
-mod gateway_probe;
 pub(crate) mod kv;
 mod metrics;
 pub(crate) mod peer;
+mod presence;
 mod ratelimit;
 mod response;
 pub(crate) mod router;
@@ -56,7 +55,6 @@ pub struct Api {
     app: Arc<App>,
     limiter: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
-    bodies: bodies::BodyCache,
     /// The status card's image cache and rendered cards.
     cards: crate::card::Cards,
     hub: Arc<socket::hub::Hub>,
@@ -80,7 +78,6 @@ impl Api {
         Api {
             limiter: ratelimit::RateLimiter::new(&config.rate_limit),
             metrics: metrics::Metrics::default(),
-            bodies: bodies::BodyCache::default(),
             hub: Arc::new(socket::hub::Hub::new(&config.socket)),
             sockets_per_ip: socket::per_ip::PerIp::new(config.socket.max_per_ip),
             cards: crate::card::Cards::new(&config.card),

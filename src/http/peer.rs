@@ -3,7 +3,7 @@
 //! is walked right to left while its hops are trusted proxies too (a client can
 //! prepend anything it likes, but cannot forge what the proxies appended). The
 //! first hop that is untrusted, or that does not parse, ends the walk; the
-//! client is the last address that parsed (SPEC §9).
+//! client is the last address that parsed (docs/SECURITY.md).
 
 use std::net::IpAddr;
 

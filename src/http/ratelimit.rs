@@ -1,25 +1,27 @@
-//! Per-client rate limiting (SPEC §4.4): two fixed windows at once, per second
+//! Per-client rate limiting (docs/API.md): two fixed windows at once, per second
 //! and per minute, and the `RateLimit-*` / `Retry-After` headers.
 //!
-//! The hot path takes a shard's read lock and bumps two atomics, so the limiter
-//! costs little even when every request comes from one address (a benchmark,
-//! or a site behind one proxy). IPv6 clients are counted per /64, the block a
-//! single host usually holds. A limit of 0 turns that window off.
+//! Each worker thread remembers the last client it looked up, so a busy client
+//! (a site behind one proxy, a benchmark) costs two atomic additions on its own
+//! windows and no lock; others take a shard's read lock. IPv6 clients are
+//! counted per /64, the block a single host usually holds. A limit of 0 turns
+//! that window off.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::cell::RefCell;
+use std::collections::hash_map::RandomState;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use thread_local::ThreadLocal;
 
 use crate::config::RateLimitConfig;
+use crate::sharded::ShardedMap;
 
-const SHARDS: usize = 16;
 /// Above this many tracked clients in a shard, stale ones are dropped.
-const PRUNE_ABOVE: usize = 4096;
+const PRUNE_ABOVE: usize = 1024;
 
 static LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 static REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
@@ -37,27 +39,21 @@ pub struct RateLimiter {
     per_second: u32,
     per_minute: u32,
     start: Instant,
-    shards: Vec<RwLock<HashMap<IpAddr, Arc<Windows>>>>,
-    hasher: std::collections::hash_map::RandomState,
-    /// This limiter's identity and prune count, for the per-thread cache below.
-    id: u64,
+    /// Clients choose their addresses: keyed by std's randomly seeded hasher, so
+    /// that no one can pick addresses that all land in one bucket.
+    clients: ShardedMap<IpAddr, Arc<Windows>, RandomState>,
+    /// Bumped by every prune, which may drop windows a thread still remembers.
     generation: AtomicU64,
+    /// Per worker thread, the last client looked up: a busy client skips the
+    /// shard lock, whose counter would bounce between cores.
+    last: ThreadLocal<RefCell<Option<LastClient>>>,
 }
 
-/// Per worker thread, the last client looked up: a busy client (a site behind one proxy,
-/// a benchmark) skips the shard lock, whose counter would bounce between cores.
 struct LastClient {
-    limiter: u64,
     generation: u64,
     client: IpAddr,
     windows: Arc<Windows>,
 }
-
-thread_local! {
-    static LAST: std::cell::RefCell<Option<LastClient>> = const { std::cell::RefCell::new(None) };
-}
-
-static LIMITER_IDS: AtomicU64 = AtomicU64::new(0);
 
 /// The outcome for one request, and what its headers say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,10 +92,9 @@ impl RateLimiter {
             per_second: config.per_second,
             per_minute: config.per_minute,
             start: Instant::now(),
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-            hasher: Default::default(),
-            id: LIMITER_IDS.fetch_add(1, Ordering::Relaxed),
+            clients: ShardedMap::default(),
             generation: AtomicU64::new(0),
+            last: ThreadLocal::new(),
         }
     }
 
@@ -150,20 +145,15 @@ impl RateLimiter {
     /// counter touched but the windows themselves), or the shard map.
     fn with_windows<T>(&self, client: IpAddr, now_ms: u64, f: impl Fn(&Windows) -> T) -> T {
         let generation = self.generation.load(Ordering::Acquire);
-        let cached = LAST.with_borrow(|last| {
-            last.as_ref()
-                .filter(|l| l.limiter == self.id && l.generation == generation && l.client == client)
-                .map(|l| f(&l.windows))
-        });
-        if let Some(result) = cached {
-            return result;
+        let last = self.last.get_or_default();
+        if let Some(l) = last.borrow().as_ref().filter(|l| l.generation == generation && l.client == client) {
+            return f(&l.windows);
         }
-        let shard = &self.shards[self.shard_of(&client)];
-        let found = shard.read().unwrap_or_else(|e| e.into_inner()).get(&client).cloned();
+        let found = self.clients.get(&client);
         let windows = match found {
             Some(windows) => windows,
             None => {
-                let mut write = shard.write().unwrap_or_else(|e| e.into_inner());
+                let mut write = self.clients.write(&client);
                 if write.len() > PRUNE_ABOVE {
                     let current = now_ms / 60_000;
                     write.retain(|_, w| w.minute.load(Ordering::Relaxed) >> 32 == current);
@@ -175,12 +165,8 @@ impl RateLimiter {
         };
         let result = f(&windows);
         let generation = self.generation.load(Ordering::Acquire);
-        LAST.with_borrow_mut(|last| *last = Some(LastClient { limiter: self.id, generation, client, windows }));
+        *last.borrow_mut() = Some(LastClient { generation, client, windows });
         result
-    }
-
-    fn shard_of(&self, client: &IpAddr) -> usize {
-        self.hasher.hash_one(client) as usize % SHARDS
     }
 }
 

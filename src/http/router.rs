@@ -13,10 +13,10 @@ use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 
-use super::bodies::Shape;
 use super::error::ApiError;
 use super::response::Reply;
-use super::{Api, Who, bodies, bulk, card, kv, peer, ratelimit, service, socket};
+use super::{Api, Who, bulk, card, kv, peer, presence, ratelimit, service, socket};
+use crate::app::reads::Shape;
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
 
@@ -260,8 +260,8 @@ fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts, client: IpAddr
         (Route::Root, Method::GET) => Some(Ok(service::root(api))),
         (Route::Metrics, Method::GET) => Some(Ok(service::metrics(api))),
         (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts, client)),
-        (Route::User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Native),
-        (Route::V1User(who), Method::GET) => bodies::reply_now(api, who, &parts.headers, Shape::Lanyard),
+        (Route::User(who), Method::GET) => presence::reply_now(api, who, &parts.headers, Shape::Native),
+        (Route::V1User(who), Method::GET) => presence::reply_now(api, who, &parts.headers, Shape::Lanyard),
         (Route::Users, Method::GET) => bulk::reply_now(api, parts.uri.query(), &parts.headers, Shape::Native),
         (Route::V1Users, Method::GET) => bulk::reply_now(api, parts.uri.query(), &parts.headers, Shape::Lanyard),
         (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply_now(api, id, parts),
@@ -284,8 +284,8 @@ async fn dispatch(
 ) -> Result<Reply, ApiError> {
     match (route, method(parts)) {
         (Route::Health, Method::GET) => Ok(service::health(api).await),
-        (Route::User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Native).await,
-        (Route::V1User(who), Method::GET) => bodies::reply(api, who, &parts.headers, Shape::Lanyard).await,
+        (Route::User(who), Method::GET) => presence::reply(api, who, &parts.headers, Shape::Native).await,
+        (Route::V1User(who), Method::GET) => presence::reply(api, who, &parts.headers, Shape::Lanyard).await,
         (Route::Users, Method::GET) => bulk::reply(api, parts.uri.query(), &parts.headers, Shape::Native).await,
         (Route::V1Users, Method::GET) => bulk::reply(api, parts.uri.query(), &parts.headers, Shape::Lanyard).await,
         (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply(api, id, parts).await,

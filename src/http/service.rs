@@ -1,11 +1,11 @@
-//! Service routes (SPEC §4.3): `/`, `/health` and `/metrics`.
+//! Service routes (docs/API.md): `/`, `/health` and `/metrics`.
 
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
 
+use super::Api;
 use super::metrics::Outside;
 use super::response::{self, Reply};
-use super::{Api, gateway_probe};
 
 /// `GET /`
 pub fn root(api: &Api) -> Reply {
@@ -21,12 +21,12 @@ pub fn root(api: &Api) -> Reply {
 /// (`"gateway":"up"`, or `"demo"` under `harmy serve --demo`).
 pub async fn health(api: &Api) -> Reply {
     let database = api.app.store_ok().await;
-    let gateway = gateway_probe::has_session(&api.app);
+    let gateway = api.app.gateway.up();
     let word = |up: bool| if up { "up" } else { "down" };
     let body = serde_json::json!({
         "status": if database && gateway { "ok" } else { "unavailable" },
         "database": word(database),
-        "gateway": gateway_probe::state(&api.app),
+        "gateway": api.app.gateway.state(),
     });
     let status = if database && gateway { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     response::json(status, body.to_string())
@@ -36,11 +36,11 @@ pub async fn health(api: &Api) -> Reply {
 pub fn metrics(api: &Api) -> Reply {
     let text = api.metrics.render(&Outside {
         monitored_users: api.app.presences.monitored_count(),
-        gateway_up: gateway_probe::has_session(&api.app),
-        gateway_events: gateway_probe::events(&api.app),
-        gateway_reconnects: gateway_probe::reconnects(&api.app),
+        gateway_up: api.app.gateway.up(),
+        gateway_events: api.app.gateway.events(),
+        gateway_reconnects: api.app.gateway.reconnects(),
         http_connections: api.conns.len(),
-        kv_writes: api.app.kv_writes(),
+        kv_writes: api.app.kv.writes(),
     });
     let mut reply = response::json(StatusCode::OK, text);
     reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

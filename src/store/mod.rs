@@ -1,18 +1,20 @@
-//! The redb store: opening the file with its schema check, migrations, and one
-//! file per domain (`kv`, `tokens`, `github`). Every call is blocking; async
-//! callers go through `spawn_blocking` (see `App`).
+//! The redb store: opening the file with its schema check, migrations, every
+//! table's definition (`tables`), transactions with an explicit durability, and
+//! the group commit that lets concurrent writers share one fsync (`group`).
+//! The rows themselves are read and written by the domain services, each in
+//! its own `data.rs` (`app::kv`, `app::tokens`, `app::github`). Every call is
+//! blocking; async code goes through [`blocking`].
 
-mod github;
 pub mod group;
-mod kv;
 pub mod migrations;
-mod tables;
-mod tokens;
+pub(crate) mod tables;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use redb::{Database, DatabaseError, ReadableDatabase};
+use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+use crate::error::{Error, Result};
 use migrations::{CURRENT_VERSION, MIGRATIONS};
 use tables::META;
 
@@ -49,6 +51,12 @@ macro_rules! redb_errors {
                 StoreError::Redb(redb::Error::from(e).to_string())
             }
         }
+        // So that the domain files can use `?` on redb's calls inside a transaction.
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Store(e.into())
+            }
+        }
     )*};
 }
 redb_errors!(redb::Error, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
@@ -65,41 +73,47 @@ impl std::fmt::Debug for Store {
     }
 }
 
-thread_local! {
-    /// Set while this thread runs a group's writes (see `group`): their commits wait
-    /// in memory for the group's one durable commit.
-    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+/// When a write transaction's commit is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// When the commit returns (one fsync per commit).
+    Immediate,
+    /// At the next [`Store::persist`]; readers see the commit at once. Only the
+    /// group commit writes this way (`group::Batch`), and it persists every
+    /// group before answering any of its writers.
+    Deferred,
 }
 
 impl Store {
-    /// A write transaction for the domain files: durable on commit, unless this
-    /// thread is inside `deferred`.
-    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+    /// Runs `f` in a write transaction, committed with `durability` when `f`
+    /// succeeds; an error from `f` aborts it, so a refused write changes nothing.
+    pub fn write<T>(&self, durability: Durability, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
         let mut txn = self.db.begin_write()?;
-        if DEFERRED.get() {
+        if durability == Durability::Deferred {
             txn.set_durability(redb::Durability::None).map_err(|e| StoreError::Redb(e.to_string()))?;
         }
-        Ok(txn)
+        let value = f(&txn)?;
+        txn.commit()?;
+        Ok(value)
     }
 
-    /// Runs `f` with the commits it makes kept in memory (visible to readers, not yet
-    /// on disk) until the next `persist`.
-    pub fn deferred<T>(&self, f: impl FnOnce() -> T) -> T {
-        struct Reset;
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                DEFERRED.set(false);
-            }
-        }
-        DEFERRED.set(true);
-        let _reset = Reset;
-        f()
+    /// Runs `f` in a read transaction: it sees every commit made before, deferred ones included.
+    pub fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
+        f(&self.db.begin_read()?)
     }
 
     /// Makes every earlier commit durable: one fsync'd commit of nothing.
     pub fn persist(&self) -> Result<(), StoreError> {
         self.db.begin_write()?.commit()?;
         Ok(())
+    }
+
+    /// Whether the database answers (for `/health`).
+    pub fn ping(&self) -> Result<()> {
+        self.read(|txn| {
+            txn.open_table(META)?;
+            Ok(())
+        })
     }
 
     /// A migrated database in a new temporary directory (for unit tests; the
@@ -191,8 +205,8 @@ impl Store {
         Ok(table.get(SCHEMA_KEY)?.map(|v| v.value()).unwrap_or(0))
     }
 
-    /// Test support: writes a schema version directly (to fake an old or a newer file).
-    #[doc(hidden)]
+    /// Writes a schema version directly, to fake an old or a newer file (tests).
+    #[cfg(any(test, feature = "testing"))]
     pub fn force_schema_version(path: &Path, version: u64) -> Result<(), StoreError> {
         let store = Self::open_file(path, true)?;
         let txn = store.db.begin_write()?;
@@ -217,6 +231,15 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(failed(path, e)),
     }
+}
+
+/// Runs a store call on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| Error::Internal(format!("store task: {e}")))?
 }
 
 #[cfg(test)]

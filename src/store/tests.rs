@@ -1,15 +1,7 @@
+//! Opening, migrating and locking the database file. (Each domain's rows are
+//! tested beside its `data.rs`.)
+
 use super::*;
-use crate::ids::UserId;
-use crate::kv::{KvError, KvLimits};
-
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-/// The default limits with `max_keys` keys.
-fn keys(max_keys: usize) -> KvLimits {
-    KvLimits { max_keys, ..KvLimits::default() }
-}
 
 #[test]
 fn a_new_database_is_owner_only_in_an_owner_only_directory() {
@@ -75,73 +67,4 @@ fn a_second_open_reports_the_lock() {
     let (_dir, store) = Store::temporary();
     let err = Store::open(store.path()).unwrap_err();
     assert!(matches!(err, StoreError::Locked(_)), "{err}");
-}
-
-#[test]
-fn kv_pairs_are_per_user_and_ordered() {
-    let (_dir, store) = Store::temporary();
-    let (a, b) = (UserId(1), UserId(2));
-    store.kv_set(a, &pairs(&[("z", "1"), ("a", "2")]), &keys(10)).unwrap().unwrap();
-    store.kv_set(b, &pairs(&[("m", "3")]), &keys(10)).unwrap().unwrap();
-    assert_eq!(store.kv_all(a).unwrap(), pairs(&[("a", "2"), ("z", "1")]));
-    assert_eq!(store.kv_all(b).unwrap(), pairs(&[("m", "3")]));
-    assert_eq!(store.kv_get(a, "z").unwrap().as_deref(), Some("1"));
-    assert!(store.kv_del(a, "z").unwrap());
-    assert!(!store.kv_del(a, "z").unwrap());
-    assert_eq!(store.kv_get(a, "z").unwrap(), None);
-}
-
-#[test]
-fn kv_key_count_limit_refuses_the_whole_write() {
-    let (_dir, store) = Store::temporary();
-    let user = UserId(u64::MAX);
-    store.kv_set(user, &pairs(&[("a", "1"), ("b", "2")]), &keys(3)).unwrap().unwrap();
-    // Overwriting existing keys never counts against the limit.
-    store.kv_set(user, &pairs(&[("a", "x"), ("b", "y")]), &keys(2)).unwrap().unwrap();
-    let refused = store.kv_set(user, &pairs(&[("a", "changed"), ("c", "3"), ("d", "4")]), &keys(3)).unwrap();
-    assert_eq!(refused, Err(KvError::TooManyKeys { max: 3 }));
-    assert_eq!(store.kv_all(user).unwrap(), pairs(&[("a", "x"), ("b", "y")]));
-    store.kv_set(user, &pairs(&[("c", "3")]), &keys(3)).unwrap().unwrap();
-}
-
-#[test]
-fn kv_size_limit_counts_the_rendered_bytes_and_refuses_the_whole_write() {
-    let (_dir, store) = Store::temporary();
-    let user = UserId(9);
-    // {"a":"\u0000"} is 14 bytes: the NUL renders as six.
-    let limits = KvLimits { max_total_bytes: 14, ..KvLimits::default() };
-    store.kv_set(user, &pairs(&[("a", "\u{0}")]), &limits).unwrap().unwrap();
-    let refused = store.kv_set(user, &pairs(&[("a", "\u{0}\u{0}")]), &limits).unwrap();
-    assert_eq!(refused, Err(KvError::TooLarge { len: 20, max: 14 }));
-    let refused = store.kv_set(user, &pairs(&[("a", "x"), ("b", "")]), &limits).unwrap();
-    assert_eq!(refused, Err(KvError::TooLarge { len: 16, max: 14 }), "{{\"a\":\"x\",\"b\":\"\"}}");
-    assert_eq!(store.kv_all(user).unwrap(), pairs(&[("a", "\u{0}")]));
-    // Replacing a value by a shorter one fits again.
-    store.kv_set(user, &pairs(&[("a", "xyzxyz")]), &limits).unwrap().unwrap();
-}
-
-#[test]
-fn a_new_token_replaces_the_old_selector() {
-    let (_dir, store) = Store::temporary();
-    let user = UserId(5);
-    store.token_set(user, "aaaa", "hash1").unwrap();
-    store.token_set(user, "bbbb", "hash2").unwrap();
-    assert_eq!(store.token_by_selector("aaaa").unwrap(), None);
-    assert_eq!(store.token_by_selector("bbbb").unwrap(), Some((user, "hash2".into())));
-    assert!(store.token_remove(user).unwrap());
-    assert_eq!(store.token_by_selector("bbbb").unwrap(), None);
-    assert!(!store.token_remove(user).unwrap());
-}
-
-#[test]
-fn github_links_and_profiles() {
-    let (_dir, store) = Store::temporary();
-    let user = UserId(9);
-    store.github_link(user, "octocat", Some("{}")).unwrap();
-    assert_eq!(store.github_get(user).unwrap(), Some(("octocat".into(), Some("{}".into()))));
-    assert!(!store.github_set_profile(user, "someoneelse", "{\"x\":1}").unwrap());
-    assert!(store.github_set_profile(user, "octocat", "{\"x\":1}").unwrap());
-    assert_eq!(store.github_links().unwrap(), vec![(user, "octocat".to_string())]);
-    assert!(store.github_unlink(user).unwrap());
-    assert_eq!(store.github_get(user).unwrap(), None);
 }

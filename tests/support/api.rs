@@ -103,7 +103,7 @@ pub async fn in_process(extra: &str) -> Local {
     let sources = harmy::config::Sources { file: Some(instance.config_path()), ..Default::default() };
     let config = harmy::config::load(&sources).unwrap().config;
     let store = harmy::store::Store::open(&instance.db_path()).unwrap();
-    let app = harmy::app::App::new(config.clone(), store);
+    let app = harmy::app::App::new(config.clone(), store).unwrap();
     let listeners = harmy::http::bind(&config).await.unwrap();
     let addr = listeners.api.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -113,14 +113,12 @@ pub async fn in_process(extra: &str) -> Local {
     Local { app, addr, _stop: stop, _instance: instance }
 }
 
-/// Sets a user's presence as the gateway would: view in the cache, change marked.
+/// Sets a user's presence as the gateway would (a member with this status) and
+/// marks the change.
 pub fn set_presence(app: &harmy::app::App, user: &str, status: &str) {
+    use harmy::app::presence::{RawPresence, Status};
     let id: harmy::ids::UserId = user.parse().unwrap();
-    let native =
-        format!(r#"{{"userId":"{user}","status":"{status}","username":"vaq","spotifyActivity":null,"activities":[]}}"#);
-    let lanyard = format!(
-        r#"{{"discord_user":{{"id":"{user}","username":"vaq"}},"discord_status":"{status}","active_on_discord_desktop":true,"listening_to_spotify":false,"spotify":null,"activities":[]}}"#
-    );
-    app.presences.insert_view(id, harmy::presence::PresenceView { native: native.into(), lanyard: lanyard.into() });
-    app.changes.mark(id);
+    let raw = format!(r#"{{"id":"{user}","username":"vaq"}}"#);
+    let presence = RawPresence { user: raw.into(), activities: None, status: Status::from_gateway(status) };
+    app.presences.insert_raw(id, presence);
 }

@@ -44,7 +44,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::watch;
 use tokio_websockets::{CloseCode, Message, ServerBuilder};
 
-/// The intents harmy must identify with (SPEC §3).
+/// The intents harmy must identify with.
 pub const INTENTS: u64 = 37635;
 /// The bot's own user and application id in READY.
 pub const BOT_ID: u64 = 100;

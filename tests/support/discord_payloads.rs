@@ -47,7 +47,7 @@ pub fn presence_update(guild: u64, id: u64, status: &str, activities: Vec<Value>
     frames::presence_update(guild, presence_with(id, status, json!({"desktop": status}), activities))
 }
 
-/// The Spotify activity of SPEC §4.1 with `song` as its details.
+/// The Spotify activity of docs/API.md's example with `song` as its details.
 pub fn spotify(song: &str) -> Value {
     json!({"name": "Spotify", "type": 2, "id": "spotify:1", "details": song, "state": "Pashanim",
            "sync_id": "56MDdzieU2dTT3YLpCdpcA", "party": {"id": "spotify:470320681905684500"},

@@ -2,7 +2,7 @@
 //! 127.0.0.1:0 on its own runtime thread. It records every request (method,
 //! path, JSON body, `Authorization`) for assertions, and can be told to refuse
 //! DMs (403, code 50007), to report missing intent flags, or which guilds the
-//! bot is in. Shapes follow `shared/notes/discord-frames.md`. Paths outside
+//! bot is in. Shapes are those Discord documents. Paths outside
 //! `/api/v10` answer as GitHub's `GET /users/:login`, so one fake serves both.
 
 use std::convert::Infallible;

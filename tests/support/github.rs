@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use harmy::app::App;
-use harmy::github::Record;
+use harmy::app::github::Record;
 use harmy::ids::UserId;
 use http_body_util::Full;
 use hyper::{Request, Response};
@@ -186,11 +186,13 @@ pub fn wait_for_request(fake: &FakeGithub, what: &str, pred: impl Fn(&Seen) -> b
     super::eventually(what, || fake.seen().into_iter().find(|s| pred(s)))
 }
 
-/// The stored link, read from the database (no server may be running).
+/// The stored link, read from the database (no server may be running; not from
+/// inside a runtime).
 pub fn stored(instance: &super::Instance, user: u64) -> Option<(String, Option<Record>)> {
     let store = harmy::store::Store::open(&instance.db_path()).expect("open the database");
-    let (login, record) = store.github_get(UserId(user)).unwrap()?;
-    Some((login, record.map(|r| serde_json::from_str(&r).unwrap())))
+    let app = App::new(harmy::config::Config::default(), store).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(app.github.get(UserId(user))).unwrap()
 }
 
 /// An in-process `App` over a fresh database, talking to the fake.
@@ -206,7 +208,7 @@ pub fn app_at(api_url: &str, refresh_interval: &str) -> (Arc<App>, tempfile::Tem
     let mut config = harmy::config::Config::default();
     config.github.api_url = api_url.to_string();
     config.github.refresh_interval = humantime::parse_duration(refresh_interval).unwrap();
-    (App::new(config, harmy::store::Store::open(&path).unwrap()), dir)
+    (App::new(config, harmy::store::Store::open(&path).unwrap()).unwrap(), dir)
 }
 
 /// The users marked in the change feed since the last look (no waiting: a

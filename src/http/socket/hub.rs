@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::everyone::Everyone;
 use super::protocol::{self, Refusal, Unsubscribe};
-use crate::changes::ChangeFeed;
+use crate::app::changes::ChangeFeed;
 use crate::config::SocketConfig;
 use crate::http::Api;
 use crate::ids::UserId;
@@ -282,15 +282,15 @@ impl Hub {
                 let present = api.app.presences.contains(user);
                 self.note(user, present);
                 if !present {
-                    api.bodies.forget(user);
+                    api.app.reads.forget(user);
                     continue;
                 }
                 if !self.watched(user) {
                     continue;
                 }
-                match api.bodies.get(&api.app, user).await {
-                    Ok(Some(composed)) => {
-                        let sent = self.push(user, &Pushed::new(protocol::presence_update(&composed.lanyard)));
+                match api.app.reads.get(user).await {
+                    Ok(Some(published)) => {
+                        let sent = self.push(user, &Pushed::new(protocol::presence_update(&published.lanyard_data)));
                         api.metrics.pushes.fetch_add(sent, Ordering::Relaxed);
                     }
                     Ok(None) => {}

@@ -15,10 +15,17 @@ use serde_json::Value;
 
 use crate::ids::UserId;
 
-/// The hello sent on connect.
-pub const HELLO: &[u8] = br#"{"op":1,"d":{"heartbeat_interval":30000}}"#;
+/// The heartbeat interval advertised, in milliseconds, as a literal for `concat!`.
+macro_rules! heartbeat_interval_ms {
+    () => {
+        30000
+    };
+}
+
 /// The heartbeat interval advertised, in milliseconds.
-pub const HEARTBEAT_INTERVAL_MS: u64 = 30_000;
+pub const HEARTBEAT_INTERVAL_MS: u64 = heartbeat_interval_ms!();
+/// The hello sent on connect.
+pub const HELLO: &[u8] = concat!(r#"{"op":1,"d":{"heartbeat_interval":"#, heartbeat_interval_ms!(), "}}").as_bytes();
 
 /// What an op 2 subscribes to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -217,14 +217,14 @@ async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<Ar
 }
 
 /// The Lanyard presence objects of the monitored ones of `users`, read on the side
-/// (nothing rendered for them is kept: `BodyCache::lanyard_unkept`), on the
+/// (nothing rendered for them is kept: `Reads::lanyard_unkept`), on the
 /// blocking pool: store reads, and up to every monitored user to render.
 async fn presences(api: &Arc<Api>, users: Vec<UserId>) -> Vec<(UserId, Bytes)> {
     let api = api.clone();
     let read = tokio::task::spawn_blocking(move || {
         let mut found = Vec::with_capacity(users.len().min(1024));
         for user in users {
-            match api.bodies.lanyard_unkept(&api.app, user) {
+            match api.app.reads.lanyard_unkept(user) {
                 Ok(Some(presence)) => found.push((user, presence)),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(%user, "INIT_STATE without this user: {e}"),

@@ -1,7 +1,5 @@
-//! The presence cache: both views against the SPEC example, membership
-//! accounting across guilds and syncs, and the memoised views.
-
-use std::sync::Arc;
+//! The presence service: both views against the documented example, membership
+//! accounting across guilds and syncs, and the changes it marks.
 
 use serde_json::{Value, json};
 
@@ -29,8 +27,8 @@ fn vaq() -> Presences {
 }
 
 #[test]
-fn native_view_is_the_spec_example() {
-    let view = vaq().get(UserId(VAQ)).expect("monitored");
+fn native_view_is_the_documented_example() {
+    let view = vaq().view(UserId(VAQ)).expect("monitored");
     let expected = json!({
         "userId": "470320681905684500", "status": "dnd", "username": "vaq", "global_name": "Vaq",
         "server_name": null, "avatar": "5c11d7292c91e510c2b4f07946ea6d72", "clientStatus": {"desktop": "dnd"},
@@ -42,7 +40,7 @@ fn native_view_is_the_spec_example() {
             "syncId": "56MDdzieU2dTT3YLpCdpcA",
             "assets": {"largeText": "Himmel über Berlin", "largeImage": "ab67616d0000b273fa2f0c9e719ca71f2686ddf3"},
             "flags": 48, "createdTimestamp": 1720814203334u64,
-            // Not in api.harmy.gg's example: every field Discord sends is kept (SPEC §12).
+            // Not in api.harmy.gg's example: every field Discord sends is kept (docs/API.md).
             "id": "spotify:1"
         },
         "activities": []
@@ -52,7 +50,7 @@ fn native_view_is_the_spec_example() {
 
 #[test]
 fn lanyard_view_has_lanyards_fields() {
-    let view = vaq().get(UserId(VAQ)).expect("monitored");
+    let view = vaq().view(UserId(VAQ)).expect("monitored");
     let lanyard = json_of(&view.lanyard);
     assert_eq!(
         lanyard["discord_user"],
@@ -85,7 +83,7 @@ fn other_activities_are_camel_case_and_spotify_is_not_repeated() {
     let game = r#"[{"name":"Custom Status","type":4,"id":"custom","state":"hi","emoji":{"name":"🔥"},"created_at":5},
         {"name":"Game","type":0,"application_id":383226320970055681,"assets":{"small_text":"s"},"timestamps":{"start":1}}]"#;
     presences.update_presence(VAQ, 1, 1, dnd_on_desktop(game), None);
-    let native = json_of(&presences.get(UserId(VAQ)).unwrap().native);
+    let native = json_of(&presences.view(UserId(VAQ)).unwrap().native);
     assert_eq!(native["spotifyActivity"], Value::Null);
     assert_eq!(native["activities"][0]["state"], "hi");
     assert_eq!(native["activities"][0]["emoji"], json!({"name": "🔥"}));
@@ -93,7 +91,7 @@ fn other_activities_are_camel_case_and_spotify_is_not_repeated() {
     assert_eq!(native["activities"][1]["applicationId"], "383226320970055681");
     assert_eq!(native["activities"][1]["assets"], json!({"smallText": "s"}));
     assert_eq!(native["activities"][1]["timestamps"], json!({"start": 1}));
-    let lanyard = json_of(&presences.get(UserId(VAQ)).unwrap().lanyard);
+    let lanyard = json_of(&presences.view(UserId(VAQ)).unwrap().lanyard);
     assert_eq!(lanyard["spotify"], Value::Null);
     assert_eq!(lanyard["listening_to_spotify"], false);
 }
@@ -103,7 +101,7 @@ fn invisible_shows_as_offline() {
     let presences = vaq();
     let update = Update { status: Status::from_gateway("invisible"), ..Update::default() };
     assert!(presences.update_presence(VAQ, 1, 1, update, None));
-    let view = presences.get(UserId(VAQ)).unwrap();
+    let view = presences.view(UserId(VAQ)).unwrap();
     assert_eq!(json_of(&view.native)["status"], "offline");
     assert_eq!(json_of(&view.native)["clientStatus"], json!({}));
     assert_eq!(json_of(&view.lanyard)["discord_status"], "offline");
@@ -113,7 +111,7 @@ fn invisible_shows_as_offline() {
 fn a_member_without_presence_is_offline_with_their_nickname() {
     let presences = Presences::default();
     assert!(presences.upsert_member(2, 1, 1, Member { user: r#"{"id":"2","username":"alice"}"#, nick: Some("Al") }));
-    let native = json_of(&presences.get(UserId(2)).unwrap().native);
+    let native = json_of(&presences.view(UserId(2)).unwrap().native);
     assert_eq!(native["status"], "offline");
     assert_eq!(native["server_name"], "Al");
     assert_eq!(native["username"], "alice");
@@ -121,35 +119,34 @@ fn a_member_without_presence_is_offline_with_their_nickname() {
 }
 
 #[test]
-fn contains_does_not_render() {
+fn contains_answers_for_monitored_users_only() {
     let presences = vaq();
     assert!(presences.contains(UserId(VAQ)) && !presences.contains(UserId(1)));
-    let shard = presences.read(VAQ);
-    assert!(shard.get(&VAQ).unwrap().view.get().is_none(), "no view was rendered");
 }
 
 #[test]
-fn get_unkept_renders_without_keeping_and_reuses_a_kept_view() {
+fn a_view_is_rendered_anew_and_the_same_bytes_each_time() {
     let presences = vaq();
-    let unkept = presences.get_unkept(UserId(VAQ)).unwrap();
-    assert!(presences.read(VAQ).get(&VAQ).unwrap().view.get().is_none(), "nothing was kept");
-    assert!(presences.get_unkept(UserId(1)).is_none());
-    let kept = presences.get(UserId(VAQ)).unwrap();
-    assert_eq!(*unkept, *kept, "the same bytes either way");
-    assert!(Arc::ptr_eq(&kept, &presences.get_unkept(UserId(VAQ)).unwrap()), "a kept view is shared");
+    assert_eq!(presences.view(UserId(VAQ)), presences.view(UserId(VAQ)));
+    assert!(presences.view(UserId(1)).is_none());
 }
 
 #[test]
-fn views_are_rendered_once_per_change() {
+fn every_change_and_only_a_change_is_marked() {
     let presences = vaq();
-    let first = presences.get(UserId(VAQ)).unwrap();
-    assert!(Arc::ptr_eq(&first, &presences.get(UserId(VAQ)).unwrap()), "memoised");
+    let version = presences.changes.version(UserId(VAQ));
     assert!(!presences.update_presence(VAQ, 1, 1, dnd_on_desktop(SPOTIFY), None), "an identical update is no change");
-    assert!(Arc::ptr_eq(&first, &presences.get(UserId(VAQ)).unwrap()));
+    assert!(!presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: None }));
+    assert_eq!(presences.changes.version(UserId(VAQ)), version, "nothing marked");
     assert!(presences.update_presence(VAQ, 1, 1, Update::default(), None));
-    let second = presences.get(UserId(VAQ)).unwrap();
-    assert!(!Arc::ptr_eq(&first, &second));
-    assert_eq!(json_of(&second.native)["status"], "offline");
+    let after_update = presences.changes.version(UserId(VAQ));
+    assert_ne!(after_update, version);
+    assert_eq!(json_of(&presences.view(UserId(VAQ)).unwrap().native)["status"], "offline");
+    assert!(presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: Some("V") }), "server_name changed");
+    assert_ne!(presences.changes.version(UserId(VAQ)), after_update);
+    let before_sweep = presences.changes.version(UserId(VAQ));
+    assert_eq!(presences.sweep(1, 2), vec![UserId(VAQ)]);
+    assert_ne!(presences.changes.version(UserId(VAQ)), before_sweep, "a sweep marks who it removed");
 }
 
 #[test]
@@ -158,10 +155,10 @@ fn a_user_in_two_guilds_stays_until_removed_from_both() {
     presences.upsert_member(VAQ, 2, 1, Member { user: USER, nick: None });
     assert_eq!(presences.monitored_count(), 1);
     assert!(presences.remove_member(VAQ, 1));
-    assert!(presences.get(UserId(VAQ)).is_some(), "still in guild 2");
+    assert!(presences.view(UserId(VAQ)).is_some(), "still in guild 2");
     assert!(!presences.remove_member(VAQ, 1), "already gone from guild 1");
     assert!(presences.remove_member(VAQ, 2));
-    assert!(presences.get(UserId(VAQ)).is_none());
+    assert!(presences.view(UserId(VAQ)).is_none());
     assert_eq!(presences.monitored_count(), 0);
 }
 
@@ -180,7 +177,7 @@ fn a_sync_sweeps_members_it_no_longer_lists() {
     assert_eq!(changed, vec![UserId(4)]);
     assert_eq!(presences.monitored_count(), 3, "user 4 is still in guild 9");
     assert_eq!(presences.retain_guilds(|g| g == 1), vec![UserId(4)]);
-    assert!(presences.get(UserId(4)).is_none());
+    assert!(presences.view(UserId(4)).is_none());
     assert_eq!(presences.monitored_count(), 2);
 }
 
@@ -189,7 +186,7 @@ fn a_presence_for_an_unknown_member_adds_them() {
     let presences = Presences::default();
     let full = r#"{"id":"5","username":"eve"}"#;
     assert!(presences.update_presence(5, 1, 0, dnd_on_desktop(""), Some(full)));
-    let native = json_of(&presences.get(UserId(5)).unwrap().native);
+    let native = json_of(&presences.view(UserId(5)).unwrap().native);
     assert_eq!((native["username"].as_str(), native["status"].as_str()), (Some("eve"), Some("dnd")));
     assert_eq!(presences.monitored_count(), 1);
 }
@@ -204,7 +201,7 @@ fn a_lone_surrogate_from_the_gateway_leaves_the_views_strict_json() {
         r#"{"name":"Buttons","type":0,"buttons":["\udc00"]}]"#
     );
     presences.update_presence(5, 1, 1, dnd_on_desktop(activities), None);
-    let view = presences.get(UserId(5)).expect("monitored");
+    let view = presences.view(UserId(5)).expect("monitored");
     let (native, lanyard) = (json_of(&view.native), json_of(&view.lanyard));
     assert_eq!(lanyard["activities"], json!([{"name": "Game", "type": 0}]), "the strict activities, as sent");
     let names: Vec<&Value> = native["activities"].as_array().expect("a list").iter().map(|a| &a["name"]).collect();
@@ -218,7 +215,7 @@ fn a_lone_surrogate_from_the_gateway_leaves_the_views_strict_json() {
 fn activities_that_are_not_a_list_show_as_none() {
     let presences = Presences::default();
     presences.update_presence(6, 1, 1, dnd_on_desktop(r#"{"name":"x","type":0}"#), None);
-    let view = presences.get(UserId(6)).expect("monitored");
+    let view = presences.view(UserId(6)).expect("monitored");
     assert_eq!(json_of(&view.lanyard)["activities"], json!([]));
     assert_eq!(json_of(&view.native)["activities"], json!([]));
 }
@@ -233,7 +230,7 @@ const NEW_ACTIVITY: &str = r#"{"name":"Game","type":0,"id":"g1","application_id"
 fn discord_user_is_the_user_object_as_sent() {
     let presences = Presences::default();
     presences.upsert_member(VAQ, 1, 1, Member { user: FUTURE_USER, nick: None });
-    let lanyard = json_of(&presences.get(UserId(VAQ)).unwrap().lanyard);
+    let lanyard = json_of(&presences.view(UserId(VAQ)).unwrap().lanyard);
     let sent = json_of(FUTURE_USER.as_bytes());
     for (key, value) in sent.as_object().unwrap() {
         assert_eq!(&lanyard["discord_user"][key], value, "{key} as sent");
@@ -241,7 +238,7 @@ fn discord_user_is_the_user_object_as_sent() {
     assert_eq!(lanyard["discord_user"]["display_name"], "Vaq", "Lanyard's display_name is global_name");
     assert_eq!(lanyard["discord_user"]["bot"], false, "a field Lanyard always shows, defaulted");
     assert_eq!(lanyard["discord_user"]["clan"], Value::Null);
-    let text = std::str::from_utf8(&presences.get(UserId(VAQ)).unwrap().lanyard).unwrap().to_string();
+    let text = std::str::from_utf8(&presences.view(UserId(VAQ)).unwrap().lanyard).unwrap().to_string();
     assert!(text.contains(r#""future_field":{"nested_key":[1,2.5,"x"]}"#), "kept byte for byte: {text}");
 }
 
@@ -249,7 +246,7 @@ fn discord_user_is_the_user_object_as_sent() {
 fn a_placeholder_user_gets_lanyards_defaults() {
     let presences = Presences::default();
     presences.update_presence(7, 1, 1, dnd_on_desktop(""), None);
-    let lanyard = json_of(&presences.get(UserId(7)).unwrap().lanyard);
+    let lanyard = json_of(&presences.view(UserId(7)).unwrap().lanyard);
     assert_eq!(
         lanyard["discord_user"],
         json!({"id": "7", "username": "", "avatar": null, "discriminator": "0", "global_name": null,
@@ -263,7 +260,7 @@ fn activities_keep_every_field_in_both_shapes() {
     let presences = vaq();
     let activities = format!("[{NEW_ACTIVITY},{}]", &SPOTIFY[1..SPOTIFY.len() - 1]);
     presences.update_presence(VAQ, 1, 1, dnd_on_desktop(&activities), None);
-    let view = presences.get(UserId(VAQ)).unwrap();
+    let view = presences.view(UserId(VAQ)).unwrap();
     let (native, lanyard) = (json_of(&view.native), json_of(&view.lanyard));
     assert_eq!(lanyard["activities"], json_of(activities.as_bytes()), "Lanyard: as sent");
     assert_eq!(
@@ -286,7 +283,7 @@ fn spotify_activity_keeps_new_fields_and_the_examples_order() {
         r#""large_image":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3","large_url":"https://open.spotify.com/album/x""#,
     );
     presences.update_presence(VAQ, 1, 1, dnd_on_desktop(&spotify), None);
-    let view = presences.get(UserId(VAQ)).unwrap();
+    let view = presences.view(UserId(VAQ)).unwrap();
     let native = json_of(&view.native);
     let activity = &native["spotifyActivity"];
     assert_eq!(activity["statusDisplayType"], 2);

@@ -1,5 +1,5 @@
 //! Renders a cache entry to the two API shapes: the native `presence` object
-//! (SPEC §4.1, camelCase activities) and Lanyard's presence object (without
+//! (docs/API.md, camelCase activities) and Lanyard's presence object (without
 //! `kv`/`github`, which the HTTP layer appends). Runs once per change. What
 //! Discord sent is passed on whole (`passthrough`); the shapes add their
 //! derived fields (`song`, `spotify`, `display_name`…) around it.

@@ -1,11 +1,7 @@
-//! One monitored user's cache entry: the raw user and activities, the packed
-//! status, the guild memberships, and the memoised views; plus the hasher of
-//! the map that holds the entries.
+//! One monitored user's entry: the raw user and activities, the packed status
+//! and the guild memberships.
 
-use std::hash::Hasher;
-use std::sync::{Arc, OnceLock};
-
-use super::{ClientStatus, PresenceView, Status};
+use super::{ClientStatus, Status};
 
 /// A monitored user.
 pub(super) struct Entry {
@@ -17,8 +13,6 @@ pub(super) struct Entry {
     pub(super) clients: ClientStatus,
     /// Monitored guilds the user is a member of; the first one's nickname is `server_name`.
     pub(super) guilds: Box<[Membership]>,
-    /// Both views, rendered on the first read after a change.
-    pub(super) view: OnceLock<Arc<PresenceView>>,
 }
 
 /// A membership of one guild, with the sync epoch it was last seen in.
@@ -36,7 +30,6 @@ impl Entry {
             status: Status::Offline,
             clients: ClientStatus::default(),
             guilds: Box::new([]),
-            view: OnceLock::new(),
         }
     }
 
@@ -61,31 +54,5 @@ impl Entry {
             // A further guild changes nothing visible; a first one makes the user monitored.
             self.guilds.len() == 1
         }
-    }
-}
-
-/// splitmix64's finaliser: snowflakes' low bits are mostly zero, so they need mixing.
-pub(super) fn mix(id: u64) -> u64 {
-    let mut z = id.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Hashes a user id (the map's only key type) with [`mix`].
-#[derive(Default)]
-pub(super) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        mix(self.0)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id;
     }
 }

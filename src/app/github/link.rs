@@ -1,11 +1,10 @@
-//! Linking and refreshing, as `App` methods: every adapter (bot, CLI, admin
-//! socket, the refresher of `serve`) goes through these two.
+//! Linking and refreshing, the two operations that ask GitHub: every adapter
+//! (bot, CLI, admin socket, the refresher of `serve`) goes through these.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::client::Fetch;
-use super::{GithubError, Profile, Record, check_login};
-use crate::app::App;
+use super::{Github, GithubError, Profile, Record, check_login};
 use crate::error::Result;
 use crate::ids::UserId;
 
@@ -47,16 +46,16 @@ impl std::fmt::Display for Refreshed {
     }
 }
 
-impl App {
+impl Github {
     /// Links a user to a GitHub login: the profile is fetched at once and stored
     /// with its ETag. An unknown login is refused and links nothing; the login
     /// kept is GitHub's spelling of it. Returns the linked profile.
-    pub async fn link_github(&self, user: UserId, login: String) -> Result<Profile> {
+    pub async fn link(&self, user: UserId, login: String) -> Result<Profile> {
         check_login(&login)?;
-        match self.github.fetch(&login, None).await {
+        match self.client.fetch(&login, None).await {
             Fetch::Fresh(profile, etag) => {
                 let record = Record { profile: profile.clone(), etag, fetched_at: unix_now() };
-                self.github_link(user, profile.username.clone(), Some(record)).await?;
+                self.store_link(user, profile.username.clone(), Some(record)).await?;
                 tracing::info!(%user, login = %profile.username, "GitHub profile linked");
                 Ok(profile)
             }
@@ -70,12 +69,12 @@ impl App {
     /// Refetches a user's linked profile with `If-None-Match`, storing (and so
     /// pushing) it only when it changed; a login GitHub no longer knows is
     /// unlinked. `NotLinked` when the user has no link.
-    pub async fn github_refresh(&self, user: UserId) -> Result<(String, Refreshed)> {
-        let Some((login, record)) = self.github_get(user).await? else {
+    pub async fn refresh(&self, user: UserId) -> Result<(String, Refreshed)> {
+        let Some((login, record)) = self.get(user).await? else {
             return Err(GithubError::NotLinked.into());
         };
         let etag = record.as_ref().and_then(|r| r.etag.as_deref());
-        let refreshed = match self.github.fetch(&login, etag).await {
+        let refreshed = match self.client.fetch(&login, etag).await {
             Fetch::Fresh(profile, etag) => {
                 let same_profile = record.as_ref().is_some_and(|r| r.profile == profile);
                 if record.is_some_and(|r| r.profile == profile && r.etag == etag) {
@@ -84,7 +83,7 @@ impl App {
                 // A new ETag over the same shown fields (GitHub's covers followers and
                 // more) is still stored, so that the next revalidation is a free 304.
                 let record = Record { profile: profile.clone(), etag, fetched_at: unix_now() };
-                if !self.github_store_profile(user, login.clone(), record).await? {
+                if !self.store_profile(user, login.clone(), record).await? {
                     return Err(GithubError::NotLinked.into()); // unlinked while we asked
                 }
                 if same_profile {
@@ -98,10 +97,10 @@ impl App {
             Fetch::NotModified => Refreshed::Unchanged,
             Fetch::NotFound => {
                 // Relinked to another login while we asked: that link is not the one gone.
-                if self.github_get(user).await?.is_none_or(|(now, _)| now != login) {
+                if self.get(user).await?.is_none_or(|(now, _)| now != login) {
                     return Err(GithubError::NotLinked.into());
                 }
-                match self.github_unlink(user).await {
+                match self.unlink(user).await {
                     Ok(()) | Err(crate::error::Error::Github(GithubError::NotLinked)) => {}
                     Err(e) => return Err(e),
                 }

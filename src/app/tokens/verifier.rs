@@ -1,37 +1,14 @@
-//! API tokens (SPEC §5): `harmy_<selector>_<secret>`, 64 + 128 random bits from
-//! the OS generator. The selector finds the row; only an argon2id hash (PHC
-//! string) of the secret is stored.
-//!
-//! [`Verifier`] is what checks a token (SPEC §9 "Tokens"):
-//! * a success is remembered by a fast hash of the token until the user's token
-//!   changes, and a change wins over every verification already in flight
-//!   ([`remembered`]);
-//! * concurrent verifications of one token share one run ([`flights`]);
-//! * argon2 runs on a fixed set of threads, each with one preallocated memory
-//!   buffer ([`argon`]), so verifying costs CPU time and never memory;
-//! * after [`MAX_FAILURES`] failures of one selector within [`WINDOW`], that
-//!   selector is refused without argon2 for the rest of the window ([`lockout`]).
-
-mod argon;
-mod flights;
-mod lockout;
-mod remembered;
+//! What checks a token: remembered successes, the generations that keep a
+//! rotation ahead of verifications in flight, shared runs, the lockout and the
+//! argon2 threads (see the module docs of `app::tokens`).
 
 use std::time::Instant;
 
-use blake2::{Blake2s256, Digest};
-use rand::TryRngCore;
-
+use super::flights::{self, Flight};
+use super::format::{PREFIX, SALT_BYTES, SECRET_BYTES, SELECTOR_BYTES, hex, parse, random};
+use super::remembered::{self, Attempt};
+use super::{argon, lockout};
 use crate::ids::UserId;
-
-pub use flights::Flight;
-pub use lockout::{MAX_FAILURES, WINDOW};
-pub use remembered::Attempt;
-
-const PREFIX: &str = "harmy_";
-const SELECTOR_BYTES: usize = 8;
-const SECRET_BYTES: usize = 16;
-const SALT_BYTES: usize = 16;
 
 /// A freshly issued token: shown once, then only `phc` is kept.
 pub struct IssuedToken {
@@ -47,35 +24,6 @@ impl std::fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IssuedToken").field("selector", &self.selector).finish_non_exhaustive()
     }
-}
-
-/// Splits a token into selector and secret, if it has the shape of one.
-pub fn parse(token: &str) -> Option<(&str, &str)> {
-    let rest = token.strip_prefix(PREFIX)?;
-    let (selector, secret) = rest.split_once('_')?;
-    let is_hex = |s: &str, n: usize| s.len() == n * 2 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (is_hex(selector, SELECTOR_BYTES) && is_hex(secret, SECRET_BYTES)).then_some((selector, secret))
-}
-
-/// The substrings of a message that have the shape of a token.
-pub fn find_in_text(text: &str) -> impl Iterator<Item = &str> {
-    let len = PREFIX.len() + SELECTOR_BYTES * 2 + 1 + SECRET_BYTES * 2;
-    text.match_indices(PREFIX).filter_map(move |(i, _)| text.get(i..i + len)).filter(|t| parse(t).is_some())
-}
-
-fn random<const N: usize>() -> Option<[u8; N]> {
-    let mut bytes = [0u8; N];
-    rand::rngs::OsRng.try_fill_bytes(&mut bytes).ok()?;
-    Some(bytes)
-}
-
-/// A fast hash of a token, keying what is remembered about it.
-fn fingerprint(token: &str) -> [u8; 32] {
-    Blake2s256::digest(token.as_bytes()).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a verification found.
@@ -130,11 +78,6 @@ impl Verifier {
             #[cfg(test)]
             gate: Gate::default(),
         }
-    }
-
-    /// The number of argon2 threads.
-    pub fn threads(&self) -> usize {
-        self.argon.threads()
     }
 
     /// The user a token was already verified for.
@@ -233,8 +176,7 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const TOKEN: &str = "harmy_0011223344556677_00112233445566778899aabbccddeeff";
+    use crate::app::tokens::lockout::MAX_FAILURES;
 
     async fn check(verifier: &Verifier, token: &str, issued: &IssuedToken) -> Outcome {
         verifier.verify(verifier.attempt(), token, UserId(7), issued.phc.clone()).await
@@ -261,21 +203,6 @@ mod tests {
         assert_ne!(a.token, b.token);
         assert_ne!(a.phc, b.phc, "salted");
         assert_eq!(parse(&a.token).unwrap().1.len(), 32);
-    }
-
-    #[test]
-    fn parse_rejects_malformed_tokens() {
-        assert_eq!(parse(TOKEN), Some(("0011223344556677", "00112233445566778899aabbccddeeff")));
-        for bad in ["", "harmy_", "harmy_abc_def", "x_0123456789abcdef_0123456789abcdef0123456789abcdef"] {
-            assert_eq!(parse(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn tokens_are_found_inside_messages() {
-        let text = format!("here is my token:{TOKEN}, oops");
-        assert_eq!(find_in_text(&text).collect::<Vec<_>>(), vec![TOKEN]);
-        assert_eq!(find_in_text("harmy_ is a nice word").count(), 0);
     }
 
     #[tokio::test]

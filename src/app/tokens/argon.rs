@@ -100,11 +100,6 @@ impl Pool {
         Pool { threads: threads.max(1), queue: OnceLock::new() }
     }
 
-    /// The number of threads.
-    pub fn threads(&self) -> usize {
-        self.threads
-    }
-
     /// Runs `f` on one of the pool's threads with its memory; `None` when the
     /// job could not run (no thread could be started, or it panicked).
     pub async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Memory) -> T + Send + 'static) -> Option<T> {

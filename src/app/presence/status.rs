@@ -1,7 +1,7 @@
 //! A user's status and the clients they are active on, packed small: one byte
 //! and two bytes per monitored user instead of strings.
 
-/// The status the API shows (SPEC §4.1): invisible shows as offline.
+/// The status the API shows: invisible shows as offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(u8)]
 pub enum Status {

@@ -1,16 +1,15 @@
-//! The in-memory presence cache (SPEC §3): every monitored user's presence,
-//! kept compact and rendered to the two API shapes lazily, once per change.
+//! The presence service: every monitored user's presence, in memory only.
 //!
 //! * Storage: per user, the raw user object and the raw activities array as
 //!   Discord sent them (one boxed string each), the status and client
 //!   platforms packed in three bytes, and the guilds they are a member of
 //!   (with their nickname there). About 1 KiB per user with a Spotify activity.
-//! * Reads: [`Presences::get`] renders the native and Lanyard views on the first
-//!   read after a change and keeps them until the next change, so an unchanged
-//!   presence is never serialised twice.
-//! * Writes come from the gateway only, through the `pub(crate)` methods
-//!   below; each returns whether the user's public state changed, and the
-//!   gateway marks the change feed.
+//! * Reads: [`Presences::view`] renders the native and Lanyard shapes; it keeps
+//!   nothing (the read path, `app::reads`, keeps what readers ask for).
+//! * Writes come from the gateway only, through the `pub(crate)` methods below.
+//!   Each marks the change feed when the user's public state changed, and only
+//!   then: an update identical to the stored presence (Discord sends one per
+//!   shared guild) is no change.
 //! * Membership: a user is monitored while they are a member of at least one
 //!   configured guild. Each membership carries the sync epoch of its guild, so
 //!   a guild's full member list (GUILD_CREATE, or the last member chunk) can
@@ -24,18 +23,18 @@ mod strict;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
-use self::entry::{Entry, IdHasher, Membership, mix};
+use self::entry::{Entry, Membership};
 pub use self::status::{ClientStatus, PLATFORMS, Status};
+use super::changes::ChangeFeed;
 use crate::ids::UserId;
+use crate::sharded::ShardedMap;
 
-/// A monitored user's presence, already serialised for the two API shapes.
+/// A monitored user's presence, serialised for the two API shapes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresenceView {
     /// The `presence` object of `GET /user/:id` (api.harmy.gg shape).
@@ -45,7 +44,7 @@ pub struct PresenceView {
 }
 
 /// A monitored user's presence as Discord sent it, for a reader that derives a
-/// view of its own (the status card) without rendering and keeping the API's.
+/// view of its own (the status card) without rendering the API's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawPresence {
     /// The user object (JSON).
@@ -76,64 +75,44 @@ pub struct Update<'a> {
     pub activities: &'a str,
 }
 
-/// The cache shards: a lock per shard keeps readers and the gateway apart.
-const SHARDS: usize = 16;
-
-type Map = HashMap<u64, Entry, BuildHasherDefault<IdHasher>>;
-
 /// Every monitored user's presence.
 pub struct Presences {
-    shards: Box<[RwLock<Map>]>,
+    entries: ShardedMap<u64, Entry>,
     count: AtomicUsize,
-    gateway_up: AtomicBool,
-    gateway_events: AtomicU64,
-    gateway_reconnects: AtomicU64,
+    changes: Arc<ChangeFeed>,
 }
 
 impl Default for Presences {
+    /// No presences, marking a feed of their own.
     fn default() -> Self {
-        Presences {
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-            count: AtomicUsize::new(0),
-            gateway_up: AtomicBool::new(false),
-            gateway_events: AtomicU64::new(0),
-            gateway_reconnects: AtomicU64::new(0),
-        }
+        Presences::new(Arc::default())
     }
 }
 
 impl Presences {
-    /// The current view of a monitored user; `None` when not monitored.
-    pub fn get(&self, user: UserId) -> Option<Arc<PresenceView>> {
-        let shard = self.read(user.0);
-        let entry = shard.get(&user.0)?;
-        Some(entry.view.get_or_init(|| Arc::new(render::view(user.0, entry))).clone())
+    /// No presences yet; changes are marked in `changes`.
+    pub fn new(changes: Arc<ChangeFeed>) -> Presences {
+        Presences { entries: ShardedMap::default(), count: AtomicUsize::new(0), changes }
     }
 
-    /// The view of a monitored user for a one-off read (an INIT_STATE): the
-    /// memoised one if a reader has rendered it, else rendered here and not kept,
-    /// so that a read of many users nobody else reads leaves no views behind.
-    pub fn get_unkept(&self, user: UserId) -> Option<Arc<PresenceView>> {
-        let shard = self.read(user.0);
-        let entry = shard.get(&user.0)?;
-        Some(match entry.view.get() {
-            Some(view) => view.clone(),
-            None => Arc::new(render::view(user.0, entry)),
-        })
+    /// Both views of a monitored user, rendered now and not kept; `None` when
+    /// not monitored.
+    pub fn view(&self, user: UserId) -> Option<PresenceView> {
+        let shard = self.entries.read(&user.0);
+        Some(render::view(user.0, shard.get(&user.0)?))
     }
 
-    /// A monitored user's presence as Discord sent it; `None` when not monitored.
-    /// Unlike `get`, this renders and keeps nothing.
+    /// A monitored user's presence as Discord sent it, for a reader that derives
+    /// a view of its own (the status card); `None` when not monitored.
     pub fn raw(&self, user: UserId) -> Option<RawPresence> {
-        let shard = self.read(user.0);
+        let shard = self.entries.read(&user.0);
         let entry = shard.get(&user.0)?;
         Some(RawPresence { user: entry.user.clone(), activities: entry.activities.clone(), status: entry.status })
     }
 
-    /// Whether a user is monitored, without rendering their views (which `get`
-    /// would do and keep: about 2 KiB per user for a Spotify listener).
+    /// Whether a user is monitored.
     pub fn contains(&self, user: UserId) -> bool {
-        self.read(user.0).contains_key(&user.0)
+        self.entries.contains(&user.0)
     }
 
     /// How many users are monitored.
@@ -141,50 +120,9 @@ impl Presences {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Whether the gateway has a session (for `/health`).
-    pub fn gateway_up(&self) -> bool {
-        self.gateway_up.load(Ordering::Relaxed)
-    }
-
-    /// Records whether the gateway has a session; a session lost counts as a
-    /// reconnect. Called for every gateway frame: a read when nothing changes.
-    pub fn set_gateway_up(&self, up: bool) {
-        if self.gateway_up.load(Ordering::Relaxed) != up && self.gateway_up.swap(up, Ordering::Relaxed) && !up {
-            self.gateway_reconnects.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Gateway dispatches received since start (for `/metrics`).
-    pub fn gateway_events(&self) -> u64 {
-        self.gateway_events.load(Ordering::Relaxed)
-    }
-
-    /// Gateway sessions lost since start, each followed by a reconnect (for `/metrics`).
-    pub fn gateway_reconnects(&self) -> u64 {
-        self.gateway_reconnects.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn note_event(&self) {
-        self.gateway_events.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Sets a user's view directly (tests and tools; the gateway uses the methods below).
-    pub fn insert_view(&self, user: UserId, view: PresenceView) {
-        let entry = Entry {
-            user: format!(r#"{{"id":"{}"}}"#, user.0).into(),
-            activities: None,
-            status: Status::Offline,
-            clients: ClientStatus::default(),
-            guilds: Box::new([Membership { guild: 0, epoch: 0, nick: None }]),
-            view: OnceLock::from(Arc::new(view)),
-        };
-        if self.write(user.0).insert(user.0, entry).is_none() {
-            self.count.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Sets a user's presence as Discord would send it (tests and tools; the gateway
-    /// uses the methods below).
+    /// Sets a user's presence as Discord would have sent it, a member of guild 0,
+    /// and marks the change (tests and benchmarks; the gateway uses the methods below).
+    #[cfg(any(test, feature = "testing"))]
     pub fn insert_raw(&self, user: UserId, presence: RawPresence) {
         let entry = Entry {
             user: presence.user,
@@ -192,25 +130,25 @@ impl Presences {
             status: presence.status,
             clients: ClientStatus::default(),
             guilds: Box::new([Membership { guild: 0, epoch: 0, nick: None }]),
-            view: OnceLock::new(),
         };
-        if self.write(user.0).insert(user.0, entry).is_none() {
+        if self.entries.insert(user.0, entry).is_none() {
             self.count.fetch_add(1, Ordering::Relaxed);
         }
+        self.changes.mark(user);
     }
 
-    /// Forgets a user entirely; true when they were monitored.
-    pub fn remove(&self, user: UserId) -> bool {
-        let removed = self.write(user.0).remove(&user.0).is_some();
-        if removed {
-            self.count.fetch_sub(1, Ordering::Relaxed);
+    /// Marks `user` changed when `changed` is; returns `changed`.
+    fn marked(&self, user: u64, changed: bool) -> bool {
+        if changed {
+            self.changes.mark(UserId(user));
         }
-        removed
+        changed
     }
 
-    /// A member of `guild` seen in its sync `epoch` (GUILD_CREATE, chunk, member add/update).
+    /// A member of `guild` seen in its sync `epoch` (GUILD_CREATE, chunk, member
+    /// add/update); true when their public state changed.
     pub(crate) fn upsert_member(&self, user: u64, guild: u64, epoch: u32, member: Member<'_>) -> bool {
-        let mut shard = self.write(user);
+        let mut shard = self.entries.write(&user);
         let entry = match shard.get_mut(&user) {
             Some(entry) => entry,
             None => {
@@ -223,14 +161,13 @@ impl Presences {
             entry.user = member.user.into();
             changed = true;
         }
-        if changed {
-            entry.view = OnceLock::new();
-        }
-        changed
+        drop(shard);
+        self.marked(user, changed)
     }
 
-    /// A presence of a member of `guild` (a presence proves membership). `user_json`
-    /// is the raw user object when the event carried a full one.
+    /// A presence of a member of `guild` (a presence proves membership); true when
+    /// their public state changed. `user_json` is the raw user object when the
+    /// event carried a full one.
     pub(crate) fn update_presence(
         &self,
         user: u64,
@@ -239,7 +176,7 @@ impl Presences {
         update: Update<'_>,
         user_json: Option<&str>,
     ) -> bool {
-        let mut shard = self.write(user);
+        let mut shard = self.entries.write(&user);
         let entry = match shard.get_mut(&user) {
             Some(entry) => entry,
             None => {
@@ -268,28 +205,26 @@ impl Presences {
             entry.activities = activities.map(Into::into);
             changed = true;
         }
-        if changed {
-            entry.view = OnceLock::new();
-        }
-        changed
+        drop(shard);
+        self.marked(user, changed)
     }
 
     /// A member left `guild` (or the bot did); true when their public state changed
     /// (they are gone, or their `server_name` changed).
     pub(crate) fn remove_member(&self, user: u64, guild: u64) -> bool {
-        let mut shard = self.write(user);
+        let mut shard = self.entries.write(&user);
         let Some(entry) = shard.get_mut(&user) else { return false };
         let Some(at) = entry.guilds.iter().position(|m| m.guild == guild) else { return false };
         if entry.guilds.len() == 1 {
             shard.remove(&user);
             self.count.fetch_sub(1, Ordering::Relaxed);
-            return true;
+        } else {
+            let mut guilds = std::mem::take(&mut entry.guilds).into_vec();
+            guilds.remove(at);
+            entry.guilds = guilds.into_boxed_slice();
         }
-        let mut guilds = std::mem::take(&mut entry.guilds).into_vec();
-        guilds.remove(at);
-        entry.guilds = guilds.into_boxed_slice();
-        entry.view = OnceLock::new();
-        true
+        drop(shard);
+        self.marked(user, true)
     }
 
     /// Ends a sync of `guild`: members not seen in `epoch` are no longer members.
@@ -299,14 +234,14 @@ impl Presences {
     }
 
     /// A new session lists the bot's guilds: memberships of other guilds end.
+    /// Returns the users whose state changed.
     pub(crate) fn retain_guilds(&self, keep: impl Fn(u64) -> bool) -> Vec<UserId> {
         self.drop_memberships(|m| !keep(m.guild))
     }
 
     fn drop_memberships(&self, gone: impl Fn(&Membership) -> bool) -> Vec<UserId> {
         let mut changed = Vec::new();
-        for shard in self.shards.iter() {
-            let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
+        self.entries.each_shard_mut(|shard| {
             shard.retain(|&user, entry| {
                 if !entry.guilds.iter().any(&gone) {
                     return true;
@@ -315,25 +250,15 @@ impl Presences {
                 let kept: Vec<Membership> =
                     std::mem::take(&mut entry.guilds).into_iter().filter(|m| !gone(m)).collect();
                 entry.guilds = kept.into_boxed_slice();
-                entry.view = OnceLock::new();
                 if entry.guilds.is_empty() {
                     self.count.fetch_sub(1, Ordering::Relaxed);
                 }
                 !entry.guilds.is_empty()
             });
+        });
+        if !changed.is_empty() {
+            self.changes.mark_all(changed.iter().copied());
         }
         changed
-    }
-
-    fn shard_of(user: u64) -> usize {
-        (mix(user) >> 59) as usize % SHARDS
-    }
-
-    fn read(&self, user: u64) -> RwLockReadGuard<'_, Map> {
-        self.shards[Self::shard_of(user)].read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self, user: u64) -> RwLockWriteGuard<'_, Map> {
-        self.shards[Self::shard_of(user)].write().unwrap_or_else(|e| e.into_inner())
     }
 }

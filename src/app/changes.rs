@@ -6,11 +6,13 @@
 //! users, and nothing is ever dropped for lagging.
 //!
 //! The feed also keeps a version per user, bumped by every mark of that user
-//! after the change is visible: a reader that saw version `v` before reading
-//! some user's state may reuse what it derived from that state while the
-//! version is still `v` (the per-thread body cache of the HTTP reads does).
-//! Versions live in a fixed array of counters that users share by hash, so a
-//! mark costs one atomic add and another user's change rarely invalidates.
+//! after the change is visible: whatever was derived from a user's state read
+//! after version `v` was read is current while the version is still `v`. The
+//! read path (`app::reads`) validates every body it keeps this way, and so may
+//! any other reader that keeps what it derives (the status card). Versions
+//! live in a fixed array of counters that users share by hash, so a mark costs
+//! one atomic add; two users sharing a counter only invalidate each other's
+//! bodies now and then, never serve a stale one.
 //!
 //! Beside them, one generation counts every mark of anyone: a result derived
 //! from the state of many users (the shared INIT_STATE of `subscribe_to_all`)
@@ -22,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 
-use crate::ids::UserId;
+use crate::ids::{UserId, mix};
 
 /// Version counters; a power of two.
 const SLOTS: usize = 4096;
@@ -53,10 +55,7 @@ impl Default for ChangeFeed {
 
 impl ChangeFeed {
     fn slot(&self, user: UserId) -> &AtomicU64 {
-        // Snowflakes' low bits are a counter and ids, their high bits a timestamp:
-        // mix before taking the top bits.
-        let mixed = user.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        &self.slots[(mixed >> (64 - SLOTS.trailing_zeros())) as usize]
+        &self.slots[mix(user.0) as usize % SLOTS]
     }
 
     /// Records that a user's state changed.

@@ -1,19 +1,10 @@
-//! The key/value rules of SPEC §4.4 and §9: which keys and values are valid,
-//! and the limits (configurable, defaults as named constants). A write that
-//! breaks a per-pair rule is refused before it reaches the store; one that
-//! would break a per-user limit (keys, rendered bytes) is refused by the
+//! The key/value rules: which keys and values are valid, and the limits
+//! (`[kv]` in the config; the defaults are documented in docs/API.md). A write
+//! that breaks a per-pair rule is refused before it reaches the store; one that
+//! would break a per-user limit (keys, rendered bytes) is refused inside the
 //! store's transaction. Either way it changes nothing.
 
 use crate::config::KvConfig;
-
-/// Default keys per user (Lanyard's limit).
-pub const MAX_KEYS: usize = 512;
-/// Default characters per key.
-pub const MAX_KEY_LENGTH: usize = 165;
-/// Default characters (Unicode scalar values) per value.
-pub const MAX_VALUE_LENGTH: usize = 10_000;
-/// Default bytes of a user's whole KV as rendered JSON.
-pub const MAX_TOTAL_BYTES: usize = 262_144;
 
 /// Why a KV write was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,13 +40,9 @@ pub struct KvLimits {
 }
 
 impl Default for KvLimits {
+    /// The defaults of `[kv]`.
     fn default() -> Self {
-        Self {
-            max_keys: MAX_KEYS,
-            max_key_length: MAX_KEY_LENGTH,
-            max_value_length: MAX_VALUE_LENGTH,
-            max_total_bytes: MAX_TOTAL_BYTES,
-        }
+        KvConfig::default().into()
     }
 }
 
@@ -126,7 +113,7 @@ fn rendered_pair_len(key: &str, value: &str) -> usize {
 /// Bytes of a string as a JSON string literal, escaped as `serde_json` writes it:
 /// `\"` and `\\` and the short control escapes take two bytes, other control
 /// characters six (`\u0000`); everything else (UTF-8 included) is copied.
-pub fn rendered_string_len(s: &str) -> usize {
+pub(crate) fn rendered_string_len(s: &str) -> usize {
     let escapes: usize = s
         .bytes()
         .map(|b| match b {

@@ -15,11 +15,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::GithubError;
 use super::link::Refreshed;
-use crate::app::App;
+use super::{Github, GithubError};
 use crate::error::Error;
-use crate::ids::UserId;
+use crate::ids::{UserId, mix};
 
 /// The bounded pace: a pause after each answer, so at most ten GitHub requests a
 /// second, one at a time, whatever bunches up.
@@ -32,20 +31,20 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(30);
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Runs until `shutdown` is cancelled.
-pub async fn run(app: Arc<App>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let interval = app.config().github.refresh_interval.max(MIN_INTERVAL);
+pub async fn run(github: Arc<Github>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let interval = github.refresh_interval().max(MIN_INTERVAL);
     let mut schedule = Schedule::new(interval);
     let mut next_sync = Instant::now();
     let mut next_request = Instant::now();
     loop {
         if Instant::now() >= next_sync {
-            match app.github_links().await {
+            match github.links().await {
                 Ok(links) => schedule.sync(links.into_iter().map(|(user, _)| user), unix_ms()),
                 Err(e) => tracing::warn!(error = %e, "reading the GitHub links failed"),
             }
             next_sync = Instant::now() + RESYNC.min(interval);
         }
-        let paused = app.github.paused_until().map_or(next_request, |until| instant_of(ms_of(until)));
+        let paused = github.client.paused_until().map_or(next_request, |until| instant_of(ms_of(until)));
         let request_at = schedule.next_due().map(|due| instant_of(due).max(next_request).max(paused));
         let wake = request_at.map_or(next_sync, |at| at.min(next_sync));
         tokio::select! {
@@ -54,13 +53,13 @@ pub async fn run(app: Arc<App>, shutdown: CancellationToken) -> anyhow::Result<(
         }
         let due = request_at.is_some_and(|at| at <= Instant::now());
         // (A forced refresh may have met the rate limit while we slept: look again.)
-        if !due || app.github.paused_until().is_some() {
+        if !due || github.client.paused_until().is_some() {
             continue;
         }
         let Some(user) = schedule.take_next() else { continue };
         let refreshed = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            refreshed = app.github_refresh(user) => refreshed,
+            refreshed = github.refresh(user) => refreshed,
         };
         // Counted from the answer, so that slow answers slow the pace down too.
         next_request = Instant::now() + MIN_GAP;
@@ -148,14 +147,6 @@ impl Schedule {
     }
 }
 
-/// splitmix64: a stable, well-spread offset per user (std's hasher may change between releases).
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 fn unix_ms() -> u64 {
     ms_of(SystemTime::now())
 }
@@ -212,18 +203,26 @@ mod tests {
     }
 
     #[test]
-    fn failures_back_off_up_to_the_next_slot() {
+    fn failures_back_off_from_30_s_doubling_up_to_the_next_slot() {
         let mut schedule = Schedule::new(HOUR);
-        let now = 1_700_000_000_000;
-        schedule.sync([UserId(7)], now);
-        schedule.retry_later(UserId(7), now);
-        let first = schedule.next_due().unwrap();
-        schedule.retry_later(UserId(7), now);
-        let second = schedule.next_due().unwrap();
-        assert!(first <= now + 30_000 && second <= now + 60_000 && second >= first);
-        for _ in 0..30 {
-            schedule.retry_later(UserId(7), now);
+        let user = UserId(7);
+        // Just past the user's slot, so the next one is a whole interval away.
+        let now = schedule.slot(user, 1_700_000_000_000);
+        let next_slot = now + 3_600_000;
+        assert_eq!(schedule.slot(user, now), next_slot);
+        schedule.sync([user], now);
+        let mut delays = Vec::new();
+        for _ in 0..10 {
+            schedule.retry_later(user, now);
+            delays.push(schedule.next_due().unwrap() - now);
         }
-        assert_eq!(schedule.next_due(), Some(schedule.slot(UserId(7), now)));
+        // 30 s, 1, 2, 4, 8, 16, 32 min, then the next slot (an hour) caps it.
+        let expected: Vec<u64> =
+            [30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000].into_iter().chain([3_600_000; 3]).collect();
+        assert_eq!(delays, expected);
+        // A success starts the count over.
+        schedule.put(user, schedule.slot(user, now), 0);
+        schedule.retry_later(user, now);
+        assert_eq!(schedule.next_due(), Some(now + 30_000));
     }
 }

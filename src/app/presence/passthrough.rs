@@ -1,4 +1,4 @@
-//! What Discord sends, passed on whole (SPEC §12): the user object for
+//! What Discord sends, passed on whole (docs/API.md): the user object for
 //! Lanyard's `discord_user`, and every activity field in the native shape with
 //! its keys camelCased, nested ones too, so that fields Discord adds reach
 //! clients without a release.

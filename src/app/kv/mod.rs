@@ -1,0 +1,85 @@
+//! The KV service: each user's key/value pairs. The rules and limits are in
+//! [`limits`], the table in `data`; writes go through the write path of the
+//! public state (`app::writes`), so subscribers and readers see them.
+
+pub(crate) mod data;
+mod limits;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub(crate) use self::limits::rendered_string_len;
+pub use self::limits::{KvError, KvLimits};
+use super::writes::Writes;
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::store::{self, Store};
+
+/// Every user's KV pairs.
+pub struct Kv {
+    limits: KvLimits,
+    store: Arc<Store>,
+    writes: Arc<Writes>,
+    /// Writes that succeeded, from any adapter (`harmy_kv_writes_total`).
+    written: AtomicU64,
+}
+
+impl Kv {
+    /// The service over `store`, with `limits`.
+    pub fn new(limits: KvLimits, store: Arc<Store>, writes: Arc<Writes>) -> Kv {
+        Kv { limits, store, writes, written: AtomicU64::new(0) }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> KvLimits {
+        self.limits
+    }
+
+    /// Sets one pair.
+    pub async fn set(&self, user: UserId, key: String, value: String) -> Result<()> {
+        self.set_many(user, vec![(key, value)]).await
+    }
+
+    /// Sets several pairs at once: all of them, or (on any broken limit) none.
+    pub async fn set_many(&self, user: UserId, pairs: Vec<(String, String)>) -> Result<()> {
+        for (key, value) in &pairs {
+            self.limits.check_pair(key, value)?;
+        }
+        let limits = self.limits;
+        self.writes.run(user, move |txn| data::set(txn, user, &pairs, &limits)).await?;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Deletes a key; true when it existed.
+    pub async fn del(&self, user: UserId, key: String) -> Result<bool> {
+        self.limits.check_key(&key)?;
+        let existed = self.writes.run(user, move |txn| data::del(txn, user, &key)).await?;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(existed)
+    }
+
+    /// One value.
+    pub async fn get(&self, user: UserId, key: String) -> Result<String> {
+        self.limits.check_key(&key)?;
+        let found = store::blocking(&self.store, {
+            let key = key.clone();
+            move |store| store.read(|txn| data::get(txn, user, &key))
+        });
+        found.await?.ok_or(Error::KvKeyNotFound(key))
+    }
+
+    /// Every pair of a user.
+    pub async fn all(&self, user: UserId) -> Result<BTreeMap<String, String>> {
+        let pairs = store::blocking(&self.store, move |store| store.read(|txn| data::all(txn, user))).await?;
+        Ok(pairs.into_iter().collect())
+    }
+
+    /// Writes (sets, merges and deletes) that succeeded since start.
+    pub fn writes(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}

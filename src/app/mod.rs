@@ -1,0 +1,113 @@
+//! `App`: harmy's core, built once per process and shared by every adapter
+//! (HTTP, gateway, bot, admin socket, CLI). It holds no logic of its own: it
+//! composes the domain services, each of which owns its state, its tables and
+//! its write path.
+//!
+//! * [`presence`]: every monitored user's presence, in memory (the gateway
+//!   writes it).
+//! * [`kv`], [`tokens`], [`github`]: the per-user data kept in the store, each
+//!   touching only its own tables (its `data.rs`).
+//! * [`reads`]: the read path, every cache between that state and the bodies
+//!   the API serves.
+//! * [`writes`]: the write path of the stored public state (KV, GitHub): group
+//!   commit, extras refreshed, change marked.
+//! * [`changes`]: who changed, for the WebSocket hub and the caches.
+//! * [`health`]: the gateway's health, for `/health` and `/metrics`.
+
+pub mod changes;
+pub mod github;
+pub mod health;
+pub mod kv;
+pub mod presence;
+pub mod reads;
+pub mod tokens;
+pub mod writes;
+
+use std::sync::Arc;
+
+use self::changes::ChangeFeed;
+use self::github::Github;
+use self::health::GatewayHealth;
+pub use self::health::PresenceSource;
+use self::kv::Kv;
+use self::presence::Presences;
+use self::reads::{Extras, Reads};
+use self::tokens::Tokens;
+use self::writes::Writes;
+use crate::config::Config;
+use crate::error::Result;
+use crate::store::{self, Store};
+
+/// The shared state of a harmy process: its services.
+pub struct App {
+    config: Config,
+    store: Arc<Store>,
+    /// Who changed.
+    pub changes: Arc<ChangeFeed>,
+    /// Live presences, filled by the gateway.
+    pub presences: Arc<Presences>,
+    /// The bodies readers are served.
+    pub reads: Arc<Reads>,
+    /// KV pairs.
+    pub kv: Kv,
+    /// API tokens.
+    pub tokens: Tokens,
+    /// GitHub links; shared with its refresher.
+    pub github: Arc<Github>,
+    /// The gateway's session and counters.
+    pub gateway: GatewayHealth,
+}
+
+impl App {
+    /// Builds the services over an open store (reading which users have KV
+    /// pairs or a GitHub link, so that reading the others needs no store read).
+    pub fn new(config: Config, store: Store) -> Result<Arc<App>> {
+        App::with_source(config, store, PresenceSource::Discord)
+    }
+
+    /// Builds the services over an open store, for presences from `source`.
+    pub fn with_source(config: Config, store: Store, source: PresenceSource) -> Result<Arc<App>> {
+        let store = Arc::new(store);
+        let changes = Arc::new(ChangeFeed::default());
+        let presences = Arc::new(Presences::new(changes.clone()));
+        let stored = store.read(|txn| {
+            let mut users = kv::data::users(txn)?;
+            users.extend(github::data::users(txn)?);
+            Ok(users)
+        })?;
+        let load = Box::new(|txn: &_, user| {
+            Ok(Extras { kv: kv::data::rendered(txn, user)?.into(), github: github::data::rendered(txn, user)?.into() })
+        });
+        let reads = Arc::new(Reads::new(presences.clone(), changes.clone(), store.clone(), load, stored));
+        let writes = Arc::new(Writes::new(store.clone(), reads.clone(), changes.clone()));
+        Ok(Arc::new(App {
+            kv: Kv::new(config.kv.into(), store.clone(), writes.clone()),
+            tokens: Tokens::new(store.clone()),
+            github: Arc::new(Github::new(&config.github, store.clone(), writes)),
+            gateway: GatewayHealth::new(source),
+            config,
+            store,
+            changes,
+            presences,
+            reads,
+        }))
+    }
+
+    /// An `App` over a migrated database in a new temporary directory (for unit tests).
+    #[cfg(test)]
+    pub(crate) fn temporary(mut config: Config) -> (tempfile::TempDir, Arc<App>) {
+        let (dir, store) = Store::temporary();
+        config.storage.path = store.path().to_path_buf();
+        (dir, App::new(config, store).expect("a new database"))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether the database answers (for `/health`).
+    pub async fn store_ok(&self) -> bool {
+        store::blocking(&self.store, |store| store.ping()).await.is_ok()
+    }
+}

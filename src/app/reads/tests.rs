@@ -1,0 +1,286 @@
+//! The read path: bodies are the three parts put together, kept once per
+//! change, never served after a change is acknowledged (readers and writers
+//! racing), and one-off reads keep nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use serde_json::Value;
+
+use super::*;
+use crate::app::App;
+use crate::app::github::{Profile, Record};
+use crate::app::presence::{ClientStatus, RawPresence, Status, Update};
+use crate::config::Config;
+
+fn extras() -> Extras {
+    Extras { kv: Bytes::from_static(br#"{"a":"b"}"#), github: Bytes::from_static(b"null") }
+}
+
+/// A monitored user whose presence says `state` (a custom status).
+fn present(app: &App, user: UserId, state: &str) {
+    let activities = format!(r#"[{{"name":"Custom Status","type":4,"state":"{state}"}}]"#);
+    let user_json = format!(r#"{{"id":"{}","username":"u"}}"#, user.0);
+    let raw = RawPresence { user: user_json.into(), activities: Some(activities.into()), status: Status::Online };
+    app.presences.insert_raw(user, raw);
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("valid JSON")
+}
+
+#[test]
+fn kv_and_github_go_before_the_final_brace() {
+    let data = |object: &[u8]| {
+        let mut out = BytesMut::new();
+        put_lanyard_data(&mut out, object, &extras());
+        out.freeze()
+    };
+    assert_eq!(
+        &data(br#"{"discord_status":"online"} "#)[..],
+        br#"{"discord_status":"online","kv":{"a":"b"},"github":null}"#
+    );
+    assert_eq!(&data(b"{ }")[..], br#"{ "kv":{"a":"b"},"github":null}"#);
+}
+
+#[test]
+fn native_body_is_the_three_parts() {
+    let view = PresenceView { native: Bytes::from_static(br#"{"status":"dnd"}"#), lanyard: Bytes::from_static(b"{}") };
+    let p = Published::compose(0, &view, &extras());
+    assert_eq!(&p.native.bytes[..], br#"{"presence":{"status":"dnd"},"KV":{"a":"b"},"github":null}"#);
+    assert_eq!(&p.lanyard.bytes[..], br#"{"success":true,"data":{"kv":{"a":"b"},"github":null}}"#);
+    assert_eq!(&p.lanyard_data[..], br#"{"kv":{"a":"b"},"github":null}"#);
+    assert_eq!(json_of(&p.native.bytes)["KV"]["a"], "b");
+    assert_ne!(p.native.etag, p.lanyard.etag);
+}
+
+#[tokio::test]
+async fn a_marked_change_reaches_every_reader() {
+    let (_dir, app) = App::temporary(Config::default());
+    let user = UserId(5);
+    let native = || app.reads.now(user, Shape::Native).map(|body| body.bytes);
+    let expected = |kv: &str| {
+        let view = app.presences.view(user).unwrap();
+        format!(r#"{{"presence":{},"KV":{kv},"github":null}}"#, std::str::from_utf8(&view.native).unwrap())
+    };
+    assert!(native().is_none(), "not monitored");
+    present(&app, user, "1");
+    let first = app.reads.now(user, Shape::Native).unwrap();
+    assert_eq!(first.bytes, expected("{}"));
+    assert_eq!(native().unwrap(), first.bytes, "served again");
+    let lanyard = app.reads.now(user, Shape::Lanyard).unwrap();
+    assert!(lanyard.bytes.starts_with(br#"{"success":true,"data":{"discord_user":"#), "{lanyard:?}");
+    present(&app, user, "2");
+    assert_eq!(native().unwrap(), expected("{}"));
+    assert!(native().unwrap().windows(3).any(|w| w == b"\"2\""));
+    app.kv.set(user, "k".into(), "v".into()).await.unwrap();
+    let after_kv = app.reads.now(user, Shape::Native).unwrap();
+    assert_eq!(after_kv.bytes, expected(r#"{"k":"v"}"#));
+    assert_ne!(after_kv.etag, first.etag);
+}
+
+#[tokio::test]
+async fn bodies_are_composed_once_per_change() {
+    let (_dir, app) = App::temporary(Config::default());
+    let user = UserId(6);
+    present(&app, user, "x");
+    let first = app.reads.get(user).await.unwrap().unwrap();
+    assert!(Arc::ptr_eq(&first, &app.reads.get(user).await.unwrap().unwrap()), "kept");
+    assert!(Arc::ptr_eq(&first, &app.reads.get_now(user).unwrap()), "kept");
+    // An identical update is no change.
+    let same = Update { status: Status::Online, clients: ClientStatus::default(), activities: "" };
+    app.presences.update_presence(user.0, 0, 0, same, None);
+    let changed = app.reads.get(user).await.unwrap().unwrap();
+    assert!(!Arc::ptr_eq(&first, &changed), "the activities went: a change");
+    app.presences.update_presence(user.0, 0, 0, same, None);
+    assert!(Arc::ptr_eq(&changed, &app.reads.get(user).await.unwrap().unwrap()), "the same update again: no change");
+}
+
+#[tokio::test]
+async fn a_read_needs_no_waiting_once_the_users_parts_are_in_memory() {
+    let (dir, app) = App::temporary(Config::default());
+    let (stored, bare) = (UserId(6), UserId(8));
+    app.kv.set(stored, "k".into(), "v".into()).await.unwrap();
+    // A new process over the same file: it knows who has something stored, not what.
+    let config = app.config().clone();
+    drop(app);
+    let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
+    present(&app, stored, "1");
+    present(&app, bare, "1");
+    assert!(app.reads.now(stored, Shape::Native).is_none(), "the extras must be read from the store first");
+    assert!(app.reads.now(bare, Shape::Native).is_some(), "nothing stored: nothing to read");
+    app.reads.extras(stored).await.unwrap();
+    let body = app.reads.now(stored, Shape::Native).expect("now in memory");
+    assert_eq!(json_of(&body.bytes)["KV"]["k"], "v");
+    assert!(app.reads.now(UserId(7), Shape::Native).is_none(), "not monitored: left to the full path (404)");
+    assert!(app.reads.body(UserId(7), Shape::Native).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn lanyard_unkept_keeps_nothing_and_reuses_what_is_kept() {
+    let (dir, app) = App::temporary(Config::default());
+    let user = UserId(5);
+    app.kv.set(user, "k".into(), "v".into()).await.unwrap();
+    let config = app.config().clone();
+    drop(app);
+    let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
+    assert_eq!(app.reads.lanyard_unkept(user).unwrap(), None, "not monitored");
+    present(&app, user, "1");
+    let side = app.reads.lanyard_unkept(user).unwrap().unwrap();
+    assert!(side.ends_with(br#","kv":{"k":"v"},"github":null}"#), "{side:?}");
+    assert!(app.reads.published.is_empty(), "no bodies kept");
+    assert!(app.reads.extras.now(user).is_none(), "no extras kept");
+    let kept = app.reads.get(user).await.unwrap().unwrap();
+    let again = app.reads.lanyard_unkept(user).unwrap().unwrap();
+    assert_eq!(again, side);
+    assert_eq!(again.as_ptr(), kept.lanyard_data.as_ptr(), "the kept bodies are shared, not copied");
+}
+
+#[tokio::test]
+async fn users_with_nothing_stored_share_one_render_and_a_kept_one_is_reused() {
+    let (dir, app) = App::temporary(Config::default());
+    let user = UserId(8);
+    app.kv.set(user, "k".into(), "v".into()).await.unwrap();
+    let config = app.config().clone();
+    drop(app);
+    let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
+    let read = app.reads.extras.get(&app.reads.store, user, false).unwrap();
+    assert_eq!(&read.kv[..], br#"{"k":"v"}"#);
+    assert!(app.reads.extras.now(user).is_none(), "not kept");
+    let none = app.reads.extras(UserId(9)).await.unwrap();
+    assert!(Arc::ptr_eq(&none, &app.reads.extras(UserId(10)).await.unwrap()), "users with neither share one");
+    let kept = app.reads.extras(user).await.unwrap();
+    assert!(
+        Arc::ptr_eq(&kept, &app.reads.extras.get(&app.reads.store, user, false).unwrap()),
+        "a kept render is reused"
+    );
+}
+
+#[tokio::test]
+async fn extras_follow_every_write_and_mark_the_change() {
+    let (_dir, app) = App::temporary(Config::default());
+    let user = UserId(8);
+    let empty = app.reads.extras(user).await.unwrap();
+    assert_eq!((&empty.kv[..], &empty.github[..]), (&b"{}"[..], &b"null"[..]));
+    app.kv.set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+    assert_eq!(&app.reads.extras(user).await.unwrap().kv[..], br#"{"k":"v \"quoted\""}"#);
+    assert_eq!(app.changes.next_batch().await, vec![user]);
+    // Setting the same value again changes nothing anyone can see: no mark.
+    app.kv.set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+    app.kv.set(user, "k2".into(), "x".into()).await.unwrap();
+    assert_eq!(app.changes.next_batch().await, vec![user]);
+    app.kv.del(user, "k2".into()).await.unwrap();
+    assert_eq!(app.changes.next_batch().await, vec![user]);
+    app.kv.set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
+    app.kv.set(UserId(9), "other".into(), "1".into()).await.unwrap();
+    assert_eq!(app.changes.next_batch().await, vec![UserId(9)], "the unchanged write was not marked");
+    let record = Record {
+        profile: Profile {
+            id: 1,
+            username: "octocat".into(),
+            avatar_url: "a".into(),
+            url: "u".into(),
+            company: None,
+            blog: None,
+            bio: Some("hi".into()),
+            public_repos: 2,
+        },
+        etag: Some("\"e\"".into()),
+        fetched_at: 0,
+    };
+    app.github.store_link(user, "octocat".into(), Some(record.clone())).await.unwrap();
+    let github: Profile = serde_json::from_slice(&app.reads.extras(user).await.unwrap().github).unwrap();
+    assert_eq!(github, record.profile);
+    app.github.unlink(user).await.unwrap();
+    assert_eq!(&app.reads.extras(user).await.unwrap().github[..], b"null");
+    assert!(matches!(
+        app.github.unlink(user).await,
+        Err(crate::error::Error::Github(crate::app::github::GithubError::NotLinked))
+    ));
+}
+
+/// The number in a body: the presence's custom status (`p<N>`) and the `seq` KV pair.
+fn numbers(body: &[u8], shape: Shape) -> (u64, u64) {
+    let json = json_of(body);
+    let (activities, kv) = match shape {
+        Shape::Native => (&json["presence"]["activities"], &json["KV"]),
+        Shape::Lanyard => (&json["data"]["activities"], &json["data"]["kv"]),
+    };
+    let presence = activities[0]["state"].as_str().and_then(|s| s.strip_prefix('p')).map_or(0, |n| n.parse().unwrap());
+    let kv = kv["seq"].as_str().map_or(0, |n| n.parse().unwrap());
+    (presence, kv)
+}
+
+/// Readers on four threads race a presence writer and a KV writer over a few
+/// users. Each writer, once a change is acknowledged (its call returned),
+/// publishes its number; each reader takes the published numbers *before* it
+/// reads, and the body it is served must be at least as new. A body composed
+/// before a change and served after it was acknowledged fails this.
+#[test]
+fn a_body_older_than_an_acknowledged_change_is_never_served() {
+    const USERS: u64 = 3;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (_dir, app) = App::temporary(Config::default());
+    let acked: Arc<Vec<[AtomicU64; 2]>> = Arc::new((0..USERS).map(|_| Default::default()).collect());
+    for user in 0..USERS {
+        present(&app, UserId(100 + user), "p0");
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let presence_writer = std::thread::spawn({
+        let (app, acked, done) = (app.clone(), acked.clone(), done.clone());
+        move || {
+            for n in 1u64.. {
+                let user = n % USERS;
+                let activities = format!(r#"[{{"name":"Custom Status","type":4,"state":"p{n}"}}]"#);
+                let update =
+                    Update { status: Status::Online, clients: ClientStatus::default(), activities: &activities };
+                assert!(app.presences.update_presence(100 + user, 0, 0, update, None));
+                acked[user as usize][0].store(n, Ordering::Release);
+                if done.load(Ordering::Relaxed) {
+                    return n;
+                }
+            }
+            unreachable!()
+        }
+    });
+    let kv_writer = std::thread::spawn({
+        let (app, acked, handle) = (app.clone(), acked.clone(), runtime.handle().clone());
+        move || {
+            for n in 1..=150u64 {
+                let user = n % USERS;
+                handle.block_on(app.kv.set(UserId(100 + user), "seq".into(), n.to_string())).unwrap();
+                acked[user as usize][1].store(n, Ordering::Release);
+            }
+        }
+    });
+    let readers: Vec<_> = (0..4u64)
+        .map(|r| {
+            let (app, acked, done, handle) = (app.clone(), acked.clone(), done.clone(), runtime.handle().clone());
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    let user = (reads + r) % USERS;
+                    let shape = if reads % 2 == 0 { Shape::Native } else { Shape::Lanyard };
+                    let floor = (
+                        acked[user as usize][0].load(Ordering::Acquire),
+                        acked[user as usize][1].load(Ordering::Acquire),
+                    );
+                    let id = UserId(100 + user);
+                    let body = match app.reads.now(id, shape) {
+                        Some(body) => body,
+                        None => handle.block_on(app.reads.body(id, shape)).unwrap().unwrap(),
+                    };
+                    let seen = numbers(&body.bytes, shape);
+                    assert!(seen.0 >= floor.0 && seen.1 >= floor.1, "served {seen:?} after {floor:?} was acknowledged");
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    kv_writer.join().unwrap();
+    done.store(true, Ordering::Relaxed);
+    let updates = presence_writer.join().unwrap();
+    let reads: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(updates > 1_000 && reads > 1_000, "{updates} presence updates, {reads} reads: the race ran");
+}

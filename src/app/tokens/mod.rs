@@ -1,0 +1,169 @@
+//! The tokens service: API tokens, `harmy_<selector>_<secret>` ([`format`]).
+//! The selector finds the row; only an argon2id hash (PHC string) of the
+//! secret is stored (`data`). Checking one (docs/SECURITY.md):
+//!
+//! * a success is remembered by a fast hash of the token until the user's token
+//!   changes, and a change wins over every verification already in flight
+//!   (`remembered`);
+//! * concurrent verifications of one token share one run (`flights`);
+//! * argon2 runs on a fixed set of threads, each with one preallocated memory
+//!   buffer (`argon`), so verifying costs CPU time and never memory;
+//! * after [`MAX_FAILURES`] failures of one selector within [`WINDOW`], that
+//!   selector is refused without argon2 for the rest of the window (`lockout`).
+//!
+//! `verifier` puts these together; this file is what the adapters call.
+
+mod argon;
+mod data;
+mod flights;
+mod format;
+mod lockout;
+mod remembered;
+#[cfg(test)]
+mod tests;
+mod verifier;
+
+use std::sync::Arc;
+
+use self::format::fingerprint;
+pub use self::format::{find_in_text, parse};
+pub use self::lockout::{MAX_FAILURES, WINDOW};
+use self::verifier::{Outcome, Verifier};
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::store::{self, Durability, Store};
+
+/// Token-shaped words of one message the leak guard verifies at most (after
+/// dropping repeats and words whose selector no token has).
+pub const LEAK_CHECKS: usize = 3;
+
+/// What the leak guard found in a message.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Leaks {
+    /// The owners of the valid tokens in it.
+    pub owners: Vec<UserId>,
+    /// Set when a token in it could not be checked because its selector is
+    /// locked out: seconds until it can be.
+    pub locked: Option<u64>,
+}
+
+/// Every user's API token.
+pub struct Tokens {
+    store: Arc<Store>,
+    verifier: Verifier,
+}
+
+impl Tokens {
+    /// The service over `store`.
+    pub fn new(store: Arc<Store>) -> Tokens {
+        Tokens { store, verifier: Verifier::default() }
+    }
+
+    /// Issues a new token for a user; the old one stops verifying at once, and
+    /// no verification of it already in flight can succeed.
+    pub async fn rotate(&self, user: UserId) -> Result<String> {
+        let issued = self.verifier.issue().await.ok_or_else(|| Error::Internal("no token could be issued".into()))?;
+        let (selector, phc) = (issued.selector.clone(), issued.phc.clone());
+        store::blocking(&self.store, move |store| {
+            store.write(Durability::Immediate, |txn| data::set(txn, user, &selector, &phc))
+        })
+        .await?;
+        self.verifier.changed(user);
+        Ok(issued.token)
+    }
+
+    /// Removes a user's token; true when there was one. No verification of it
+    /// already in flight can succeed.
+    pub async fn revoke(&self, user: UserId) -> Result<bool> {
+        let existed = store::blocking(&self.store, move |store| {
+            store.write(Durability::Immediate, |txn| data::remove(txn, user))
+        })
+        .await?;
+        self.verifier.changed(user);
+        Ok(existed)
+    }
+
+    /// The user a token belongs to: `Unauthorized`, or `TokenLocked` while its
+    /// selector is locked out (a remembered token is never locked out).
+    /// Concurrent calls with one token share one verification.
+    pub async fn authenticate(&self, token: &str) -> Result<UserId> {
+        loop {
+            if let Some(user) = self.verifier.remembered(token) {
+                return Ok(user);
+            }
+            let Some((selector, _)) = parse(token) else { return Err(Error::Unauthorized) };
+            match self.verifier.join(token) {
+                flights::Flight::Lead(leader) => {
+                    let outcome = self.verify(token, selector).await;
+                    leader.land(*outcome.as_ref().unwrap_or(&Outcome::Unavailable));
+                    return outcome.and_then(checked);
+                }
+                flights::Flight::Follow(mut landed) => {
+                    if let Ok(outcome) = landed.wait_for(Option::is_some).await {
+                        return checked(outcome.unwrap_or(Outcome::Unavailable));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads a token's row and verifies it.
+    async fn verify(&self, token: &str, selector: &str) -> Result<Outcome> {
+        // Before the store read: a rotation from here on makes this verification fail.
+        let attempt = self.verifier.attempt();
+        let Some((user, phc)) = self.row(selector).await? else { return Ok(Outcome::Invalid) };
+        Ok(self.verifier.verify(attempt, token, user, phc).await)
+    }
+
+    /// The owner and stored hash of a selector.
+    async fn row(&self, selector: &str) -> Result<Option<(UserId, String)>> {
+        let selector = selector.to_string();
+        store::blocking(&self.store, move |store| store.read(|txn| data::by_selector(txn, &selector))).await
+    }
+
+    /// The valid tokens in a message (the bot's leak guard). Repeats, and words
+    /// whose selector no token has, are skipped without argon2; of the others,
+    /// at most [`LEAK_CHECKS`] are verified.
+    pub async fn leaked(&self, text: &str) -> Result<Leaks> {
+        let mut leaks = Leaks::default();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut verified = 0;
+        for candidate in find_in_text(text) {
+            if verified == LEAK_CHECKS {
+                break;
+            }
+            if seen.contains(&candidate) {
+                continue;
+            }
+            seen.push(candidate);
+            let known = match parse(candidate) {
+                Some((selector, _)) => {
+                    self.verifier.remembered(candidate).is_some() || self.row(selector).await?.is_some()
+                }
+                None => false,
+            };
+            if !known {
+                continue;
+            }
+            let found = self.authenticate(candidate).await;
+            verified += 1;
+            match found {
+                Ok(owner) if !leaks.owners.contains(&owner) => leaks.owners.push(owner),
+                Ok(_) | Err(Error::Unauthorized) => {}
+                Err(Error::TokenLocked { retry_after }) => leaks.locked = Some(retry_after),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(leaks)
+    }
+}
+
+/// A verification's outcome as the crate's result.
+fn checked(outcome: Outcome) -> Result<UserId> {
+    match outcome {
+        Outcome::Valid(user) => Ok(user),
+        Outcome::Invalid => Err(Error::Unauthorized),
+        Outcome::Locked { retry_after } => Err(Error::TokenLocked { retry_after }),
+        Outcome::Unavailable => Err(Error::Internal("a token could not be verified".into())),
+    }
+}
