@@ -250,7 +250,7 @@ mod tests {
         let at = UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
         app.presences.insert_raw(user, presence(Status::Online, "[]"));
         let first = cards.card(&app, user, "", at).await.unwrap();
-        app.presences.insert_raw(user, presence(Status::Dnd, "[]"));
+        app.presences.insert_raw_unmarked(user, presence(Status::Dnd, "[]"));
         let unmarked = cards.now(&app, user, "", at).unwrap().unwrap();
         assert_eq!(unmarked.etag, first.etag, "until the change is marked, the kept card is served");
         app.changes.mark(user);

@@ -124,6 +124,14 @@ impl Presences {
     /// and marks the change (tests and benchmarks; the gateway uses the methods below).
     #[cfg(any(test, feature = "testing"))]
     pub fn insert_raw(&self, user: UserId, presence: RawPresence) {
+        self.insert_raw_unmarked(user, presence);
+        self.changes.mark(user);
+    }
+
+    /// `insert_raw` without marking the change: what a reader sees before the
+    /// mark (unit tests of the caches keyed by the change version).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn insert_raw_unmarked(&self, user: UserId, presence: RawPresence) {
         let entry = Entry {
             user: presence.user,
             activities: presence.activities,
@@ -134,7 +142,6 @@ impl Presences {
         if self.entries.insert(user.0, entry).is_none() {
             self.count.fetch_add(1, Ordering::Relaxed);
         }
-        self.changes.mark(user);
     }
 
     /// Marks `user` changed when `changed` is; returns `changed`.
