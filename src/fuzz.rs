@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::app::kv::{KvError, KvLimits, rendered_string_len};
 use crate::app::presence::{self, PLATFORMS, Presences, Update};
+use crate::app::reads::Shape;
 use crate::bot::command::{self, Action};
 use crate::bot::reply;
 use crate::gateway::members;
@@ -128,40 +129,38 @@ pub fn kv_limits(data: &[u8]) {
     assert_eq!(limits.check_total(all.iter().map(|(k, v)| (*k, *v))), expected);
 }
 
-/// A request path: only an absolute path names a route, `lanyard` is exactly the
-/// `/v1` tree, and a parsed route written back as a path parses to itself.
+/// A request path: only an absolute path names a route, Lanyard's shape is exactly
+/// the `/v1` tree, and a parsed route written back as a path parses to itself.
 pub fn route(data: &[u8]) {
     let Ok(path) = std::str::from_utf8(data) else { return };
     let route = Route::parse(path);
     assert!(route.index() < Route::LABELS.len());
-    assert_eq!(route.lanyard(), path == "/v1" || path.starts_with("/v1/"), "{path:?} → {route:?}");
+    let lanyard = route.shape() == Shape::Lanyard;
+    assert_eq!(lanyard, path == "/v1" || path.starts_with("/v1/"), "{path:?} → {route:?}");
     if !path.starts_with('/') {
-        assert_eq!(route, Route::Unknown { lanyard: false }, "{path:?}");
+        assert_eq!(route, Route::Unknown { shape: Shape::Native }, "{path:?}");
     }
     let who = |who: &Result<Who, _>| match who {
         Ok(Who::Me) => Some("@me".to_string()),
         Ok(Who::User(id)) => Some(id.to_string()),
         Err(_) => None,
     };
+    let tree = |shape: Shape| if shape == Shape::Lanyard { "/v1/users" } else { "/user" };
     let written = match &route {
         Route::Root => Some(String::new()),
         Route::Health => Some("/health".into()),
         Route::Metrics => Some("/metrics".into()),
         Route::Socket => Some("/socket".into()),
-        Route::User(w) => who(w).map(|w| format!("/user/{w}")),
-        Route::UserKv(w) => who(w).map(|w| format!("/user/{w}/kv")),
-        Route::UserKvKey(w, key) => who(w).map(|w| format!("/user/{w}/kv/{key}")),
-        Route::V1User(w) => who(w).map(|w| format!("/v1/users/{w}")),
-        Route::V1UserKv(w) => who(w).map(|w| format!("/v1/users/{w}/kv")),
-        Route::V1UserKvKey(w, key) => who(w).map(|w| format!("/v1/users/{w}/kv/{key}")),
+        Route::User { who: w, shape } => who(w).map(|w| format!("{}/{w}", tree(*shape))),
+        Route::Kv { who: w, shape } => who(w).map(|w| format!("{}/{w}/kv", tree(*shape))),
+        Route::KvKey { who: w, key, shape } => who(w).map(|w| format!("{}/{w}/kv/{key}", tree(*shape))),
         Route::Card(id) => id.as_ref().ok().map(|id| format!("/user/{id}/card.svg")),
         Route::ApiCard(id) => id.as_ref().ok().map(|id| format!("/api/{id}")),
         Route::Avatar(id, format) => id.as_ref().ok().map(|id| format!("/{id}.{}", format.extension())),
-        Route::Users => Some("/users".into()),
-        Route::V1Users => Some("/v1/users".into()),
+        Route::Users { shape } => Some(if *shape == Shape::Lanyard { "/v1/users" } else { "/users" }.into()),
         Route::Unknown { .. } => None,
     };
-    if let Route::UserKvKey(_, key) | Route::V1UserKvKey(_, key) = &route {
+    if let Route::KvKey { key, .. } = &route {
         assert!(!key.contains('/'), "{path:?} → {route:?}");
     }
     if let Some(written) = written {

@@ -10,6 +10,7 @@ use http::header::{HeaderValue, RETRY_AFTER};
 
 use crate::app::github::GithubError;
 use crate::app::kv::KvError;
+use crate::app::reads::Shape;
 use crate::error::Error;
 
 use super::response::{self, Reply};
@@ -106,17 +107,20 @@ impl ApiError {
     }
 
     /// The JSON body: `{"error":{"code":…,"message":…}}`, or Lanyard's envelope.
-    pub fn body(&self, lanyard: bool) -> Bytes {
+    pub fn body(&self, shape: Shape) -> Bytes {
         let message = serde_json::to_string(&self.message).unwrap_or_else(|_| "\"\"".into());
         let inner = format!(r#"{{"code":"{}","message":{message}}}"#, self.code);
-        let body =
-            if lanyard { format!(r#"{{"success":false,"error":{inner}}}"#) } else { format!(r#"{{"error":{inner}}}"#) };
+        let body = if shape == Shape::Lanyard {
+            format!(r#"{{"success":false,"error":{inner}}}"#)
+        } else {
+            format!(r#"{{"error":{inner}}}"#)
+        };
         Bytes::from(body)
     }
 
     /// The response (with `Retry-After` when the error has one).
-    pub fn reply(&self, lanyard: bool) -> Reply {
-        let mut reply = response::json(self.status, self.body(lanyard));
+    pub fn reply(&self, shape: Shape) -> Reply {
+        let mut reply = response::json(self.status, self.body(shape));
         if let Some(seconds) = self.retry_after {
             reply.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
@@ -182,24 +186,24 @@ mod tests {
     fn a_locked_token_is_429_with_retry_after() {
         let api = ApiError::from(Error::TokenLocked { retry_after: 42 });
         assert_eq!((api.status.as_u16(), api.code), (429, "rate_limited"));
-        let reply = api.reply(false);
+        let reply = api.reply(Shape::Native);
         assert_eq!(reply.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(reply.headers()[RETRY_AFTER], "42");
         assert!(api.message.contains("42 s"), "{}", api.message);
-        assert!(ApiError::not_found().reply(false).headers().get(RETRY_AFTER).is_none());
-        assert_eq!(ApiError::rate_limited(3).reply(true).headers()[RETRY_AFTER], "3");
+        assert!(ApiError::not_found().reply(Shape::Native).headers().get(RETRY_AFTER).is_none());
+        assert_eq!(ApiError::rate_limited(3).reply(Shape::Lanyard).headers()[RETRY_AFTER], "3");
     }
 
     #[test]
     fn internal_errors_hide_their_cause() {
         let api = ApiError::from(Error::Internal("thread panicked at src/x.rs".into()));
-        let body = String::from_utf8(api.body(false).to_vec()).unwrap();
+        let body = String::from_utf8(api.body(Shape::Native).to_vec()).unwrap();
         assert_eq!(body, r#"{"error":{"code":"internal","message":"internal server error"}}"#);
     }
 
     #[test]
     fn lanyard_routes_get_the_envelope() {
-        let body = ApiError::not_found().body(true);
+        let body = ApiError::not_found().body(Shape::Lanyard);
         assert_eq!(&body[..], br#"{"success":false,"error":{"code":"not_found","message":"no such route"}}"#);
     }
 }

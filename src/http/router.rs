@@ -20,7 +20,12 @@ use crate::app::reads::Shape;
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
 
-/// A parsed route. Ids are parsed here, so a bad one is a 400 whatever the method.
+type Target = Result<Who, InvalidUserId>;
+type Id = Result<UserId, InvalidUserId>;
+
+/// A parsed route. Ids are parsed here, so a bad one is a 400 whatever the
+/// method. The native tree (`/user/…`) and Lanyard's (`/v1/users/…`) are the
+/// same routes in two [`Shape`]s: the shape picks the body and the error envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// `/`
@@ -31,30 +36,22 @@ pub enum Route {
     Metrics,
     /// `/socket` (Lanyard's WebSocket)
     Socket,
-    /// `/user/:id`
-    User(Result<Who, InvalidUserId>),
-    /// `/user/:id/kv`
-    UserKv(Result<Who, InvalidUserId>),
-    /// `/user/:id/kv/:key`
-    UserKvKey(Result<Who, InvalidUserId>, String),
-    /// `/v1/users/:id`
-    V1User(Result<Who, InvalidUserId>),
-    /// `/v1/users/:id/kv`
-    V1UserKv(Result<Who, InvalidUserId>),
-    /// `/v1/users/:id/kv/:key`
-    V1UserKvKey(Result<Who, InvalidUserId>, String),
+    /// `/user/:id`, `/v1/users/:id`
+    User { who: Target, shape: Shape },
+    /// `/user/:id/kv`, `/v1/users/:id/kv`
+    Kv { who: Target, shape: Shape },
+    /// `/user/:id/kv/:key`, `/v1/users/:id/kv/:key`
+    KvKey { who: Target, key: String, shape: Shape },
     /// `/user/:id/card.svg`
-    Card(Result<UserId, InvalidUserId>),
+    Card(Id),
     /// `/api/:id`: the card, at the path of the common Lanyard card service
-    ApiCard(Result<UserId, InvalidUserId>),
+    ApiCard(Id),
     /// `/:id.png`, `.gif`, `.webp`, `.jpg`: the avatar link
-    Avatar(Result<UserId, InvalidUserId>, AvatarFormat),
-    /// `/users?ids=…`: bulk lookup, native shape
-    Users,
-    /// `/v1/users?ids=…`: bulk lookup, Lanyard shape
-    V1Users,
-    /// Anything else; `lanyard` when under `/v1`.
-    Unknown { lanyard: bool },
+    Avatar(Id, AvatarFormat),
+    /// `/users?ids=…`, `/v1/users?ids=…`: bulk lookup
+    Users { shape: Shape },
+    /// Anything else: Lanyard's shape under `/v1`.
+    Unknown { shape: Shape },
 }
 
 impl Route {
@@ -82,84 +79,96 @@ impl Route {
     /// route: the request target `*` (or anything else without a leading `/`) is
     /// no path under `/`, whatever follows its first slash.
     pub fn parse(path: &str) -> Route {
+        const NOTHING: Route = Route::Unknown { shape: Shape::Native };
         let trimmed = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
-        let Some(relative) = trimmed.strip_prefix('/') else { return Route::Unknown { lanyard: false } };
-        let mut segments = relative.split('/');
-        let parts: [Option<&str>; 5] = std::array::from_fn(|_| segments.next());
-        if segments.next().is_some() {
-            return Route::Unknown { lanyard: trimmed.starts_with("/v1/") };
+        let Some(relative) = trimmed.strip_prefix('/') else { return NOTHING };
+        if relative == "v1" {
+            return Route::Unknown { shape: Shape::Lanyard };
         }
+        // Lanyard's tree is the native one under `/v1`, with `users/:id` for `user/:id`.
+        let (shape, tree) = match relative.strip_prefix("v1/") {
+            Some(rest) => (Shape::Lanyard, rest),
+            None => (Shape::Native, relative),
+        };
+        if tree == "users" {
+            return Route::Users { shape };
+        }
+        let user_path = tree.strip_prefix(if shape == Shape::Lanyard { "users/" } else { "user/" });
         let who = |s: &str| if s == "@me" { Ok(Who::Me) } else { s.parse::<UserId>().map(Who::User) };
-        match parts {
-            [Some(""), None, ..] => Route::Root,
-            [Some("health"), None, ..] => Route::Health,
-            [Some("metrics"), None, ..] => Route::Metrics,
-            [Some("socket"), None, ..] => Route::Socket,
-            [Some("user"), Some(id), None, ..] => Route::User(who(id)),
-            [Some("user"), Some(id), Some("kv"), None, ..] => Route::UserKv(who(id)),
-            [Some("user"), Some(id), Some("card.svg"), None, ..] => Route::Card(id.parse()),
-            [Some("api"), Some(id), None, ..] => Route::ApiCard(id.parse()),
-            [Some("user"), Some(id), Some("kv"), Some(key), None] => Route::UserKvKey(who(id), key.into()),
-            [Some("users"), None, ..] => Route::Users,
-            [Some("v1"), Some("users"), None, ..] => Route::V1Users,
-            [Some("v1"), Some("users"), Some(id), None, ..] => Route::V1User(who(id)),
-            [Some("v1"), Some("users"), Some(id), Some("kv"), None] => Route::V1UserKv(who(id)),
-            [Some("v1"), Some("users"), Some(id), Some("kv"), Some(key)] => Route::V1UserKvKey(who(id), key.into()),
-            [Some("v1"), ..] => Route::Unknown { lanyard: true },
-            [Some(file), None, ..] => avatar_link(file).unwrap_or(Route::Unknown { lanyard: false }),
-            _ => Route::Unknown { lanyard: false },
+        if let Some(rest) = user_path {
+            let mut segments = rest.split('/');
+            let parts: [Option<&str>; 4] = std::array::from_fn(|_| segments.next());
+            return match parts {
+                [Some(id), None, ..] => Route::User { who: who(id), shape },
+                [Some(id), Some("kv"), None, ..] => Route::Kv { who: who(id), shape },
+                [Some(id), Some("kv"), Some(key), None] => Route::KvKey { who: who(id), key: key.into(), shape },
+                [Some(id), Some("card.svg"), None, ..] if shape == Shape::Native => Route::Card(id.parse()),
+                _ => Route::Unknown { shape },
+            };
+        }
+        if shape == Shape::Lanyard {
+            return Route::Unknown { shape };
+        }
+        match relative.split_once('/') {
+            None => match relative {
+                "" => Route::Root,
+                "health" => Route::Health,
+                "metrics" => Route::Metrics,
+                "socket" => Route::Socket,
+                file => avatar_link(file).unwrap_or(NOTHING),
+            },
+            Some(("api", id)) if !id.contains('/') => Route::ApiCard(id.parse()),
+            Some(_) => NOTHING,
         }
     }
 
-    /// Whether errors take Lanyard's envelope.
-    pub fn lanyard(&self) -> bool {
-        matches!(
-            self,
-            Route::V1User(_)
-                | Route::V1Users
-                | Route::V1UserKv(_)
-                | Route::V1UserKvKey(..)
-                | Route::Unknown { lanyard: true }
-        )
+    /// The shape of the route's bodies and errors.
+    pub fn shape(&self) -> Shape {
+        match self {
+            Route::User { shape, .. } | Route::Kv { shape, .. } | Route::KvKey { shape, .. } => *shape,
+            Route::Users { shape } | Route::Unknown { shape } => *shape,
+            Route::Root | Route::Health | Route::Metrics | Route::Socket => Shape::Native,
+            Route::Card(_) | Route::ApiCard(_) | Route::Avatar(..) => Shape::Native,
+        }
     }
 
     /// Index into `LABELS`.
     pub fn index(&self) -> usize {
+        let lanyard = |shape: &Shape| if *shape == Shape::Lanyard { 3 } else { 0 };
         match self {
             Route::Root => 0,
             Route::Health => 1,
             Route::Metrics => 2,
             Route::Socket => 3,
-            Route::User(_) => 4,
-            Route::UserKv(_) => 5,
-            Route::UserKvKey(..) => 6,
-            Route::V1User(_) => 7,
-            Route::V1UserKv(_) => 8,
-            Route::V1UserKvKey(..) => 9,
+            Route::User { shape, .. } => 4 + lanyard(shape),
+            Route::Kv { shape, .. } => 5 + lanyard(shape),
+            Route::KvKey { shape, .. } => 6 + lanyard(shape),
             Route::Card(_) => 10,
             Route::ApiCard(_) => 11,
             Route::Avatar(..) => 12,
-            Route::Users => 13,
-            Route::V1Users => 14,
+            Route::Users { shape } => 13 + usize::from(*shape == Shape::Lanyard),
             Route::Unknown { .. } => 15,
         }
     }
 
     /// Index of a label (for tests).
     #[cfg(test)]
-    pub fn index_of(label: &str) -> usize {
+    pub(crate) fn index_of(label: &str) -> usize {
         Route::LABELS.iter().position(|l| *l == label).unwrap_or(Route::LABELS.len() - 1)
     }
 
-    /// The methods the route takes, for `Allow` on a 405.
-    fn allow(&self) -> &'static str {
-        match self {
-            Route::UserKv(_) => "GET, PATCH, OPTIONS",
-            Route::UserKvKey(..) => "GET, PUT, DELETE, OPTIONS",
-            Route::V1UserKv(_) => "PATCH, OPTIONS",
-            Route::V1UserKvKey(..) => "PUT, DELETE, OPTIONS",
-            _ => "GET, OPTIONS",
+    /// The methods the route takes, for `Allow` on a 405: read from the route
+    /// table, so the two cannot disagree.
+    fn allow(&self) -> HeaderValue {
+        let mut allow = String::new();
+        for method in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
+            if !matches!(Handler::of(self, &method), Handler::NotAllowed | Handler::NotFound) {
+                allow.push_str(method.as_str());
+                allow.push_str(", ");
+            }
         }
+        allow.push_str("OPTIONS");
+        HeaderValue::try_from(allow).unwrap_or(HeaderValue::from_static("OPTIONS"))
     }
 }
 
@@ -169,6 +178,99 @@ fn avatar_link(file: &str) -> Option<Route> {
     let (stem, ext) = file.rsplit_once('.')?;
     let format = AvatarFormat::from_extension(ext)?;
     (!stem.is_empty() && stem.bytes().all(|b| b.is_ascii_digit())).then(|| Route::Avatar(stem.parse(), format))
+}
+
+/// What answers a request. [`Handler::of`] is the route table (which route and
+/// method run what), [`Handler::now`] the one place that says what answers
+/// without waiting. Both match every handler by name, with no catch-all: a new
+/// one does not compile until it has a row in each.
+enum Handler<'a> {
+    Root,
+    Health,
+    Metrics,
+    Socket,
+    Presence(&'a Target, Shape),
+    Bulk(Shape),
+    Card(&'a Id),
+    Avatar(&'a Id, AvatarFormat),
+    KvAll(&'a Target),
+    KvOne(&'a Target, &'a str),
+    KvPut(&'a Target, &'a str),
+    KvPatch(&'a Target),
+    KvDelete(&'a Target, &'a str),
+    NotFound,
+    NotAllowed,
+}
+
+impl<'a> Handler<'a> {
+    /// The route table. `HEAD` is routed as `GET` (hyper leaves the body out).
+    fn of(route: &'a Route, method: &Method) -> Handler<'a> {
+        let method = if *method == Method::HEAD { &Method::GET } else { method };
+        match (route, method) {
+            (Route::Root, &Method::GET) => Handler::Root,
+            (Route::Health, &Method::GET) => Handler::Health,
+            (Route::Metrics, &Method::GET) => Handler::Metrics,
+            (Route::Socket, &Method::GET) => Handler::Socket,
+            (Route::User { who, shape }, &Method::GET) => Handler::Presence(who, *shape),
+            (Route::Users { shape }, &Method::GET) => Handler::Bulk(*shape),
+            (Route::Card(id) | Route::ApiCard(id), &Method::GET) => Handler::Card(id),
+            (Route::Avatar(id, format), &Method::GET) => Handler::Avatar(id, *format),
+            // Lanyard's KV API has no reads: its KV shows in the presence.
+            (Route::Kv { who, shape: Shape::Native }, &Method::GET) => Handler::KvAll(who),
+            (Route::KvKey { who, key, shape: Shape::Native }, &Method::GET) => Handler::KvOne(who, key),
+            (Route::KvKey { who, key, .. }, &Method::PUT) => Handler::KvPut(who, key),
+            (Route::Kv { who, .. }, &Method::PATCH) => Handler::KvPatch(who),
+            (Route::KvKey { who, key, .. }, &Method::DELETE) => Handler::KvDelete(who, key),
+            (Route::Unknown { .. }, _) => Handler::NotFound,
+            _ => Handler::NotAllowed,
+        }
+    }
+
+    /// The answer when it needs no waiting; `None` when the handler must wait
+    /// (`later`). `client` is the client address (for the sockets-per-address limit).
+    fn now(&self, api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Option<Result<Reply, ApiError>> {
+        match *self {
+            Handler::Root => Some(Ok(service::root(api))),
+            Handler::Metrics => Some(Ok(service::metrics(api))),
+            Handler::Socket => Some(socket::upgrade(api, parts, client)),
+            Handler::Avatar(id, format) => Some(card::avatar(api, id, format, parts)),
+            Handler::NotFound => Some(Err(ApiError::not_found())),
+            Handler::NotAllowed => Some(Err(ApiError::method_not_allowed())),
+            // At once when in memory (the common case), else they wait.
+            Handler::Presence(who, shape) => presence::reply_now(api, who, &parts.headers, shape),
+            Handler::Bulk(shape) => bulk::reply_now(api, parts.uri.query(), &parts.headers, shape),
+            Handler::Card(id) => card::reply_now(api, id, parts),
+            // The store, a token check or a request body.
+            Handler::Health
+            | Handler::KvAll(_)
+            | Handler::KvOne(..)
+            | Handler::KvPut(..)
+            | Handler::KvPatch(_)
+            | Handler::KvDelete(..) => None,
+        }
+    }
+
+    /// The answer of a handler that `now` left to wait.
+    async fn later(self, api: &Api, parts: &Parts, body: Incoming) -> Result<Reply, ApiError> {
+        let headers = &parts.headers;
+        match self {
+            Handler::Health => Ok(service::health(api).await),
+            Handler::Presence(who, shape) => presence::reply(api, who, headers, shape).await,
+            Handler::Bulk(shape) => bulk::reply(api, parts.uri.query(), headers, shape).await,
+            Handler::Card(id) => card::reply(api, id, parts).await,
+            Handler::KvAll(who) => kv::all(api, who, headers).await,
+            Handler::KvOne(who, key) => kv::one(api, who, key, headers).await,
+            Handler::KvPut(who, key) => kv::put(api, who, key, headers, body).await,
+            Handler::KvPatch(who) => kv::patch(api, who, headers, body).await,
+            Handler::KvDelete(who, key) => kv::delete(api, who, key, headers).await,
+            Handler::Root
+            | Handler::Metrics
+            | Handler::Socket
+            | Handler::Avatar(..)
+            | Handler::NotFound
+            | Handler::NotAllowed => Err(ApiError::internal(&"a route answered at once was left to wait")),
+        }
+    }
 }
 
 /// Which routes a listener serves.
@@ -198,8 +300,8 @@ pub fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::Socke
     let (mut parts, body) = req.into_parts();
     let route = match (scope, Route::parse(parts.uri.path())) {
         (Scope::MetricsOnly, Route::Metrics) => Route::Metrics,
-        (Scope::MetricsOnly, _) => Route::Unknown { lanyard: false },
-        (Scope::Api, Route::Metrics) if !api.metrics_on_api => Route::Unknown { lanyard: false },
+        (Scope::MetricsOnly, _) => Route::Unknown { shape: Shape::Native },
+        (Scope::Api, Route::Metrics) if !api.metrics_on_api => Route::Unknown { shape: Shape::Native },
         (Scope::Api, route) => route,
     };
     let client = peer::client_addr(peer_addr.ip(), &parts.headers, &api.trusted_proxies);
@@ -210,14 +312,14 @@ pub fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::Socke
             Some(Err(ApiError::rate_limited(v.retry_after())))
         }
         _ if parts.method == Method::OPTIONS => Some(Ok(api.cors.preflight())),
-        _ => dispatch_now(api, &route, &mut parts, client),
+        _ => Handler::of(&route, &parts.method).now(api, &mut parts, client),
     };
     match now {
         Some(result) => Handled::Now(finish(api, result, &route, &parts, verdict, started)),
         None => {
             let api = api.clone();
             Handled::Later(Box::pin(async move {
-                let result = dispatch(&api, &route, &mut parts, body, client).await;
+                let result = Handler::of(&route, &parts.method).later(&api, &parts, body).await;
                 finish(&api, result, &route, &parts, verdict, started)
             }))
         }
@@ -234,9 +336,9 @@ fn finish(
     started: Instant,
 ) -> Reply {
     let mut reply = result.unwrap_or_else(|e| {
-        let mut reply = e.reply(route.lanyard());
+        let mut reply = e.reply(route.shape());
         if e.status == StatusCode::METHOD_NOT_ALLOWED {
-            reply.headers_mut().insert(ALLOW, HeaderValue::from_static(route.allow()));
+            reply.headers_mut().insert(ALLOW, route.allow());
         }
         reply
     });
@@ -248,60 +350,6 @@ fn finish(
     reply
 }
 
-/// The method a route sees (`HEAD` is answered as `GET`, hyper leaves the body out).
-fn method(parts: &Parts) -> Method {
-    if parts.method == Method::HEAD { Method::GET } else { parts.method.clone() }
-}
-
-/// The routes answered without waiting; `None` for those that wait.
-/// `client` is the client address (for the sockets-per-address limit).
-fn dispatch_now(api: &Arc<Api>, route: &Route, parts: &mut Parts, client: IpAddr) -> Option<Result<Reply, ApiError>> {
-    match (route, method(parts)) {
-        (Route::Root, Method::GET) => Some(Ok(service::root(api))),
-        (Route::Metrics, Method::GET) => Some(Ok(service::metrics(api))),
-        (Route::Socket, Method::GET) => Some(socket::upgrade(api, parts, client)),
-        (Route::User(who), Method::GET) => presence::reply_now(api, who, &parts.headers, Shape::Native),
-        (Route::V1User(who), Method::GET) => presence::reply_now(api, who, &parts.headers, Shape::Lanyard),
-        (Route::Users, Method::GET) => bulk::reply_now(api, parts.uri.query(), &parts.headers, Shape::Native),
-        (Route::V1Users, Method::GET) => bulk::reply_now(api, parts.uri.query(), &parts.headers, Shape::Lanyard),
-        (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply_now(api, id, parts),
-        (Route::Avatar(id, format), Method::GET) => Some(card::avatar(api, id, *format, parts)),
-        (Route::Health | Route::UserKv(_) | Route::UserKvKey(..), Method::GET) => None,
-        (Route::UserKvKey(..) | Route::V1UserKvKey(..), Method::PUT | Method::DELETE) => None,
-        (Route::UserKv(_) | Route::V1UserKv(_), Method::PATCH) => None,
-        (Route::Unknown { .. }, _) => Some(Err(ApiError::not_found())),
-        _ => Some(Err(ApiError::method_not_allowed())),
-    }
-}
-
-/// The routes that wait (and the others, for whatever `dispatch_now` left).
-async fn dispatch(
-    api: &Arc<Api>,
-    route: &Route,
-    parts: &mut Parts,
-    body: Incoming,
-    client: IpAddr,
-) -> Result<Reply, ApiError> {
-    match (route, method(parts)) {
-        (Route::Health, Method::GET) => Ok(service::health(api).await),
-        (Route::User(who), Method::GET) => presence::reply(api, who, &parts.headers, Shape::Native).await,
-        (Route::V1User(who), Method::GET) => presence::reply(api, who, &parts.headers, Shape::Lanyard).await,
-        (Route::Users, Method::GET) => bulk::reply(api, parts.uri.query(), &parts.headers, Shape::Native).await,
-        (Route::V1Users, Method::GET) => bulk::reply(api, parts.uri.query(), &parts.headers, Shape::Lanyard).await,
-        (Route::Card(id) | Route::ApiCard(id), Method::GET) => card::reply(api, id, parts).await,
-        (Route::UserKv(who), Method::GET) => kv::all(api, who, &parts.headers).await,
-        (Route::UserKvKey(who, key), Method::GET) => kv::one(api, who, key, &parts.headers).await,
-        (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::PUT) => {
-            kv::put(api, who, key, &parts.headers, body).await
-        }
-        (Route::UserKv(who) | Route::V1UserKv(who), Method::PATCH) => kv::patch(api, who, &parts.headers, body).await,
-        (Route::UserKvKey(who, key) | Route::V1UserKvKey(who, key), Method::DELETE) => {
-            kv::delete(api, who, key, &parts.headers).await
-        }
-        _ => dispatch_now(api, route, parts, client).unwrap_or_else(|| Err(ApiError::method_not_allowed())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,32 +357,85 @@ mod tests {
     #[test]
     fn paths_parse_to_routes() {
         let id = || Ok(Who::User(UserId(470320681905684500)));
+        let (native, lanyard) = (Shape::Native, Shape::Lanyard);
         assert_eq!(Route::parse("/"), Route::Root);
-        assert_eq!(Route::parse("/user/470320681905684500"), Route::User(id()));
-        assert_eq!(Route::parse("/user/470320681905684500/"), Route::User(id()));
-        assert_eq!(Route::parse("/user/@me/kv"), Route::UserKv(Ok(Who::Me)));
-        assert_eq!(Route::parse("/v1/users/470320681905684500/kv/k"), Route::V1UserKvKey(id(), "k".into()));
-        assert!(matches!(Route::parse("/user/abc"), Route::User(Err(_))));
-        assert_eq!(Route::parse("/v1/nope"), Route::Unknown { lanyard: true });
-        assert_eq!(Route::parse("/user/1/kv/k/extra"), Route::Unknown { lanyard: false });
-        assert_eq!(Route::parse("/nope"), Route::Unknown { lanyard: false });
+        assert_eq!(Route::parse("/user/470320681905684500"), Route::User { who: id(), shape: native });
+        assert_eq!(Route::parse("/user/470320681905684500/"), Route::User { who: id(), shape: native });
+        assert_eq!(Route::parse("/v1/users/470320681905684500"), Route::User { who: id(), shape: lanyard });
+        assert_eq!(Route::parse("/user/@me/kv"), Route::Kv { who: Ok(Who::Me), shape: native });
+        assert_eq!(
+            Route::parse("/v1/users/470320681905684500/kv/k"),
+            Route::KvKey { who: id(), key: "k".into(), shape: lanyard }
+        );
+        assert!(matches!(Route::parse("/user/abc"), Route::User { who: Err(_), .. }));
+        assert_eq!(Route::parse("/v1/nope"), Route::Unknown { shape: lanyard });
+        assert_eq!(Route::parse("/v1"), Route::Unknown { shape: lanyard });
+        assert_eq!(Route::parse("/v1/users/1/card.svg"), Route::Unknown { shape: lanyard });
+        assert_eq!(Route::parse("/user/1/kv/k/extra"), Route::Unknown { shape: native });
+        assert_eq!(Route::parse("/nope"), Route::Unknown { shape: native });
+        assert_eq!(Route::parse("/health/x"), Route::Unknown { shape: native });
         let user = || Ok(UserId(470320681905684500));
         assert_eq!(Route::parse("/user/470320681905684500/card.svg"), Route::Card(user()));
         assert_eq!(Route::parse("/api/470320681905684500"), Route::ApiCard(user()));
         assert_eq!(Route::parse("/470320681905684500.webp"), Route::Avatar(user(), AvatarFormat::Webp));
         assert!(matches!(Route::parse("/99999999999999999999999.png"), Route::Avatar(Err(_), AvatarFormat::Png)));
-        assert_eq!(Route::parse("/favicon.png"), Route::Unknown { lanyard: false });
-        assert_eq!(Route::parse("/1.bmp"), Route::Unknown { lanyard: false });
+        assert_eq!(Route::parse("/favicon.png"), Route::Unknown { shape: native });
+        assert_eq!(Route::parse("/1.bmp"), Route::Unknown { shape: native });
         assert!(matches!(Route::parse("/api/me"), Route::ApiCard(Err(_))));
-        assert_eq!(Route::parse("/users"), Route::Users);
-        assert_eq!(Route::parse("/v1/users/"), Route::V1Users);
-        assert!(Route::V1Users.lanyard() && !Route::Users.lanyard());
+        assert_eq!(Route::parse("/users"), Route::Users { shape: native });
+        assert_eq!(Route::parse("/v1/users/"), Route::Users { shape: lanyard });
+        assert_eq!(Route::parse("/users/1"), Route::Unknown { shape: native });
+        assert_eq!(Route::parse("/v1/user/1"), Route::Unknown { shape: lanyard });
     }
 
     #[test]
     fn only_an_absolute_path_names_a_route() {
         for path in ["*/user/1/kv/k", "x/v1/users/1", "user/1", "*", ""] {
-            assert_eq!(Route::parse(path), Route::Unknown { lanyard: false }, "{path:?}");
+            assert_eq!(Route::parse(path), Route::Unknown { shape: Shape::Native }, "{path:?}");
         }
+    }
+
+    #[test]
+    fn every_label_is_one_route_s() {
+        let paths = [
+            "/",
+            "/health",
+            "/metrics",
+            "/socket",
+            "/user/1",
+            "/user/1/kv",
+            "/user/1/kv/k",
+            "/v1/users/1",
+            "/v1/users/1/kv",
+            "/v1/users/1/kv/k",
+            "/user/1/card.svg",
+            "/api/1",
+            "/1.png",
+            "/users",
+            "/v1/users",
+            "/nope",
+        ];
+        let indexes: Vec<usize> = paths.iter().map(|p| Route::parse(p).index()).collect();
+        assert_eq!(indexes, (0..Route::LABELS.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn allow_lists_what_the_table_routes() {
+        let allow = |path: &str| Route::parse(path).allow().to_str().unwrap().to_owned();
+        assert_eq!(allow("/user/1/kv"), "GET, PATCH, OPTIONS");
+        assert_eq!(allow("/user/1/kv/k"), "GET, PUT, DELETE, OPTIONS");
+        assert_eq!(allow("/v1/users/1/kv"), "PATCH, OPTIONS");
+        assert_eq!(allow("/v1/users/1/kv/k"), "PUT, DELETE, OPTIONS");
+        for path in ["/", "/health", "/metrics", "/socket", "/user/1", "/v1/users/1", "/users", "/api/1", "/1.gif"] {
+            assert_eq!(allow(path), "GET, OPTIONS", "{path}");
+        }
+    }
+
+    #[test]
+    fn head_is_routed_as_get() {
+        let route = Route::parse("/user/1/kv");
+        assert!(matches!(Handler::of(&route, &Method::HEAD), Handler::KvAll(_)));
+        assert!(matches!(Handler::of(&route, &Method::POST), Handler::NotAllowed));
+        assert!(matches!(Handler::of(&Route::parse("/x/y"), &Method::POST), Handler::NotFound));
     }
 }

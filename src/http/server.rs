@@ -146,7 +146,7 @@ async fn settle(later: CatchUnwind<AssertUnwindSafe<Pin<Box<dyn Future<Output = 
 }
 
 fn panicked() -> Reply {
-    ApiError::internal(&"a request handler panicked").reply(false)
+    ApiError::internal(&"a request handler panicked").reply(crate::app::reads::Shape::Native)
 }
 
 /// Serves one connection until it ends, its header timeout passes, or shutdown.

@@ -67,7 +67,7 @@ pub fn upgrade(api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Result<Repl
     let zlib = parts.uri.query().is_some_and(|q| q.split('&').any(|pair| pair == "compression=zlib_json"));
     let Some(slot) = api.sockets_per_ip.take(super::ratelimit::bucket(client)) else {
         api.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut reply = ApiError::rate_limited(PER_IP_RETRY_AFTER).reply(false);
+        let mut reply = ApiError::rate_limited(PER_IP_RETRY_AFTER).reply(crate::app::reads::Shape::Native);
         reply.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(PER_IP_RETRY_AFTER));
         return Ok(reply);
     };
