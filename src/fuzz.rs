@@ -171,7 +171,7 @@ pub fn route(data: &[u8]) {
     }
 }
 
-/// The `X-Forwarded-For` walk against SPEC §9's statement of it. Input: a flag byte
+/// The `X-Forwarded-For` walk against the statement of it in docs/SECURITY.md. Input: a flag byte
 /// (bit 0: IPv6 peer; bits 1-2: trusted networks), the peer, each network (a
 /// byte: bit 7 IPv6, the rest its prefix length; then the address), then header
 /// values separated by `\n`.

@@ -35,7 +35,7 @@
 //!   [`sharded`] (the one sharded map), [`outbound`] (the one outbound HTTP
 //!   stack: GitHub, the card's images), [`error`].
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod app;
 pub mod bot;
 pub mod card;
@@ -48,9 +48,9 @@ pub mod fuzz;
 pub mod gateway;
 pub mod http;
 pub mod ids;
-pub mod outbound;
-pub mod serve;
-pub mod sharded;
+pub(crate) mod outbound;
+pub(crate) mod serve;
+pub(crate) mod sharded;
 pub mod store;
 
 /// Installs rustls' crypto provider (ring) once; twilight and the GitHub client

@@ -51,8 +51,6 @@ impl Parts {
 pub struct Started {
     /// The HTTP and WebSocket API.
     pub http: SocketAddr,
-    /// `/metrics`, when it has its own listener.
-    pub metrics: Option<SocketAddr>,
 }
 
 /// SIGTERM (systemd) and SIGINT (a terminal), caught from the moment they are
@@ -123,7 +121,7 @@ pub async fn serve(
     if let Some(warning) = file_limit_warning(std::fs::read_to_string("/proc/self/limits").ok().as_deref(), &config) {
         tracing::warn!("{warning}");
     }
-    started(&Started { http: http_addr, metrics: metrics_addr });
+    started(&Started { http: http_addr });
     tracing::info!(
         http = %http_addr,
         metrics = ?metrics_addr,

@@ -94,11 +94,13 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
     }
 
     /// The number of entries (each shard counted in turn: a moment's figure).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.0.read().unwrap_or_else(|e| e.into_inner()).len()).sum()
     }
 
     /// Whether the map is empty.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -1,4 +1,4 @@
-//! End-to-end tests of the bulk lookup (SPEC §12), `GET /users?ids=…` and
+//! End-to-end tests of the bulk lookup (docs/API.md), `GET /users?ids=…` and
 //! `GET /v1/users?ids=…`, against the real binary and the fake gateway: each
 //! user's part is exactly their single lookup's, unknown users are null, ids
 //! count once, the limits and errors, the ETag, and the rate limiter's view.

@@ -1,4 +1,4 @@
-//! End-to-end tests of the two presence shapes' exactness (SPEC §4.1, §12)
+//! End-to-end tests of the two presence shapes' exactness (docs/API.md)
 //! against the real binary and the fake gateway: Discord's user object and
 //! activities come out with every field they were sent with (an invented
 //! `future_field`, the fields Discord added in 2025), Lanyard's as sent and

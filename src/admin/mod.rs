@@ -2,10 +2,10 @@
 //! socket of a running `harmy serve` or are run by the CLI on the database
 //! itself: `execute` is the one implementation, so the output is the same.
 
-pub mod client;
+pub(crate) mod client;
 mod github;
 mod kv;
-pub mod server;
+pub(crate) mod server;
 mod token;
 
 use serde::{Deserialize, Serialize};

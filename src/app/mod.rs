@@ -14,14 +14,14 @@
 //! * [`changes`]: who changed, for the WebSocket hub and the caches.
 //! * [`health`]: the gateway's health, for `/health` and `/metrics`.
 
-pub mod changes;
+pub(crate) mod changes;
 pub mod github;
-pub mod health;
+pub(crate) mod health;
 pub mod kv;
 pub mod presence;
 pub mod reads;
 pub mod tokens;
-pub mod writes;
+pub(crate) mod writes;
 
 use std::sync::Arc;
 

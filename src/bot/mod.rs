@@ -8,16 +8,16 @@
 //! commands themselves are thin: they call [`App`] and turn its result into
 //! text with [`reply`].
 
-pub mod check;
-pub mod command;
+pub(crate) mod check;
+pub(crate) mod command;
 mod github;
 mod help;
-pub mod invite;
+pub(crate) mod invite;
 mod kv;
 pub mod limit;
 mod message;
-pub mod register;
-pub mod reply;
+pub(crate) mod register;
+pub(crate) mod reply;
 mod slash;
 mod token;
 

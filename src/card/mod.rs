@@ -15,15 +15,15 @@
 //! the Spotify progress move once a minute, as often as `max-age=60` lets a
 //! client see them, and every render of one minute gives the same bytes.
 
-pub mod badges;
+pub(crate) mod badges;
 mod font;
-pub mod images;
-pub mod links;
-pub mod params;
-pub mod rendered;
-pub mod subject;
-pub mod svg;
-pub mod text;
+pub(crate) mod images;
+pub(crate) mod links;
+pub(crate) mod params;
+pub(crate) mod rendered;
+pub(crate) mod subject;
+pub(crate) mod svg;
+pub(crate) mod text;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

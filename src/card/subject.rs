@@ -165,8 +165,6 @@ pub enum Shown<'a> {
 
 /// Everything a card shows of one user.
 pub struct Subject<'a> {
-    /// The user id.
-    pub id: u64,
     /// The name in bold: the username, or the display name with `showDisplayName`.
     pub name: Cow<'a, str>,
     /// The username under it, with `showDisplayName` (when the display name differs).
@@ -203,7 +201,6 @@ impl<'a> Subject<'a> {
         let decoration = user.avatar_decoration_data.as_ref().and_then(|d| d.asset.as_deref());
         let custom = activities.iter().find(|a| a.kind == 4).map(|a| custom(a, params, links));
         let mut subject = Subject {
-            id,
             name,
             username: under,
             avatar,

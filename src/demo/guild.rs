@@ -220,6 +220,7 @@ impl Guild {
     }
 
     /// Every member's id.
+    #[cfg(test)]
     pub fn member_ids(&self) -> impl Iterator<Item = u64> + '_ {
         self.members.iter().map(|m| m.id)
     }

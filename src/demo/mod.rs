@@ -18,8 +18,8 @@
 //! a card would fetch render as placeholders.
 
 pub mod frames;
-pub mod gateway;
-pub mod guild;
+pub(crate) mod gateway;
+pub(crate) mod guild;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

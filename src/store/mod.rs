@@ -5,8 +5,8 @@
 //! its own `data.rs` (`app::kv`, `app::tokens`, `app::github`). Every call is
 //! blocking; async code goes through [`blocking`].
 
-pub mod group;
-pub mod migrations;
+pub(crate) mod group;
+pub(crate) mod migrations;
 pub(crate) mod tables;
 
 use std::path::{Path, PathBuf};

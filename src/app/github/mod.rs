@@ -5,9 +5,9 @@
 //! in [`refresher`]. Writes go through the write path of the public state
 //! (`app::writes`), so subscribers and readers see them.
 
-pub mod client;
+pub(crate) mod client;
 pub(crate) mod data;
-pub mod link;
+pub(crate) mod link;
 pub mod refresher;
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The INIT_STATE of `subscribe_to_all`: every monitored user's presence in one
 //! frame (67 MB at 100 000 users), built once and shared by the sessions that
-//! subscribe while nothing changed (SPEC §9).
+//! subscribe while nothing changed (docs/SECURITY.md).
 //!
 //! * A session takes a ticket right after subscribing. A build that started
 //!   after that (numbered above the ticket) is good for it: whatever changes

@@ -9,7 +9,7 @@
 //! the same feed: the gateway marks every user it adds or drops), which is the
 //! list `subscribe_to_all` starts from.
 //!
-//! Limits (SPEC §9): a session watches at most `socket.max_ids` distinct ids;
+//! Limits (docs/SECURITY.md): a session watches at most `socket.max_ids` distinct ids;
 //! and its queue is bounded in bytes (`socket.max_queue_bytes`): each queued
 //! frame counts the bytes it will write plus [`FRAME_OVERHEAD`], in full for
 //! every session it is queued for (a shared frame stays in memory as long as

@@ -1,10 +1,10 @@
-//! `GET /socket`: Lanyard's WebSocket (SPEC §4.2). The upgrade is hyper's;
+//! `GET /socket`: Lanyard's WebSocket (docs/API.md). The upgrade is hyper's;
 //! the frames are tokio-websockets' (the codec twilight already uses).
 //!
 //! * `hub` — subscriptions, fan-out, the bounded send queues; `everyone` — the
 //!   shared INIT_STATE of `subscribe_to_all`; `per_ip` — sockets per address;
 //!   `session` — one socket; `protocol` — Lanyard's ops and frames.
-//! * The limits of SPEC §9 and where they hold: message size, message rate
+//! * The limits of docs/SECURITY.md and where they hold: message size, message rate
 //!   (`session`), ids per session and queue bytes (`hub`), sockets per address
 //!   (here, before the upgrade), `subscribe_to_all` (`session`, `everyone`).
 

@@ -1,4 +1,4 @@
-//! Sockets open at once per client address (`socket.max_per_ip`, SPEC §9), so
+//! Sockets open at once per client address (`socket.max_per_ip`, docs/SECURITY.md), so
 //! that one address cannot hold every session slot. The address is the one the
 //! rate limiter counts (`peer::client_addr`, IPv6 by its /64). A slot is taken
 //! before the upgrade and given back when its [`Slot`] drops, however the

@@ -1,11 +1,11 @@
-//! Lanyard's socket protocol (SPEC §4.2): the client ops harmy accepts and the
+//! Lanyard's socket protocol (docs/API.md): the client ops harmy accepts and the
 //! frames it sends, byte for byte as Lanyard does.
 //!
 //! Client ops: 2 Initialize (`subscribe_to_id`, `subscribe_to_ids`,
 //! `subscribe_to_all`), 3 Heartbeat (`d` absent, null or anything), 4
 //! Unsubscribe. Anything else closes the socket with Lanyard's codes: 4004
 //! unknown opcode, 4005 op 2 without a data object, 4006 invalid payload;
-//! harmy's limits (SPEC §9) add 4006 for too many ids or a disabled
+//! harmy's limits (docs/SECURITY.md) add 4006 for too many ids or a disabled
 //! `subscribe_to_all`, 4008 for too many messages, and 1009 for a message too big.
 
 use std::borrow::Cow;

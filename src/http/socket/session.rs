@@ -2,7 +2,7 @@
 //! timeout, and the close on shutdown (1001, at once, so that clients that
 //! reconnect instantly find the next server).
 //!
-//! Inbound limits (SPEC §9): a message over [`MAX_CLIENT_MESSAGE`] (fragmented
+//! Inbound limits (docs/SECURITY.md): a message over [`MAX_CLIENT_MESSAGE`] (fragmented
 //! or not) closes with 1009; more than [`RATE`] messages a second on average,
 //! [`BURST`] at once, close with 4008. Every message counts, pings included.
 
@@ -27,7 +27,7 @@ use crate::ids::UserId;
 /// Silence after which a session is closed: twice the advertised interval,
 /// because browsers slow timers in background tabs.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(2 * protocol::HEARTBEAT_INTERVAL_MS);
-/// Largest client message (SPEC §9): ops are tiny, and 64 KiB holds a
+/// Largest client message (docs/SECURITY.md): ops are tiny, and 64 KiB holds a
 /// `subscribe_to_ids` of 3 000 ids, three times `socket.max_ids`' default.
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// Close code of a message over [`MAX_CLIENT_MESSAGE`].
