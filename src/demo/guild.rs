@@ -58,6 +58,11 @@ enum Start {
     Offline,
 }
 
+/// Every member's id and display name (the web page lists them under `--demo`).
+pub fn roster() -> impl Iterator<Item = (u64, &'static str)> {
+    PEOPLE.iter().enumerate().map(|(i, &(_, global_name, _, _))| (FIRST_MEMBER + i as u64, global_name))
+}
+
 /// The tracks listeners go through: song, artist, album, seconds, Spotify track id, album art id.
 const TRACKS: [(&str, &str, &str, u64, &str, &str); 10] = [
     (

@@ -9,10 +9,12 @@
 //! * Route groups: `presence` (presence reads, native and Lanyard), `bulk`
 //!   (many users in one read), `kv`,
 //!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`),
-//!   `card` (the status card and avatar links, made in `crate::card`).
+//!   `card` (the status card and avatar links, made in `crate::card`),
+//!   `page` (the web page browsers get at `/`, chosen by `accept`, and its assets).
 //! * Cross-cutting: `error` (the one error → response mapping), `auth`,
 //!   `ratelimit`, `peer` (trusted proxies), `cors`, `metrics`.
 
+mod accept;
 mod auth;
 mod bulk;
 mod card;
@@ -21,6 +23,7 @@ mod cors;
 mod error;
 pub(crate) mod kv;
 mod metrics;
+mod page;
 pub(crate) mod peer;
 mod presence;
 mod ratelimit;
@@ -57,6 +60,8 @@ pub struct Api {
     metrics: metrics::Metrics,
     /// The status card's image cache and rendered cards.
     cards: crate::card::Cards,
+    /// The web page and its assets.
+    page: page::Page,
     hub: Arc<socket::hub::Hub>,
     /// Sockets open per client address (`socket.max_per_ip`).
     sockets_per_ip: Arc<socket::per_ip::PerIp>,
@@ -78,6 +83,7 @@ impl Api {
         Api {
             limiter: ratelimit::RateLimiter::new(&config.rate_limit),
             metrics: metrics::Metrics::default(),
+            page: page::Page::new(&app),
             hub: Arc::new(socket::hub::Hub::new(&config.socket)),
             sockets_per_ip: socket::per_ip::PerIp::new(config.socket.max_per_ip),
             cards: crate::card::Cards::new(&config.card),

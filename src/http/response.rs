@@ -13,9 +13,14 @@ pub const JSON: HeaderValue = HeaderValue::from_static("application/json; charse
 
 /// A JSON response.
 pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+    typed(status, body, JSON)
+}
+
+/// A response with a body of the given content type.
+pub fn typed(status: StatusCode, body: impl Into<Bytes>, content_type: HeaderValue) -> Reply {
     let mut reply = Response::new(Full::new(body.into()));
     *reply.status_mut() = status;
-    reply.headers_mut().insert(CONTENT_TYPE, JSON);
+    reply.headers_mut().insert(CONTENT_TYPE, content_type);
     reply
 }
 

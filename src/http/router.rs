@@ -14,8 +14,9 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 
 use super::error::ApiError;
+use super::page::AssetName;
 use super::response::Reply;
-use super::{Api, Who, bulk, card, kv, peer, presence, ratelimit, service, socket};
+use super::{Api, Who, bulk, card, kv, page, peer, presence, ratelimit, service, socket};
 use crate::app::reads::Shape;
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
@@ -50,13 +51,15 @@ pub enum Route {
     Avatar(Id, AvatarFormat),
     /// `/users?ids=…`, `/v1/users?ids=…`: bulk lookup
     Users { shape: Shape },
+    /// `/web/app.js`, `/web/style.css`: the web page's assets
+    Asset(AssetName),
     /// Anything else: Lanyard's shape under `/v1`.
     Unknown { shape: Shape },
 }
 
 impl Route {
     /// Metric labels, in the order of `index`.
-    pub const LABELS: [&'static str; 16] = [
+    pub const LABELS: [&'static str; 17] = [
         "/",
         "/health",
         "/metrics",
@@ -72,6 +75,7 @@ impl Route {
         "/:id.png",
         "/users",
         "/v1/users",
+        "/web/:asset",
         "other",
     ];
 
@@ -118,6 +122,7 @@ impl Route {
                 file => avatar_link(file).unwrap_or(NOTHING),
             },
             Some(("api", id)) if !id.contains('/') => Route::ApiCard(id.parse()),
+            Some(("web", file)) => AssetName::from_file(file).map_or(NOTHING, Route::Asset),
             Some(_) => NOTHING,
         }
     }
@@ -128,7 +133,7 @@ impl Route {
             Route::User { shape, .. } | Route::Kv { shape, .. } | Route::KvKey { shape, .. } => *shape,
             Route::Users { shape } | Route::Unknown { shape } => *shape,
             Route::Root | Route::Health | Route::Metrics | Route::Socket => Shape::Native,
-            Route::Card(_) | Route::ApiCard(_) | Route::Avatar(..) => Shape::Native,
+            Route::Card(_) | Route::ApiCard(_) | Route::Avatar(..) | Route::Asset(_) => Shape::Native,
         }
     }
 
@@ -147,7 +152,8 @@ impl Route {
             Route::ApiCard(_) => 11,
             Route::Avatar(..) => 12,
             Route::Users { shape } => 13 + usize::from(*shape == Shape::Lanyard),
-            Route::Unknown { .. } => 15,
+            Route::Asset(_) => 15,
+            Route::Unknown { .. } => 16,
         }
     }
 
@@ -193,6 +199,7 @@ enum Handler<'a> {
     Bulk(Shape),
     Card(&'a Id),
     Avatar(&'a Id, AvatarFormat),
+    Asset(AssetName),
     KvAll(&'a Target),
     KvOne(&'a Target, &'a str),
     KvPut(&'a Target, &'a str),
@@ -215,6 +222,7 @@ impl<'a> Handler<'a> {
             (Route::Users { shape }, &Method::GET) => Handler::Bulk(*shape),
             (Route::Card(id) | Route::ApiCard(id), &Method::GET) => Handler::Card(id),
             (Route::Avatar(id, format), &Method::GET) => Handler::Avatar(id, *format),
+            (Route::Asset(name), &Method::GET) => Handler::Asset(*name),
             // Lanyard's KV API has no reads: its KV shows in the presence.
             (Route::Kv { who, shape: Shape::Native }, &Method::GET) => Handler::KvAll(who),
             (Route::KvKey { who, key, shape: Shape::Native }, &Method::GET) => Handler::KvOne(who, key),
@@ -230,7 +238,9 @@ impl<'a> Handler<'a> {
     /// (`later`). `client` is the client address (for the sockets-per-address limit).
     fn now(&self, api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Option<Result<Reply, ApiError>> {
         match *self {
-            Handler::Root => Some(Ok(service::root(api))),
+            // The JSON at once; the page (for a browser) may wait for the store.
+            Handler::Root => page::root_now(api, &parts.headers).map(Ok),
+            Handler::Asset(name) => Some(Ok(page::asset(api, name, parts))),
             Handler::Metrics => Some(Ok(service::metrics(api))),
             Handler::Socket => Some(socket::upgrade(api, parts, client)),
             Handler::Avatar(id, format) => Some(card::avatar(api, id, format, parts)),
@@ -255,6 +265,7 @@ impl<'a> Handler<'a> {
         let headers = &parts.headers;
         match self {
             Handler::Health => Ok(service::health(api).await),
+            Handler::Root => Ok(page::page(api, parts).await),
             Handler::Presence(who, shape) => presence::reply(api, who, headers, shape).await,
             Handler::Bulk(shape) => bulk::reply(api, parts.uri.query(), headers, shape).await,
             Handler::Card(id) => card::reply(api, id, parts).await,
@@ -263,10 +274,10 @@ impl<'a> Handler<'a> {
             Handler::KvPut(who, key) => kv::put(api, who, key, headers, body).await,
             Handler::KvPatch(who) => kv::patch(api, who, headers, body).await,
             Handler::KvDelete(who, key) => kv::delete(api, who, key, headers).await,
-            Handler::Root
-            | Handler::Metrics
+            Handler::Metrics
             | Handler::Socket
             | Handler::Avatar(..)
+            | Handler::Asset(_)
             | Handler::NotFound
             | Handler::NotAllowed => Err(ApiError::internal(&"a route answered at once was left to wait")),
         }
@@ -386,6 +397,11 @@ mod tests {
         assert_eq!(Route::parse("/v1/users/"), Route::Users { shape: lanyard });
         assert_eq!(Route::parse("/users/1"), Route::Unknown { shape: native });
         assert_eq!(Route::parse("/v1/user/1"), Route::Unknown { shape: lanyard });
+        assert_eq!(Route::parse("/web/app.js"), Route::Asset(AssetName::Script));
+        assert_eq!(Route::parse("/web/style.css"), Route::Asset(AssetName::Style));
+        assert_eq!(Route::parse("/web/../Cargo.toml"), Route::Unknown { shape: native });
+        assert_eq!(Route::parse("/web/"), Route::Unknown { shape: native });
+        assert_eq!(Route::parse("/v1/web/app.js"), Route::Unknown { shape: lanyard });
     }
 
     #[test]
@@ -413,6 +429,7 @@ mod tests {
             "/1.png",
             "/users",
             "/v1/users",
+            "/web/app.js",
             "/nope",
         ];
         let indexes: Vec<usize> = paths.iter().map(|p| Route::parse(p).index()).collect();
@@ -426,7 +443,18 @@ mod tests {
         assert_eq!(allow("/user/1/kv/k"), "GET, PUT, DELETE, OPTIONS");
         assert_eq!(allow("/v1/users/1/kv"), "PATCH, OPTIONS");
         assert_eq!(allow("/v1/users/1/kv/k"), "PUT, DELETE, OPTIONS");
-        for path in ["/", "/health", "/metrics", "/socket", "/user/1", "/v1/users/1", "/users", "/api/1", "/1.gif"] {
+        for path in [
+            "/",
+            "/health",
+            "/metrics",
+            "/socket",
+            "/user/1",
+            "/v1/users/1",
+            "/users",
+            "/api/1",
+            "/1.gif",
+            "/web/app.js",
+        ] {
             assert_eq!(allow(path), "GET, OPTIONS", "{path}");
         }
     }
