@@ -176,37 +176,52 @@ impl Page {
         self.events.lock().unwrap().iter().filter(|e| e["method"] == method).map(|e| e["params"].clone()).collect()
     }
 
-    /// Evaluates a JavaScript expression in the page (promises awaited) and returns its value.
-    pub async fn eval(&self, expression: &str) -> Value {
+    /// Evaluates a JavaScript expression in the page (promises awaited): its value, or
+    /// what it threw.
+    async fn try_eval(&self, expression: &str) -> Result<Value, Value> {
         let result = self
             .call("Runtime.evaluate", json!({"expression": expression, "returnByValue": true, "awaitPromise": true}))
             .await;
-        if let Some(exception) = result.get("exceptionDetails") {
-            panic!("evaluating {expression:?} threw: {exception}");
+        match result.get("exceptionDetails") {
+            Some(exception) => Err(exception.clone()),
+            None => Ok(result["result"]["value"].clone()),
         }
-        result["result"]["value"].clone()
     }
 
-    /// Polls `expression` until it is truthy; returns its value and when it became so.
+    /// Evaluates a JavaScript expression in the page (promises awaited) and returns its value.
+    pub async fn eval(&self, expression: &str) -> Value {
+        self.try_eval(expression).await.unwrap_or_else(|e| panic!("evaluating {expression:?} threw: {e}"))
+    }
+
+    /// Polls `expression` until it is truthy (an exception counts as not yet); returns
+    /// its value and when it became so.
     pub async fn wait_for(&self, what: &str, expression: &str, patience: Duration) -> (Value, Instant) {
         let deadline = Instant::now() + patience;
         loop {
-            let value = self.eval(expression).await;
-            let truthy = !matches!(&value, Value::Null | Value::Bool(false))
-                && value.as_str() != Some("")
-                && value.as_f64() != Some(0.0);
+            let value = self.try_eval(expression).await;
+            let truthy = value.as_ref().is_ok_and(|v| {
+                !matches!(v, Value::Null | Value::Bool(false)) && v.as_str() != Some("") && v.as_f64() != Some(0.0)
+            });
             if truthy {
-                return (value, Instant::now());
+                return (value.unwrap_or_default(), Instant::now());
             }
-            assert!(Instant::now() < deadline, "timed out after {patience:?} waiting for {what} ({expression})");
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {patience:?} waiting for {what} ({expression}); last: {value:?}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
-    /// Navigates and waits for the load event.
+    /// Navigates and waits for the new document's load event.
     pub async fn navigate(&self, url: &str) {
+        let loads = self.events("Page.loadEventFired").len();
         self.call("Page.navigate", json!({"url": url})).await;
-        self.wait_for("the page to load", "document.readyState === 'complete'", Duration::from_secs(30)).await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.events("Page.loadEventFired").len() == loads {
+            assert!(Instant::now() < deadline, "{url} did not load within 30 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Sets the viewport's width (CSS pixels; a phone's metrics under 600 px).
