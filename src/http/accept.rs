@@ -140,6 +140,13 @@ mod tests {
     }
 
     #[test]
+    fn only_the_first_64_ranges_count() {
+        let filler = vec!["image/png"; MAX_RANGES - 1].join(",");
+        assert!(html(Some(&format!("{filler},text/html"))));
+        assert!(!html(Some(&format!("{filler},image/gif,text/html"))), "the 65th range is not read");
+    }
+
+    #[test]
     fn qualities_parse_as_rfc_9110_writes_them() {
         assert_eq!(parse_quality("1"), Some(1000));
         assert_eq!(parse_quality("1.000"), Some(1000));
