@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Issue and revoke users'' API tokens')
             [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'Read and write users'' key/value pairs')
             [CompletionResult]::new('github', 'github', [CompletionResultType]::ParameterValue, 'Link, unlink and refresh users'' GitHub profiles')
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Serve or hide a user, forget them, or export what is stored about them')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the database schema')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a first config: ask for the bot token and guild, check the bot, create the database')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write the man pages and shell completions (for packagers and the repo''s own docs)')
@@ -322,6 +323,89 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
         'harmy;github;help;help' {
             break
         }
+        'harmy;user' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Serve a user on every route, whatever privacy.mode says')
+            [CompletionResult]::new('hide', 'hide', [CompletionResultType]::ParameterValue, 'Answer a user as not monitored on every route (open sockets hear nothing more of them)')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print everything stored about a user as one JSON document (never a token hash)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'harmy;user;show' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'harmy;user;hide' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'harmy;user;forget' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'harmy;user;export' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'harmy;user;help' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Serve a user on every route, whatever privacy.mode says')
+            [CompletionResult]::new('hide', 'hide', [CompletionResultType]::ParameterValue, 'Answer a user as not monitored on every route (open sockets hear nothing more of them)')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print everything stored about a user as one JSON document (never a token hash)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'harmy;user;help;show' {
+            break
+        }
+        'harmy;user;help;hide' {
+            break
+        }
+        'harmy;user;help;forget' {
+            break
+        }
+        'harmy;user;help;export' {
+            break
+        }
+        'harmy;user;help;help' {
+            break
+        }
         'harmy;migrate' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
@@ -365,6 +449,7 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Issue and revoke users'' API tokens')
             [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'Read and write users'' key/value pairs')
             [CompletionResult]::new('github', 'github', [CompletionResultType]::ParameterValue, 'Link, unlink and refresh users'' GitHub profiles')
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Serve or hide a user, forget them, or export what is stored about them')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the database schema')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a first config: ask for the bot token and guild, check the bot, create the database')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write the man pages and shell completions (for packagers and the repo''s own docs)')
@@ -432,6 +517,25 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             break
         }
         'harmy;help;github;refresh' {
+            break
+        }
+        'harmy;help;user' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Serve a user on every route, whatever privacy.mode says')
+            [CompletionResult]::new('hide', 'hide', [CompletionResultType]::ParameterValue, 'Answer a user as not monitored on every route (open sockets hear nothing more of them)')
+            [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print everything stored about a user as one JSON document (never a token hash)')
+            break
+        }
+        'harmy;help;user;show' {
+            break
+        }
+        'harmy;help;user;hide' {
+            break
+        }
+        'harmy;help;user;forget' {
+            break
+        }
+        'harmy;help;user;export' {
             break
         }
         'harmy;help;migrate' {

@@ -43,6 +43,9 @@ _harmy() {
             harmy,token)
                 cmd="harmy__subcmd__token"
                 ;;
+            harmy,user)
+                cmd="harmy__subcmd__user"
+                ;;
             harmy__subcmd__bot,check)
                 cmd="harmy__subcmd__bot__subcmd__check"
                 ;;
@@ -118,6 +121,9 @@ _harmy() {
             harmy__subcmd__help,token)
                 cmd="harmy__subcmd__help__subcmd__token"
                 ;;
+            harmy__subcmd__help,user)
+                cmd="harmy__subcmd__help__subcmd__user"
+                ;;
             harmy__subcmd__help__subcmd__bot,check)
                 cmd="harmy__subcmd__help__subcmd__bot__subcmd__check"
                 ;;
@@ -153,6 +159,18 @@ _harmy() {
                 ;;
             harmy__subcmd__help__subcmd__token,rotate)
                 cmd="harmy__subcmd__help__subcmd__token__subcmd__rotate"
+                ;;
+            harmy__subcmd__help__subcmd__user,export)
+                cmd="harmy__subcmd__help__subcmd__user__subcmd__export"
+                ;;
+            harmy__subcmd__help__subcmd__user,forget)
+                cmd="harmy__subcmd__help__subcmd__user__subcmd__forget"
+                ;;
+            harmy__subcmd__help__subcmd__user,hide)
+                cmd="harmy__subcmd__help__subcmd__user__subcmd__hide"
+                ;;
+            harmy__subcmd__help__subcmd__user,show)
+                cmd="harmy__subcmd__help__subcmd__user__subcmd__show"
                 ;;
             harmy__subcmd__kv,del)
                 cmd="harmy__subcmd__kv__subcmd__del"
@@ -202,6 +220,36 @@ _harmy() {
             harmy__subcmd__token__subcmd__help,rotate)
                 cmd="harmy__subcmd__token__subcmd__help__subcmd__rotate"
                 ;;
+            harmy__subcmd__user,export)
+                cmd="harmy__subcmd__user__subcmd__export"
+                ;;
+            harmy__subcmd__user,forget)
+                cmd="harmy__subcmd__user__subcmd__forget"
+                ;;
+            harmy__subcmd__user,help)
+                cmd="harmy__subcmd__user__subcmd__help"
+                ;;
+            harmy__subcmd__user,hide)
+                cmd="harmy__subcmd__user__subcmd__hide"
+                ;;
+            harmy__subcmd__user,show)
+                cmd="harmy__subcmd__user__subcmd__show"
+                ;;
+            harmy__subcmd__user__subcmd__help,export)
+                cmd="harmy__subcmd__user__subcmd__help__subcmd__export"
+                ;;
+            harmy__subcmd__user__subcmd__help,forget)
+                cmd="harmy__subcmd__user__subcmd__help__subcmd__forget"
+                ;;
+            harmy__subcmd__user__subcmd__help,help)
+                cmd="harmy__subcmd__user__subcmd__help__subcmd__help"
+                ;;
+            harmy__subcmd__user__subcmd__help,hide)
+                cmd="harmy__subcmd__user__subcmd__help__subcmd__hide"
+                ;;
+            harmy__subcmd__user__subcmd__help,show)
+                cmd="harmy__subcmd__user__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -209,7 +257,7 @@ _harmy() {
 
     case "${cmd}" in
         harmy)
-            opts="-h -V --config --database --admin-socket --set --help --version serve bot token kv github migrate init generate-docs help"
+            opts="-h -V --config --database --admin-socket --set --help --version serve bot token kv github user migrate init generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -657,7 +705,7 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__help)
-            opts="serve bot token kv github migrate init generate-docs help"
+            opts="serve bot token kv github user migrate init generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -951,6 +999,76 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__help__subcmd__token__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__user)
+            opts="show hide forget export"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__user__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__user__subcmd__forget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__user__subcmd__hide)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__user__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1417,6 +1535,240 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__token__subcmd__rotate)
+            opts="-h -V --config --database --admin-socket --set --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user)
+            opts="-h -V --config --database --admin-socket --set --help --version show hide forget export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__export)
+            opts="-h -V --config --database --admin-socket --set --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__forget)
+            opts="-h -V --config --database --admin-socket --set --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__help)
+            opts="show hide forget export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__help__subcmd__forget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__help__subcmd__hide)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__hide)
+            opts="-h -V --config --database --admin-socket --set --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__user__subcmd__show)
             opts="-h -V --config --database --admin-socket --set --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

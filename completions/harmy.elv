@@ -31,6 +31,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand token 'Issue and revoke users'' API tokens'
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
+            cand user 'Serve or hide a user, forget them, or export what is stored about them'
             cand migrate 'Create or upgrade the database schema'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
@@ -281,6 +282,78 @@ set edit:completion:arg-completer[harmy] = {|@words|
         }
         &'harmy;github;help;help'= {
         }
+        &'harmy;user'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'Serve a user on every route, whatever privacy.mode says'
+            cand hide 'Answer a user as not monitored on every route (open sockets hear nothing more of them)'
+            cand forget 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them'
+            cand export 'Print everything stored about a user as one JSON document (never a token hash)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;user;show'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;user;hide'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;user;forget'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;user;export'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;user;help'= {
+            cand show 'Serve a user on every route, whatever privacy.mode says'
+            cand hide 'Answer a user as not monitored on every route (open sockets hear nothing more of them)'
+            cand forget 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them'
+            cand export 'Print everything stored about a user as one JSON document (never a token hash)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;user;help;show'= {
+        }
+        &'harmy;user;help;hide'= {
+        }
+        &'harmy;user;help;forget'= {
+        }
+        &'harmy;user;help;export'= {
+        }
+        &'harmy;user;help;help'= {
+        }
         &'harmy;migrate'= {
             cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
             cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
@@ -321,6 +394,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand token 'Issue and revoke users'' API tokens'
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
+            cand user 'Serve or hide a user, forget them, or export what is stored about them'
             cand migrate 'Create or upgrade the database schema'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
@@ -371,6 +445,20 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;help;github;unlink'= {
         }
         &'harmy;help;github;refresh'= {
+        }
+        &'harmy;help;user'= {
+            cand show 'Serve a user on every route, whatever privacy.mode says'
+            cand hide 'Answer a user as not monitored on every route (open sockets hear nothing more of them)'
+            cand forget 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them'
+            cand export 'Print everything stored about a user as one JSON document (never a token hash)'
+        }
+        &'harmy;help;user;show'= {
+        }
+        &'harmy;help;user;hide'= {
+        }
+        &'harmy;help;user;forget'= {
+        }
+        &'harmy;help;user;export'= {
         }
         &'harmy;help;migrate'= {
         }

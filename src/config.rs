@@ -45,6 +45,8 @@ pub struct Config {
     pub card: CardConfig,
     /// The Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// Who is served: everyone, or only those who said so (SPEC §11).
+    pub privacy: PrivacyConfig,
 }
 
 /// `[discord]`
@@ -286,6 +288,25 @@ impl Default for MetricsConfig {
     fn default() -> Self {
         Self { enabled: true, listen: String::new() }
     }
+}
+
+/// `[privacy]`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Whom the API serves when they have not said (`.show` / `.hide`).
+    pub mode: PrivacyMode,
+}
+
+/// `privacy.mode`: whether members are served until they hide, or hidden until they show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivacyMode {
+    /// Every monitored member is served until they `.hide` (what api.harmy.gg and Lanyard do).
+    #[default]
+    Public,
+    /// Nobody is served until they `.show`.
+    OptIn,
 }
 
 /// A secret string: never shown by `Debug`, so it cannot reach a log line.

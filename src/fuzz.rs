@@ -342,6 +342,7 @@ pub fn bot_command(data: &[u8]) {
             Action::KvGet { key } | Action::KvDel { key } => assert!(word(&key)),
             Action::GithubLink { login } => assert!(word(&login) && !login.eq_ignore_ascii_case("unlink")),
             Action::KvList | Action::Token | Action::GithubUnlink | Action::Help => {}
+            Action::Show | Action::Hide | Action::Forget { .. } | Action::Export => {}
         },
     }
     check_reply(content);

@@ -108,6 +108,8 @@ pub async fn serve(
         parts.spawn(crate::app::github::refresher::run(app.github.clone(), shutdown.clone()));
     }
 
+    parts.spawn(crate::app::privacy::last_seen::run(app.clone(), shutdown.clone()));
+
     // The gateway fills the presence cache and hands the bot its events (which
     // it drops when no bot runs).
     let (bot_events, bot_inbox) = crate::gateway::bot_channel();

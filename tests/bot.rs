@@ -285,12 +285,12 @@ fn bot_commands_registers_globally_and_per_guild() {
     ] {
         let out = instance.cli(args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        assert!(stdout(&out).starts_with("registered 3 slash commands"), "{}", stdout(&out));
+        assert!(stdout(&out).starts_with("registered 6 slash commands"), "{}", stdout(&out));
         let put = rest.requests().into_iter().rev().find(|r| r.method == "PUT").expect("a PUT");
         assert_eq!(put.path, path);
         assert_eq!(put.authorization.as_deref(), Some(format!("Bot {TOKEN}").as_str()));
         let names: Vec<&str> = put.body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["kv", "token", "github"]);
+        assert_eq!(names, ["kv", "token", "github", "privacy", "forget", "export"]);
     }
 }
 

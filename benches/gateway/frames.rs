@@ -35,10 +35,11 @@ pub fn presence(user: u64, song: usize) -> String {
     )
 }
 
-/// A PRESENCE_UPDATE frame.
-pub fn presence_update(seq: u64, user: u64, song: usize) -> String {
+/// A PRESENCE_UPDATE frame with `status` (the Spotify activity is kept when offline, so
+/// the last song of a flood shows whatever its status).
+pub fn presence_update(seq: u64, user: u64, song: usize, status: &str) -> String {
     format!(
-        r#"{{"op":0,"t":"PRESENCE_UPDATE","s":{seq},"d":{{"user":{{"id":"{user}"}},"status":"online","guild_id":"{GUILD}","client_status":{{"desktop":"online"}},"activities":[{}]}}}}"#,
+        r#"{{"op":0,"t":"PRESENCE_UPDATE","s":{seq},"d":{{"user":{{"id":"{user}"}},"status":"{status}","guild_id":"{GUILD}","client_status":{{"desktop":"{status}"}},"activities":[{}]}}}}"#,
         spotify(song)
     )
 }

@@ -4,6 +4,8 @@
 //! cargo bench --bench gateway -- ingest    # 200 000 Spotify PRESENCE_UPDATEs: harmy (in process, and the binary over HTTP) vs a bare twilight shard
 //! cargo bench --bench gateway -- memory    # RSS per monitored user: (RSS at 100 000 − RSS at 1 000) / 99 000
 //! cargo bench --bench gateway -- startup   # time from spawning `harmy serve` to the 100 000th member served
+//! cargo bench --bench gateway -- flips     # ingest with status flips: every update changes the status, half go offline (last seen)
+//! cargo bench --bench gateway -- memory-last-seen   # memory, then every member goes offline (a last-seen time each)
 //! ```
 //!
 //! Ingest runs, in the same run against the same local gateway: a bare
@@ -38,19 +40,29 @@ fn main() {
     let wants = |mode: &str| modes.is_empty() || modes.iter().any(|m| m == mode);
     println!("machine: {} × {}", num_cpus(), cpu_model());
     if wants("ingest") {
-        ingest();
+        ingest(false);
+    }
+    if wants("flips") {
+        ingest(true);
     }
     if wants("memory") || wants("startup") {
-        memory_and_startup();
+        memory_and_startup(false);
+    }
+    if wants("memory-last-seen") {
+        memory_and_startup(true);
     }
 }
 
-fn ingest() {
+/// The flood, with or without status flips (`flips`: each update changes the user's
+/// status, every other one to offline, so half the updates record a last-seen time).
+fn ingest(flips: bool) {
     let gw = BenchGateway::start(Script::Flood {
         guild_create: Arc::new(frames::guild_create(FLOOD_USERS, false)),
         updates: *UPDATES,
         users: FLOOD_USERS,
+        flips,
     });
+    let label = if flips { "ingest with status flips" } else { "ingest" };
     let (mut bare, mut harmy, mut served) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=ROUNDS {
         let b = rate(bare_shard(&gw));
@@ -58,7 +70,7 @@ fn ingest() {
         let s = ingest_binary(&gw).map(rate);
         let s_text = s.map_or("n/a (no HTTP API in this build)".into(), |s| format!("{s:>7.0}/s"));
         println!(
-            "ingest round {round}: bare shard {b:>7.0}/s, harmy in process {h:>7.0}/s, harmy serve over HTTP {s_text}"
+            "{label} round {round}: bare shard {b:>7.0}/s, harmy in process {h:>7.0}/s, harmy serve over HTTP {s_text}"
         );
         bare.push(b);
         harmy.push(h);
@@ -67,12 +79,12 @@ fn ingest() {
     let (b, h) = (median(bare), median(harmy));
     let updates = *UPDATES;
     println!(
-        "ingest: {updates} updates, median bare shard {b:.0}/s, harmy in process {h:.0}/s, ratio {:.2} (goal ≥ 0.5)",
+        "{label}: {updates} updates, median bare shard {b:.0}/s, harmy in process {h:.0}/s, ratio {:.2} (goal ≥ 0.5)",
         h / b
     );
     if !served.is_empty() {
         let s = median(served);
-        println!("ingest: harmy serve over HTTP, median {s:.0}/s, ratio {:.2} (goal ≥ 0.5)", s / b);
+        println!("{label}: harmy serve over HTTP, median {s:.0}/s, ratio {:.2} (goal ≥ 0.5)", s / b);
     }
 }
 
@@ -151,10 +163,11 @@ fn memchr(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn memory_and_startup() {
+/// `then_offline`: once synced, every member goes offline (a last-seen time each).
+fn memory_and_startup(then_offline: bool) {
     let mut rss = Vec::new();
     for users in [1_000u64, 100_000] {
-        let run = run_binary(users);
+        let run = run_binary(users, then_offline);
         println!(
             "{users:>6} members: synced {:>5} ms after spawn, served over HTTP {}, RSS {} KiB",
             run.synced.as_millis(),
@@ -165,7 +178,8 @@ fn memory_and_startup() {
         rss.push(run.rss_kib as f64);
     }
     let per_user = (rss[1] - rss[0]) * 1024.0 / 99_000.0;
-    println!("memory: {per_user:.0} bytes per monitored user with one Spotify activity (goal ≤ 2048)");
+    let what = if then_offline { ", offline with a last-seen time" } else { "" };
+    println!("memory: {per_user:.0} bytes per monitored user with one Spotify activity{what} (goal ≤ 2048)");
 }
 
 struct BinaryRun {
@@ -174,11 +188,14 @@ struct BinaryRun {
     rss_kib: u64,
 }
 
-/// Runs the release binary against a large guild of `users` members.
-fn run_binary(users: u64) -> BinaryRun {
+/// Runs the release binary against a large guild of `users` members (who all go
+/// offline once synced, with `then_offline`).
+fn run_binary(users: u64, then_offline: bool) -> BinaryRun {
     let gw = BenchGateway::start(Script::Chunks {
         guild_create: Arc::new(frames::guild_create(users, true)),
         chunks: Arc::new(frames::chunks(users)),
+        users,
+        then_offline,
     });
     let mut harmy = Harmy::spawn(&gw, users);
     let last = frames::FIRST_USER + users - 1;
@@ -188,6 +205,12 @@ fn run_binary(users: u64) -> BinaryRun {
         }
         harmy.spawned.elapsed()
     });
+    if let (true, Some(addr)) = (then_offline, &harmy.http) {
+        // The last member's offline update is the last frame: once it shows, all have.
+        while !get(addr, &format!("/user/{last}")).is_some_and(|r| r.contains("\"lastSeen\":1")) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     std::thread::sleep(Duration::from_millis(500));
     let rss_kib = rss_kib(harmy.child.id());
     harmy.stop();

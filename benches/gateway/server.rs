@@ -13,10 +13,13 @@ use tokio_websockets::{Message, ServerBuilder};
 /// What the gateway sends after READY.
 #[derive(Clone)]
 pub enum Script {
-    /// One GUILD_CREATE with every member and presence, then `updates` PRESENCE_UPDATEs.
-    Flood { guild_create: Arc<String>, updates: usize, users: u64 },
-    /// A large guild: an empty GUILD_CREATE, then these chunks when op 8 asks.
-    Chunks { guild_create: Arc<String>, chunks: Arc<Vec<String>> },
+    /// One GUILD_CREATE with every member and presence, then `updates` PRESENCE_UPDATEs;
+    /// with `flips`, every other pass over the users sends them offline (each update
+    /// then changes the status, half of them to offline: a last-seen time each).
+    Flood { guild_create: Arc<String>, updates: usize, users: u64, flips: bool },
+    /// A large guild: an empty GUILD_CREATE, then these chunks when op 8 asks; with
+    /// `then_offline`, a PRESENCE_UPDATE sending each of the `users` offline after them.
+    Chunks { guild_create: Arc<String>, chunks: Arc<Vec<String>>, users: u64, then_offline: bool },
 }
 
 /// A running bench gateway.
@@ -57,11 +60,11 @@ impl BenchGateway {
                                 seq += 1;
                                 let _ = ws.feed(Message::text(super::frames::ready(seq, &resume_url))).await;
                                 match &script {
-                                    Script::Flood { guild_create, updates, users } => {
+                                    Script::Flood { guild_create, updates, users, flips } => {
                                         seq += 1;
                                         let _ =
                                             ws.send(Message::text(dispatch(seq, "GUILD_CREATE", guild_create))).await;
-                                        flood(&mut ws, &mut seq, *updates, *users, &started).await;
+                                        flood(&mut ws, &mut seq, (*updates, *users, *flips), &started).await;
                                     }
                                     Script::Chunks { guild_create, .. } => {
                                         seq += 1;
@@ -71,7 +74,7 @@ impl BenchGateway {
                                 }
                             }
                             Some(8) => {
-                                if let Script::Chunks { chunks, .. } = &script {
+                                if let Script::Chunks { chunks, users, then_offline, .. } = &script {
                                     let nonce = frame["d"]["nonce"].to_string();
                                     for chunk in chunks.iter() {
                                         seq += 1;
@@ -80,6 +83,14 @@ impl BenchGateway {
                                         let _ = ws.feed(Message::text(frame)).await;
                                     }
                                     let _ = ws.flush().await;
+                                    if *then_offline {
+                                        for user in super::frames::FIRST_USER..super::frames::FIRST_USER + users {
+                                            seq += 1;
+                                            let frame = super::frames::presence_update(seq, user, 0, "offline");
+                                            let _ = ws.feed(Message::text(frame)).await;
+                                        }
+                                        let _ = ws.flush().await;
+                                    }
                                 }
                             }
                             _ => {}
@@ -96,14 +107,19 @@ fn dispatch(seq: u64, t: &str, d: &str) -> String {
     format!(r#"{{"op":0,"t":"{t}","s":{seq},"d":{d}}}"#)
 }
 
-async fn flood<S>(ws: &mut S, seq: &mut u64, updates: usize, users: u64, started: &Mutex<Option<Instant>>)
-where
+async fn flood<S>(
+    ws: &mut S,
+    seq: &mut u64,
+    (updates, users, flips): (usize, u64, bool),
+    started: &Mutex<Option<Instant>>,
+) where
     S: futures_util::Sink<Message> + Unpin,
 {
     *started.lock().unwrap() = Some(Instant::now());
     for i in 0..updates {
         *seq += 1;
-        let frame = super::frames::presence_update(*seq, super::frames::FIRST_USER + i as u64 % users, i);
+        let status = if flips && (i as u64 / users) % 2 == 1 { "offline" } else { "online" };
+        let frame = super::frames::presence_update(*seq, super::frames::FIRST_USER + i as u64 % users, i, status);
         if ws.feed(Message::text(frame)).await.is_err() {
             return;
         }

@@ -7,6 +7,7 @@ mod github;
 mod kv;
 pub(crate) mod server;
 mod token;
+mod user;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,10 @@ pub enum Request {
     GithubLink { user: UserId, login: String },
     GithubUnlink { user: UserId },
     GithubRefresh { user: Option<UserId> },
+    UserShow { user: UserId },
+    UserHide { user: UserId },
+    UserForget { user: UserId },
+    UserExport { user: UserId },
 }
 
 /// The answer: what to print on stdout, or the error line.
@@ -50,5 +55,9 @@ pub async fn execute(app: &App, request: Request) -> Result<String> {
         Request::GithubLink { user, login } => github::link(app, user, login).await,
         Request::GithubUnlink { user } => github::unlink(app, user).await,
         Request::GithubRefresh { user } => github::refresh(app, user).await,
+        Request::UserShow { user } => user::show(app, user).await,
+        Request::UserHide { user } => user::hide(app, user).await,
+        Request::UserForget { user } => user::forget(app, user).await,
+        Request::UserExport { user } => user::export(app, user).await,
     }
 }

@@ -145,6 +145,10 @@ fn request_name(request: &Request) -> &'static str {
         Request::GithubLink { .. } => "github_link",
         Request::GithubUnlink { .. } => "github_unlink",
         Request::GithubRefresh { .. } => "github_refresh",
+        Request::UserShow { .. } => "user_show",
+        Request::UserHide { .. } => "user_hide",
+        Request::UserForget { .. } => "user_forget",
+        Request::UserExport { .. } => "user_export",
     }
 }
 

@@ -11,6 +11,8 @@
 //!   the API serves.
 //! * [`writes`]: the write path of the stored public state (KV, GitHub): group
 //!   commit, extras refreshed, change marked.
+//! * [`privacy`]: who is served (`.show` / `.hide`), `forget`, the export,
+//!   and last seen; its choices apply inside [`presence`].
 //! * [`changes`]: who changed, for the WebSocket hub and the caches.
 //! * [`health`]: the gateway's health, for `/health` and `/metrics`.
 
@@ -19,6 +21,7 @@ pub mod github;
 pub(crate) mod health;
 pub mod kv;
 pub mod presence;
+pub mod privacy;
 pub mod reads;
 pub mod tokens;
 pub(crate) mod writes;
@@ -31,6 +34,7 @@ use self::health::GatewayHealth;
 pub use self::health::PresenceSource;
 use self::kv::Kv;
 use self::presence::Presences;
+use self::privacy::Privacy;
 use self::reads::{Extras, Reads};
 use self::tokens::Tokens;
 use self::writes::Writes;
@@ -54,6 +58,8 @@ pub struct App {
     pub tokens: Tokens,
     /// GitHub links; shared with its refresher.
     pub github: Arc<Github>,
+    /// Privacy choices and last-seen times.
+    pub privacy: Privacy,
     /// The gateway's session and counters.
     pub gateway: GatewayHealth,
 }
@@ -69,7 +75,8 @@ impl App {
     pub fn with_source(config: Config, store: Store, source: PresenceSource) -> Result<Arc<App>> {
         let store = Arc::new(store);
         let changes = Arc::new(ChangeFeed::default());
-        let presences = Arc::new(Presences::new(changes.clone()));
+        let (visibility, last_seen) = privacy::load(&config, &store);
+        let presences = Arc::new(Presences::with_privacy(changes.clone(), visibility, last_seen));
         let stored = store.read(|txn| {
             let mut users = kv::data::users(txn)?;
             users.extend(github::data::users(txn)?);
@@ -83,7 +90,8 @@ impl App {
         Ok(Arc::new(App {
             kv: Kv::new(config.kv.into(), store.clone(), writes.clone()),
             tokens: Tokens::new(store.clone()),
-            github: Arc::new(Github::new(&config.github, store.clone(), writes)),
+            github: Arc::new(Github::new(&config.github, store.clone(), writes.clone())),
+            privacy: Privacy::new(store.clone(), presences.clone(), writes, changes.clone()),
             gateway: GatewayHealth::new(source),
             config,
             store,

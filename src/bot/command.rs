@@ -21,6 +21,14 @@ pub enum Action {
     GithubLink { login: String },
     /// `.github unlink`, `/github unlink`
     GithubUnlink,
+    /// `.show`, `/privacy show`
+    Show,
+    /// `.hide`, `/privacy hide`
+    Hide,
+    /// `.forget` (asks first), `.forget confirm`, `/forget confirm:`
+    Forget { confirmed: bool },
+    /// `.export`, `/export`
+    Export,
     /// `.help`
     Help,
 }
@@ -64,6 +72,14 @@ pub fn parse_message(prefix: &str, content: &str) -> Option<Result<Action, Usage
         "github" => one_word("`{p}github LOGIN` or `{p}github unlink`").map(|login| {
             if login.eq_ignore_ascii_case("unlink") { Action::GithubUnlink } else { Action::GithubLink { login } }
         }),
+        "show" => no_args(Action::Show, "`{p}show`"),
+        "hide" => no_args(Action::Hide, "`{p}hide`"),
+        "forget" => match args {
+            "" => Ok(Action::Forget { confirmed: false }),
+            confirm if confirm.eq_ignore_ascii_case("confirm") => Ok(Action::Forget { confirmed: true }),
+            _ => Err(Usage("`{p}forget`, then `{p}forget confirm`")),
+        },
+        "export" => no_args(Action::Export, "`{p}export`"),
         "help" => Ok(Action::Help),
         _ => return None,
     };
@@ -95,6 +111,9 @@ pub fn parse_slash(data: &CommandData) -> Option<Action> {
             _ => None,
         })
     };
+    let boolean = |name: &str| {
+        options.iter().find(|o| o.name == name).is_some_and(|o| matches!(o.value, CommandOptionValue::Boolean(true)))
+    };
     match (data.name.as_str(), sub) {
         ("kv", "set") => Some(Action::KvSet { key: string("key")?, value: string("value")? }),
         ("kv", "get") => Some(Action::KvGet { key: string("key")? }),
@@ -103,6 +122,10 @@ pub fn parse_slash(data: &CommandData) -> Option<Action> {
         ("token", _) => Some(Action::Token),
         ("github", "link") => Some(Action::GithubLink { login: string("login")? }),
         ("github", "unlink") => Some(Action::GithubUnlink),
+        ("privacy", "show") => Some(Action::Show),
+        ("privacy", "hide") => Some(Action::Hide),
+        ("forget", _) => Some(Action::Forget { confirmed: boolean("confirm") }),
+        ("export", _) => Some(Action::Export),
         _ => None,
     }
 }
@@ -150,6 +173,32 @@ mod tests {
         assert_eq!(parse(".github vaqqq"), Some(Ok(Action::GithubLink { login: "vaqqq".into() })));
         assert_eq!(parse(".github unlink"), Some(Ok(Action::GithubUnlink)));
         assert!(matches!(parse(".github"), Some(Err(_))));
+    }
+
+    #[test]
+    fn privacy_commands_and_forget_asks_before_it_deletes() {
+        assert_eq!(parse(".show"), Some(Ok(Action::Show)));
+        assert_eq!(parse(".hide"), Some(Ok(Action::Hide)));
+        assert_eq!(parse(".export"), Some(Ok(Action::Export)));
+        assert_eq!(parse(".forget"), Some(Ok(Action::Forget { confirmed: false })));
+        assert_eq!(parse(".forget confirm"), Some(Ok(Action::Forget { confirmed: true })));
+        assert_eq!(parse(".forget CONFIRM"), Some(Ok(Action::Forget { confirmed: true })));
+        assert!(matches!(parse(".forget please"), Some(Err(_))));
+        assert!(matches!(parse(".hide now"), Some(Err(_))));
+        let slash = |value: serde_json::Value| parse_slash(&serde_json::from_value(value).unwrap());
+        let privacy = |sub: &str| {
+            serde_json::json!({"id": "43", "name": "privacy", "type": 1,
+            "options": [{"name": sub, "type": 1, "options": []}]})
+        };
+        assert_eq!(slash(privacy("show")), Some(Action::Show));
+        assert_eq!(slash(privacy("hide")), Some(Action::Hide));
+        let forget = |options| serde_json::json!({"id": "44", "name": "forget", "type": 1, "options": options});
+        assert_eq!(slash(forget(serde_json::json!([]))), Some(Action::Forget { confirmed: false }));
+        let no = serde_json::json!([{"name": "confirm", "type": 5, "value": false}]);
+        assert_eq!(slash(forget(no)), Some(Action::Forget { confirmed: false }));
+        let yes = serde_json::json!([{"name": "confirm", "type": 5, "value": true}]);
+        assert_eq!(slash(forget(yes)), Some(Action::Forget { confirmed: true }));
+        assert_eq!(slash(serde_json::json!({"id": "45", "name": "export", "type": 1})), Some(Action::Export));
     }
 
     #[test]

@@ -11,8 +11,12 @@ pub fn text(prefix: &str) -> String {
          `{p}kv`: list your keys\n\
          `{p}token` (or `{p}apikey`): get a new API token by DM (the old one stops working)\n\
          `{p}github LOGIN`: link your GitHub profile; `{p}github unlink` removes it\n\
+         `{p}show` / `{p}hide`: let harmy serve your presence, or answer as if it did not know you\n\
+         `{p}forget`: delete everything harmy stores about you (asks to confirm first)\n\
+         `{p}export`: get everything harmy stores about you as a file by DM\n\
          `{p}help`: this list\n\
-         The same commands exist as slash commands (`/kv`, `/token`, `/github`), answered privately."
+         The same commands exist as slash commands (`/kv`, `/token`, `/github`, `/privacy show|hide`, \
+         `/forget`, `/export`), answered privately."
     )
 }
 

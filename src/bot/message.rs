@@ -7,7 +7,7 @@ use twilight_model::gateway::event::Event;
 use crate::ids::UserId;
 
 use super::command::{self, Action};
-use super::{Bot, reply, token};
+use super::{Bot, privacy, reply, token};
 
 /// A cheap first look, on the event loop: whether an event may need handling at
 /// all (bots ignored, other guilds ignored, plain chat without a command or a
@@ -49,9 +49,12 @@ pub async fn handle(bot: &Bot, message: &Message) {
     let text = match parsed {
         Err(usage) => usage.show(prefix),
         Ok(Action::Token) => token::by_message(bot, message).await,
-        Ok(action) => bot.answer(user, action).await,
+        Ok(Action::Export) => privacy::export(bot, user, message.guild_id.is_none()).await,
+        Ok(action) => bot.answer(user, action, false).await,
     };
-    say(bot, message, &text).await;
+    if !text.is_empty() {
+        say(bot, message, &text).await;
+    }
 }
 
 /// Replies to a message (without pinging its author); failures are logged.

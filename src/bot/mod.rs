@@ -16,6 +16,7 @@ pub(crate) mod invite;
 mod kv;
 pub mod limit;
 mod message;
+mod privacy;
 pub(crate) mod register;
 pub(crate) mod reply;
 mod slash;
@@ -60,13 +61,14 @@ impl Bot {
     }
 
     /// Whether the bot answers `user` in this guild. In DMs (`None`) it answers
-    /// only monitored users, so that a stranger who can DM the bot cannot fill the
-    /// store with KV pairs and tokens.
+    /// only members of monitored guilds (hidden ones too: they may want to
+    /// `.show`), so that a stranger who can DM the bot cannot fill the store with
+    /// KV pairs and tokens.
     fn serves(&self, guild: Option<Id<GuildMarker>>, user: UserId) -> bool {
         let configured = &self.app.config().discord.guild_ids;
         match guild {
             Some(g) => configured.is_empty() || configured.contains(&g.get()),
-            None => self.app.presences.contains(user),
+            None => self.app.presences.is_member(user),
         }
     }
 
@@ -81,10 +83,11 @@ impl Bot {
         }
     }
 
-    /// Runs an action other than `Token` (whose reply depends on the channel) and
-    /// returns the text to show.
-    async fn answer(&self, user: UserId, action: Action) -> String {
+    /// Runs an action other than `Token` and `Export` (whose replies depend on the
+    /// channel) and returns the text to show. `slash`: it came as a slash command.
+    async fn answer(&self, user: UserId, action: Action, slash: bool) -> String {
         let app = &self.app;
+        let prefix = &app.config().discord.command_prefix;
         let result: Result<String> = match action {
             Action::KvSet { key, value } => kv::set(app, user, key, value).await,
             Action::KvGet { key } => kv::get(app, user, key).await,
@@ -92,8 +95,12 @@ impl Bot {
             Action::KvList => kv::list(app, user).await,
             Action::GithubLink { login } => github::link(app, user, login).await,
             Action::GithubUnlink => github::unlink(app, user).await,
-            Action::Help => Ok(help::text(&app.config().discord.command_prefix)),
-            Action::Token => Ok(String::new()),
+            Action::Show => privacy::show(app, user).await,
+            Action::Hide => privacy::hide(app, user).await,
+            Action::Forget { confirmed: false } => Ok(privacy::forget_asks(prefix, slash)),
+            Action::Forget { confirmed: true } => privacy::forget(app, user, prefix).await,
+            Action::Help => Ok(help::text(prefix)),
+            Action::Token | Action::Export => Ok(String::new()),
         };
         result.unwrap_or_else(|e| reply::error_text(&e))
     }

@@ -1,5 +1,5 @@
 //! `harmy bot commands`: the slash command definitions (`/kv`, `/token`,
-//! `/github`) and their registration, a bulk overwrite (PUT) so that running it
+//! `/github`, `/privacy`, `/forget`, `/export`) and their registration, a bulk overwrite (PUT) so that running it
 //! again replaces rather than duplicates.
 
 use twilight_http::Client;
@@ -47,6 +47,24 @@ pub fn definitions(limits: KvLimits) -> Vec<Command> {
                 subcommand("unlink", "Remove the link", vec![]),
             ],
         ),
+        command(
+            "privacy",
+            "Whether harmy serves your presence",
+            vec![
+                subcommand("show", "Serve your presence, key/value pairs and GitHub profile", vec![]),
+                subcommand("hide", "Answer everyone as if harmy did not know you", vec![]),
+            ],
+        ),
+        command(
+            "forget",
+            "Delete everything harmy stores about you, and hide you",
+            vec![CommandOption {
+                kind: CommandOptionType::Boolean,
+                required: Some(false),
+                ..string("confirm", "True to delete (without it, harmy only says what would go)")
+            }],
+        ),
+        command("export", "Get everything harmy stores about you, as a file by DM", vec![]),
     ]
 }
 
@@ -124,7 +142,9 @@ mod tests {
     fn definitions_match_the_spec_names() {
         let json = serde_json::to_value(definitions(KvLimits::default())).unwrap();
         let names: Vec<&str> = json.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["kv", "token", "github"]);
+        assert_eq!(names, ["kv", "token", "github", "privacy", "forget", "export"]);
+        assert_eq!(json[4]["options"][0]["name"], "confirm");
+        assert_eq!(json[4]["options"][0]["type"], 5, "a boolean");
         let kv_subs: Vec<&str> =
             json[0]["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
         assert_eq!(kv_subs, ["set", "get", "del", "list"]);

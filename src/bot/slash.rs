@@ -8,7 +8,7 @@ use twilight_model::http::interaction::{InteractionResponse, InteractionResponse
 use crate::ids::UserId;
 
 use super::command::{self, Action};
-use super::{Bot, reply, token};
+use super::{Bot, privacy, reply, token};
 
 /// Handles one interaction; only application commands are harmy's.
 pub async fn handle(bot: &Bot, interaction: &Interaction) {
@@ -23,7 +23,8 @@ pub async fn handle(bot: &Bot, interaction: &Interaction) {
             Some(action) => match bot.admit(user, &action, false) {
                 Err(refusal) => refusal.unwrap_or_default(),
                 Ok(()) if action == Action::Token => token::by_slash(bot, user).await,
-                Ok(()) => bot.answer(user, action).await,
+                Ok(()) if action == Action::Export => privacy::export(bot, user, false).await,
+                Ok(()) => bot.answer(user, action, true).await,
             },
         }
     };

@@ -10,6 +10,7 @@ mod migrate;
 mod prompt;
 mod serve;
 mod token;
+mod user;
 
 use std::path::PathBuf;
 
@@ -83,6 +84,9 @@ pub enum Command {
     /// Link, unlink and refresh users' GitHub profiles.
     #[command(subcommand)]
     Github(github::GithubCommand),
+    /// Serve or hide a user, forget them, or export what is stored about them.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Create or upgrade the database schema.
     Migrate(migrate::MigrateArgs),
     /// Write a first config: ask for the bot token and guild, check the bot, create the database.
@@ -116,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Token(command) => token::run(&loaded, command),
         Command::Kv(command) => kv::run(&loaded, command),
         Command::Github(command) => github::run(&loaded, command),
+        Command::User(command) => user::run(&loaded, command),
         Command::Migrate(args) => migrate::run(&loaded, args),
         Command::GenerateDocs(_) | Command::Init(_) => unreachable!("handled above"),
     }

@@ -82,6 +82,10 @@ pub struct Outside {
     pub http_connections: usize,
     /// KV writes that succeeded, from any adapter.
     pub kv_writes: u64,
+    /// Users seen going offline (last-seen times recorded).
+    pub last_seen_recorded: u64,
+    /// Batches of last-seen times written to the database.
+    pub last_seen_commits: u64,
 }
 
 impl Metrics {
@@ -154,7 +158,11 @@ impl Metrics {
         one("harmy_websocket_sessions_total", "counter", "WebSocket sessions opened.", load(&self.sessions_opened))?;
         one("harmy_websocket_pushes_total", "counter", "Presence messages pushed to sockets.", load(&self.pushes))?;
         one("harmy_rate_limited_total", "counter", "Requests refused by the rate limiter.", load(&self.rate_limited))?;
-        one("harmy_kv_writes_total", "counter", "KV writes (HTTP, bot and CLI).", outside.kv_writes.to_string())
+        one("harmy_kv_writes_total", "counter", "KV writes (HTTP, bot and CLI).", outside.kv_writes.to_string())?;
+        let help = "Last-seen times recorded (a served user going offline).";
+        one("harmy_last_seen_recorded_total", "counter", help, outside.last_seen_recorded.to_string())?;
+        let help = "Batches of last-seen times written to the database (at most one per 30 s, and at shutdown).";
+        one("harmy_last_seen_commits_total", "counter", help, outside.last_seen_commits.to_string())
     }
 }
 
@@ -174,6 +182,8 @@ mod tests {
             gateway_reconnects: 1,
             http_connections: 2,
             kv_writes: 3,
+            last_seen_recorded: 40,
+            last_seen_commits: 1,
         });
         assert!(text.contains("harmy_http_requests_total{route=\"/user/:id\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
@@ -184,5 +194,7 @@ mod tests {
         assert!(text.contains("harmy_kv_writes_total 3"), "{text}");
         assert!(text.contains("harmy_gateway_events_total 11\n"), "{text}");
         assert!(text.contains("harmy_gateway_reconnects_total 1\n"), "{text}");
+        assert!(text.contains("harmy_last_seen_recorded_total 40\n"), "{text}");
+        assert!(text.contains("harmy_last_seen_commits_total 1\n"), "{text}");
     }
 }

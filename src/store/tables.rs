@@ -15,3 +15,7 @@ pub const TOKEN_SELECTORS: TableDefinition<&str, u64> = TableDefinition::new("to
 pub const GITHUB_LINKS: TableDefinition<u64, &str> = TableDefinition::new("github_links");
 /// user id → JSON of the last fetched profile with its ETag (`github::Record`).
 pub const GITHUB_PROFILES: TableDefinition<u64, &str> = TableDefinition::new("github_profiles");
+/// user id → the user's own privacy choice (`privacy::Choice` as a byte); absent: the mode decides.
+pub const PRIVACY: TableDefinition<u64, u8> = TableDefinition::new("privacy");
+/// user id → when they were last seen going offline (ms since the epoch).
+pub const LAST_SEEN: TableDefinition<u64, u64> = TableDefinition::new("last_seen");

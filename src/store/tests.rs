@@ -68,3 +68,31 @@ fn a_second_open_reports_the_lock() {
     let err = Store::open(store.path()).unwrap_err();
     assert!(matches!(err, StoreError::Locked(_)), "{err}");
 }
+
+#[test]
+fn a_schema_1_database_keeps_its_data_through_the_privacy_migration() {
+    use crate::app::kv::{KvLimits, data as kv};
+    use crate::app::privacy::data as privacy;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.redb");
+    // A file as harmy left it before privacy: schema 1, with a KV pair.
+    {
+        let store = Store::open_file(&path, true).unwrap();
+        store
+            .write(Durability::Immediate, |txn| {
+                (MIGRATIONS[0].apply)(txn)?;
+                txn.open_table(META)?.insert(SCHEMA_KEY, 1)?;
+                kv::set(txn, crate::ids::UserId(7), &[("k".into(), "v".into())], &KvLimits::default())
+            })
+            .unwrap();
+    }
+    assert!(matches!(Store::open(&path), Err(StoreError::NeedsMigration { found: 1, .. })));
+    let done = Store::migrate(&path, false).unwrap();
+    assert_eq!(done.len(), MIGRATIONS.len() - 1, "{done:?}");
+    assert!(done[0].contains("privacy"), "{done:?}");
+    let store = Store::open(&path).unwrap();
+    let pairs = store.read(|txn| kv::all(txn, crate::ids::UserId(7))).unwrap();
+    assert_eq!(pairs, vec![("k".to_string(), "v".to_string())]);
+    assert!(store.read(privacy::choices).unwrap().is_empty());
+    assert!(store.read(privacy::last_seen_all).unwrap().is_empty());
+}

@@ -28,9 +28,11 @@ pub struct Recorded {
     pub method: String,
     /// The path below `/api/v10`, e.g. `/channels/21/messages`.
     pub path: String,
-    /// The JSON body, or `Null` when there was none.
+    /// The JSON body (of a multipart request: its `payload_json` part), or `Null` when there was none.
     pub body: Value,
     pub authorization: Option<String>,
+    /// The files of a multipart request: `(filename, content)`.
+    pub files: Vec<(String, String)>,
 }
 
 /// What the fake answers; change it between requests.
@@ -124,6 +126,12 @@ impl DiscordRest {
         self.requests().into_iter().filter(|r| r.method == "POST" && r.path == path).map(|r| r.body).collect()
     }
 
+    /// The files sent to a channel, in order: `(filename, content)`.
+    pub fn files_to(&self, channel: u64) -> Vec<(String, String)> {
+        let path = format!("/channels/{channel}/messages");
+        self.requests().into_iter().filter(|r| r.method == "POST" && r.path == path).flat_map(|r| r.files).collect()
+    }
+
     /// The bodies of every interaction callback for an interaction id.
     pub fn callbacks_for(&self, interaction: u64) -> Vec<Value> {
         let prefix = format!("/interactions/{interaction}/");
@@ -153,14 +161,24 @@ async fn handle(
     }
     let path = req.uri().path()["/api/v10".len()..].to_string();
     let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let boundary = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once("boundary="))
+        .map(|(_, b)| b.trim_matches('"').to_string());
     let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (body, files) = match boundary {
+        Some(boundary) => multipart(&String::from_utf8_lossy(&bytes), &boundary),
+        None => (serde_json::from_slice(&bytes).unwrap_or(Value::Null), Vec::new()),
+    };
     let mut state = state.lock().unwrap();
     state.requests.push(Recorded {
         method: method.to_string(),
         path: path.clone(),
         body: body.clone(),
         authorization: authorization.clone(),
+        files,
     });
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // Interaction callbacks are authenticated by their token in the path, not the header.
@@ -230,6 +248,25 @@ async fn handle(
         _ => json_response(StatusCode::NOT_FOUND, json!({"message": "404: Not Found", "code": 0})),
     };
     Ok(response)
+}
+
+/// A `multipart/form-data` body as Discord reads one: the `payload_json` part is
+/// the JSON body, the parts with a `filename` are files.
+fn multipart(text: &str, boundary: &str) -> (Value, Vec<(String, String)>) {
+    let (mut body, mut files) = (Value::Null, Vec::new());
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((head, content)) = part.split_once("\r\n\r\n") else { continue };
+        let content = content.strip_suffix("\r\n").unwrap_or(content);
+        let field = |name: &str| {
+            head.split(';').find_map(|p| p.trim().strip_prefix(&format!("{name}=\""))).map(|v| v.trim_end_matches('"'))
+        };
+        match (field("name"), field("filename")) {
+            (_, Some(filename)) => files.push((filename.to_string(), content.to_string())),
+            (Some("payload_json"), None) => body = serde_json::from_str(content).unwrap_or(Value::Null),
+            _ => {}
+        }
+    }
+    (body, files)
 }
 
 /// A stand-in for GitHub's `GET /users/:login` (set `github.api_url` to this

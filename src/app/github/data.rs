@@ -37,6 +37,11 @@ pub(super) fn unlink(txn: &WriteTransaction, user: UserId) -> Result<bool> {
     Ok(existed)
 }
 
+/// Removes the link and profile (`forget`); true when there was a link.
+pub(crate) fn forget(txn: &WriteTransaction, user: UserId) -> Result<bool> {
+    unlink(txn, user)
+}
+
 /// The linked login and the stored profile record (`None` when it does not parse).
 pub(super) fn get(txn: &ReadTransaction, user: UserId) -> Result<Option<(String, Option<Record>)>> {
     let Some(login) = txn.open_table(GITHUB_LINKS)?.get(user.0)?.map(|v| v.value().to_string()) else {

@@ -75,6 +75,16 @@ pub(crate) fn del(txn: &WriteTransaction, user: UserId, key: &str) -> Result<boo
     Ok(txn.open_table(KV)?.remove((user.0, key))?.is_some())
 }
 
+/// Deletes every pair of a user (`forget`); returns how many there were.
+pub(crate) fn forget(txn: &WriteTransaction, user: UserId) -> Result<usize> {
+    let mut table = txn.open_table(KV)?;
+    let keys: Vec<String> = pairs_of(&table, user)?.into_iter().map(|(key, _)| key).collect();
+    for key in &keys {
+        table.remove((user.0, key.as_str()))?;
+    }
+    Ok(keys.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,8 @@ pub(super) struct Entry {
     pub(super) clients: ClientStatus,
     /// Monitored guilds the user is a member of; the first one's nickname is `server_name`.
     pub(super) guilds: Box<[Membership]>,
+    /// Answered as not monitored (the user hid, or opt-in mode and they never showed).
+    pub(super) hidden: bool,
 }
 
 /// A membership of one guild, with the sync epoch it was last seen in.
@@ -23,13 +25,14 @@ pub(super) struct Membership {
 }
 
 impl Entry {
-    pub(super) fn new(user: &str) -> Entry {
+    pub(super) fn new(user: &str, hidden: bool) -> Entry {
         Entry {
             user: user.into(),
             activities: None,
             status: Status::Offline,
             clients: ClientStatus::default(),
             guilds: Box::new([]),
+            hidden,
         }
     }
 

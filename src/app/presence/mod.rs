@@ -10,6 +10,11 @@
 //!   Each marks the change feed when the user's public state changed, and only
 //!   then: an update identical to the stored presence (Discord sends one per
 //!   shared guild) is no change.
+//! * Privacy: each entry carries whether its user is hidden (SPEC §11: asked of
+//!   the [`Visibility`] when the entry is made, changed by `set_hidden`); the
+//!   readers answer a hidden user exactly as one not monitored, and nothing
+//!   about a hidden user is marked. A served user going offline records a
+//!   last-seen time ([`LastSeen`]), shown while they are offline.
 //! * Membership: a user is monitored while they are a member of at least one
 //!   configured guild. Each membership carries the sync epoch of its guild, so
 //!   a guild's full member list (GUILD_CREATE, or the last member chunk) can
@@ -31,6 +36,8 @@ use bytes::Bytes;
 use self::entry::{Entry, Membership};
 pub use self::status::{ClientStatus, PLATFORMS, Status};
 use super::changes::ChangeFeed;
+use super::privacy::Visibility;
+use super::privacy::last_seen::{LastSeen, now_ms};
 use crate::ids::UserId;
 use crate::sharded::ShardedMap;
 
@@ -78,8 +85,15 @@ pub struct Update<'a> {
 /// Every monitored user's presence.
 pub struct Presences {
     entries: ShardedMap<u64, Entry>,
+    /// Entries, hidden ones included.
     count: AtomicUsize,
+    /// Hidden entries.
+    hidden: AtomicUsize,
     changes: Arc<ChangeFeed>,
+    /// Who is served; asked when an entry is made.
+    visibility: Visibility,
+    /// When served users went offline.
+    last_seen: LastSeen,
 }
 
 impl Default for Presences {
@@ -92,32 +106,109 @@ impl Default for Presences {
 impl Presences {
     /// No presences yet; changes are marked in `changes`.
     pub fn new(changes: Arc<ChangeFeed>) -> Presences {
-        Presences { entries: ShardedMap::default(), count: AtomicUsize::new(0), changes }
+        Presences::with_privacy(changes, Visibility::default(), Vec::new())
+    }
+
+    /// No presences yet, serving users as `visibility` says, with the stored last-seen times.
+    pub fn with_privacy(changes: Arc<ChangeFeed>, visibility: Visibility, last_seen: Vec<(UserId, u64)>) -> Presences {
+        let presences = Presences {
+            entries: ShardedMap::default(),
+            count: AtomicUsize::new(0),
+            hidden: AtomicUsize::new(0),
+            changes,
+            visibility,
+            last_seen: LastSeen::default(),
+        };
+        presences.last_seen.load(last_seen);
+        presences
+    }
+
+    /// Who is served.
+    pub fn visibility(&self) -> &Visibility {
+        &self.visibility
+    }
+
+    /// The last-seen times.
+    pub fn last_seen(&self) -> &LastSeen {
+        &self.last_seen
     }
 
     /// Both views of a monitored user, rendered now and not kept; `None` when
-    /// not monitored.
+    /// not monitored (or hidden).
     pub fn view(&self, user: UserId) -> Option<PresenceView> {
         let shard = self.entries.read(&user.0);
-        Some(render::view(user.0, shard.get(&user.0)?))
+        let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
+        // Only an offline user shows a time: online users cost no lookup.
+        let seen = if entry.status == Status::Offline { self.last_seen.get(user) } else { None };
+        Some(render::view(user.0, entry, seen))
     }
 
     /// A monitored user's presence as Discord sent it, for a reader that derives
-    /// a view of its own (the status card); `None` when not monitored.
+    /// a view of its own (the status card); `None` when not monitored (or hidden).
     pub fn raw(&self, user: UserId) -> Option<RawPresence> {
         let shard = self.entries.read(&user.0);
-        let entry = shard.get(&user.0)?;
+        let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
         Some(RawPresence { user: entry.user.clone(), activities: entry.activities.clone(), status: entry.status })
     }
 
-    /// Whether a user is monitored.
+    /// Whether a user is monitored (a hidden user is not).
     pub fn contains(&self, user: UserId) -> bool {
+        self.entries.read(&user.0).get(&user.0).is_some_and(|e| !e.hidden)
+    }
+
+    /// Whether a user is a member of a monitored guild, hidden or not (the bot
+    /// answers a hidden member, who may want to `.show`).
+    pub fn is_member(&self, user: UserId) -> bool {
         self.entries.contains(&user.0)
     }
 
-    /// How many users are monitored.
+    /// How many users are monitored and served (hidden ones are not counted:
+    /// they are indistinguishable from users not monitored).
     pub fn monitored_count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed).saturating_sub(self.hidden.load(Ordering::Relaxed))
+    }
+
+    /// Hides or serves a user's entry, if there is one; true when that changed
+    /// what readers see (the caller marks the change). The choice must be in the
+    /// [`Visibility`] first, so that an entry the gateway makes meanwhile reads it.
+    pub fn set_hidden(&self, user: UserId, hidden: bool) -> bool {
+        let mut shard = self.entries.write(&user.0);
+        let Some(entry) = shard.get_mut(&user.0).filter(|e| e.hidden != hidden) else { return false };
+        entry.hidden = hidden;
+        let counter = &self.hidden;
+        if hidden {
+            counter.fetch_add(1, Ordering::Relaxed)
+        } else {
+            counter.fetch_sub(1, Ordering::Relaxed)
+        };
+        true
+    }
+
+    /// The served users whose status is not offline (recorded as last seen at shutdown).
+    pub fn online_served(&self) -> Vec<u64> {
+        let mut online = Vec::new();
+        self.entries.each_shard_mut(|shard| {
+            online.extend(shard.iter().filter(|(_, e)| !e.hidden && e.status != Status::Offline).map(|(u, _)| *u));
+        });
+        online
+    }
+
+    /// A new entry for `user`, hidden unless served, counted.
+    fn new_entry(&self, user: u64, raw: &str) -> Entry {
+        let entry = Entry::new(raw, !self.visibility.served(UserId(user)));
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if entry.hidden {
+            self.hidden.fetch_add(1, Ordering::Relaxed);
+        }
+        entry
+    }
+
+    /// Uncounts an entry that left.
+    fn uncount(&self, entry: &Entry) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+        if entry.hidden {
+            self.hidden.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Sets a user's presence as Discord would have sent it, a member of guild 0,
@@ -138,9 +229,14 @@ impl Presences {
             status: presence.status,
             clients: ClientStatus::default(),
             guilds: Box::new([Membership { guild: 0, epoch: 0, nick: None }]),
+            hidden: !self.visibility.served(user),
         };
-        if self.entries.insert(user.0, entry).is_none() {
-            self.count.fetch_add(1, Ordering::Relaxed);
+        if entry.hidden {
+            self.hidden.fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(old) = self.entries.insert(user.0, entry) {
+            self.uncount(&old);
         }
     }
 
@@ -158,18 +254,17 @@ impl Presences {
         let mut shard = self.entries.write(&user);
         let entry = match shard.get_mut(&user) {
             Some(entry) => entry,
-            None => {
-                self.count.fetch_add(1, Ordering::Relaxed);
-                shard.entry(user).or_insert_with(|| Entry::new(member.user))
-            }
+            None => shard.entry(user).or_insert_with(|| self.new_entry(user, member.user)),
         };
         let mut changed = entry.join(guild, epoch, member.nick.map(Some));
         if *entry.user != *member.user {
             entry.user = member.user.into();
             changed = true;
         }
+        // Nobody may hear of a hidden user's change.
+        let visible = !entry.hidden;
         drop(shard);
-        self.marked(user, changed)
+        self.marked(user, changed && visible)
     }
 
     /// A presence of a member of `guild` (a presence proves membership); true when
@@ -187,7 +282,6 @@ impl Presences {
         let entry = match shard.get_mut(&user) {
             Some(entry) => entry,
             None => {
-                self.count.fetch_add(1, Ordering::Relaxed);
                 let placeholder;
                 let raw = match user_json {
                     Some(raw) => raw,
@@ -196,7 +290,7 @@ impl Presences {
                         &placeholder
                     }
                 };
-                shard.entry(user).or_insert_with(|| Entry::new(raw))
+                shard.entry(user).or_insert_with(|| self.new_entry(user, raw))
             }
         };
         let mut changed = entry.join(guild, epoch, None);
@@ -205,6 +299,9 @@ impl Presences {
             changed = true;
         }
         let activities = Some(update.activities).filter(|a| !a.is_empty() && *a != "[]");
+        if entry.status != Status::Offline && update.status == Status::Offline && !entry.hidden {
+            self.last_seen.record(user, now_ms());
+        }
         if entry.status != update.status || entry.clients != update.clients || entry.activities.as_deref() != activities
         {
             entry.status = update.status;
@@ -212,8 +309,9 @@ impl Presences {
             entry.activities = activities.map(Into::into);
             changed = true;
         }
+        let visible = !entry.hidden;
         drop(shard);
-        self.marked(user, changed)
+        self.marked(user, changed && visible)
     }
 
     /// A member left `guild` (or the bot did); true when their public state changed
@@ -223,8 +321,9 @@ impl Presences {
         let Some(entry) = shard.get_mut(&user) else { return false };
         let Some(at) = entry.guilds.iter().position(|m| m.guild == guild) else { return false };
         if entry.guilds.len() == 1 {
-            shard.remove(&user);
-            self.count.fetch_sub(1, Ordering::Relaxed);
+            if let Some(old) = shard.remove(&user) {
+                self.uncount(&old);
+            }
         } else {
             let mut guilds = std::mem::take(&mut entry.guilds).into_vec();
             guilds.remove(at);
@@ -258,7 +357,7 @@ impl Presences {
                     std::mem::take(&mut entry.guilds).into_iter().filter(|m| !gone(m)).collect();
                 entry.guilds = kept.into_boxed_slice();
                 if entry.guilds.is_empty() {
-                    self.count.fetch_sub(1, Ordering::Relaxed);
+                    self.uncount(entry);
                 }
                 !entry.guilds.is_empty()
             });

@@ -162,6 +162,8 @@ struct Native<'a> {
     #[serde(rename = "spotifyActivity")]
     spotify_activity: Option<Fields<'a, 'a>>,
     activities: Vec<Fields<'a, 'a>>,
+    #[serde(rename = "lastSeen")]
+    last_seen: Option<u64>,
 }
 
 /// Lanyard's `discord_user`: the user object as Discord sent it (every field,
@@ -210,10 +212,12 @@ struct Lanyard<'a> {
     listening_to_spotify: bool,
     spotify: Option<LanyardSpotify<'a>>,
     activities: Cow<'a, RawValue>,
+    last_seen: Option<u64>,
 }
 
-/// Both views of one entry.
-pub(super) fn view(user_id: u64, entry: &Entry) -> PresenceView {
+/// Both views of one entry; `last_seen` is shown as given (the caller gives it
+/// only for an offline user).
+pub(super) fn view(user_id: u64, entry: &Entry, last_seen: Option<u64>) -> PresenceView {
     let user: User = serde_json::from_str(&entry.user).unwrap_or_default();
     let raw_activities = entry.activities.as_deref().unwrap_or("[]");
     let activities = parse_activities(raw_activities);
@@ -232,6 +236,7 @@ pub(super) fn view(user_id: u64, entry: &Entry) -> PresenceView {
         client_status: entry.clients.iter().map(|(p, s)| (p.to_string(), s.as_str().into())).collect(),
         spotify_activity: spotify.map(native_spotify),
         activities: activities.iter().filter(|a| !a.is_spotify()).map(native_activity).collect(),
+        last_seen,
     };
 
     let active = |platform| entry.clients.get(platform).is_some();
@@ -258,6 +263,7 @@ pub(super) fn view(user_id: u64, entry: &Entry) -> PresenceView {
             }
         }),
         activities: lanyard_activities(raw_activities),
+        last_seen,
     };
 
     PresenceView { native: to_bytes(&native), lanyard: to_bytes(&lanyard) }

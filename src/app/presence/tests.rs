@@ -43,7 +43,8 @@ fn native_view_is_the_documented_example() {
             // Not in api.harmy.gg's example: every field Discord sends is kept (docs/API.md).
             "id": "spotify:1"
         },
-        "activities": []
+        "activities": [],
+        "lastSeen": null
     });
     assert_eq!(json_of(&view.native), expected);
 }
@@ -312,4 +313,49 @@ fn spotify_activity_keeps_new_fields_and_the_examples_order() {
     let lanyard = json_of(&view.lanyard);
     assert_eq!(lanyard["spotify"]["album_art_url"], "https://i.scdn.co/image/ab67616d0000b273fa2f0c9e719ca71f2686ddf3");
     assert_eq!(lanyard["activities"], json_of(spotify.as_bytes()));
+}
+
+#[test]
+fn going_offline_records_last_seen_shown_only_while_offline() {
+    let presences = vaq();
+    assert_eq!(json_of(&presences.view(UserId(VAQ)).unwrap().native)["lastSeen"], Value::Null, "never seen offline");
+    let before = crate::app::privacy::last_seen::now_ms();
+    assert!(presences.update_presence(VAQ, 1, 1, Update::default(), None), "offline");
+    let after = crate::app::privacy::last_seen::now_ms();
+    let view = presences.view(UserId(VAQ)).unwrap();
+    let seen = json_of(&view.native)["lastSeen"].as_u64().expect("a time");
+    assert!((before..=after).contains(&seen), "{before} <= {seen} <= {after}");
+    assert_eq!(json_of(&view.lanyard)["last_seen"], seen);
+    assert_eq!(presences.last_seen().recorded(), 1);
+    // Offline again (invisible, say) records nothing new; online hides the time.
+    presences.update_presence(VAQ, 1, 1, Update { status: Status::Offline, ..Update::default() }, None);
+    assert_eq!(presences.last_seen().recorded(), 1);
+    presences.update_presence(VAQ, 1, 1, dnd_on_desktop("[]"), None);
+    let view = presences.view(UserId(VAQ)).unwrap();
+    assert_eq!(
+        (json_of(&view.native)["lastSeen"].clone(), json_of(&view.lanyard)["last_seen"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(presences.online_served(), vec![VAQ]);
+}
+
+#[test]
+fn a_stored_last_seen_is_served_for_an_offline_member_from_their_first_event() {
+    let presences = Presences::default();
+    presences.last_seen().load([(UserId(VAQ), 1_700_000_000_000)]);
+    presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: None });
+    let view = presences.view(UserId(VAQ)).unwrap();
+    assert_eq!(json_of(&view.native)["lastSeen"], 1_700_000_000_000u64);
+    assert_eq!(json_of(&view.lanyard)["last_seen"], 1_700_000_000_000u64);
+}
+
+#[test]
+fn a_hidden_user_going_offline_is_not_recorded() {
+    let opt_in = crate::app::privacy::Visibility::new(crate::config::PrivacyMode::OptIn, []);
+    let presences = Presences::with_privacy(Arc::default(), opt_in, Vec::new());
+    presences.update_presence(VAQ, 1, 1, dnd_on_desktop("[]"), None);
+    presences.update_presence(VAQ, 1, 1, Update::default(), None);
+    assert_eq!(presences.last_seen().recorded(), 0);
+    assert_eq!(presences.last_seen().get(UserId(VAQ)), None);
+    assert!(presences.online_served().is_empty());
 }

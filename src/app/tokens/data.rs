@@ -28,6 +28,16 @@ pub(super) fn remove(txn: &WriteTransaction, user: UserId) -> Result<bool> {
     Ok(old.is_some())
 }
 
+/// Removes a user's token (`forget`); true when there was one.
+pub(crate) fn forget(txn: &WriteTransaction, user: UserId) -> Result<bool> {
+    remove(txn, user)
+}
+
+/// Whether a user has a token.
+pub(super) fn issued(txn: &ReadTransaction, user: UserId) -> Result<bool> {
+    Ok(txn.open_table(TOKENS)?.get(user.0)?.is_some())
+}
+
 /// The user and hash a selector belongs to.
 pub(super) fn by_selector(txn: &ReadTransaction, selector: &str) -> Result<Option<(UserId, String)>> {
     let Some(user) = txn.open_table(TOKEN_SELECTORS)?.get(selector)?.map(|v| v.value()) else {

@@ -14,7 +14,7 @@
 //! `verifier` puts these together; this file is what the adapters call.
 
 mod argon;
-mod data;
+pub(crate) mod data;
 mod flights;
 mod format;
 mod lockout;
@@ -81,6 +81,17 @@ impl Tokens {
         .await?;
         self.verifier.changed(user);
         Ok(existed)
+    }
+
+    /// Whether a user has a token (for the export: never the token or its hash).
+    pub async fn issued(&self, user: UserId) -> Result<bool> {
+        store::blocking(&self.store, move |store| store.read(|txn| data::issued(txn, user))).await
+    }
+
+    /// A user's token was deleted elsewhere (`forget`): no verification of it in
+    /// flight can succeed or be remembered.
+    pub(crate) fn forgotten(&self, user: UserId) {
+        self.verifier.changed(user);
     }
 
     /// The user a token belongs to: `Unauthorized`, or `TokenLocked` while its

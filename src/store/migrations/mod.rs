@@ -3,6 +3,7 @@
 //! crash leaves the file at the previous version or the next, never between.
 
 mod m001_initial;
+mod m002_privacy;
 
 use redb::WriteTransaction;
 
@@ -17,7 +18,7 @@ pub struct Migration {
 }
 
 /// Every migration, in order; the last version is the one this binary needs.
-pub const MIGRATIONS: &[Migration] = &[m001_initial::MIGRATION];
+pub const MIGRATIONS: &[Migration] = &[m001_initial::MIGRATION, m002_privacy::MIGRATION];
 
 /// The schema version this binary reads and writes.
 pub const CURRENT_VERSION: u64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
