@@ -45,7 +45,7 @@ pub struct Config {
     pub card: CardConfig,
     /// The Prometheus endpoint.
     pub metrics: MetricsConfig,
-    /// Who is served: everyone, or only those who said so (SPEC §11).
+    /// Who is served: everyone, or only those who said so (docs/API.md, "Privacy").
     pub privacy: PrivacyConfig,
 }
 

@@ -1,4 +1,4 @@
-//! End-to-end tests of privacy (SPEC §11): `privacy.mode`, `.show` / `.hide`
+//! End-to-end tests of privacy (docs/API.md, "Privacy" and "Last seen"): `privacy.mode`, `.show` / `.hide`
 //! (and `/privacy`), `.forget`, `.export`, and `harmy user …` with and without a
 //! running server; the real `harmy serve` against the fake Discord gateway
 //! (which delivers the commands) and REST API (which records the replies).

@@ -1,4 +1,4 @@
-//! `user show|hide|forget|export` for the operator (SPEC §11).
+//! `user show|hide|forget|export` for the operator (docs/API.md, "Privacy").
 
 use crate::app::App;
 use crate::app::privacy::Choice;

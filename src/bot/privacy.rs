@@ -1,6 +1,6 @@
 //! `.show` / `.hide` (`/privacy show|hide`), `.forget` (`/forget`) and `.export`
 //! (`/export`): a member's say over whether harmy serves them and over what it
-//! stores about them (SPEC §11), through `App`.
+//! stores about them (docs/API.md, "Privacy"), through `App`.
 
 use twilight_model::http::attachment::Attachment;
 

@@ -1,4 +1,4 @@
-//! `harmy user`: serve or hide a user, forget them, export what is stored (SPEC §11).
+//! `harmy user`: serve or hide a user, forget them, export what is stored (docs/API.md, "Privacy").
 
 use clap::Subcommand;
 

@@ -10,7 +10,7 @@
 //!   Each marks the change feed when the user's public state changed, and only
 //!   then: an update identical to the stored presence (Discord sends one per
 //!   shared guild) is no change.
-//! * Privacy: each entry carries whether its user is hidden (SPEC §11: asked of
+//! * Privacy: each entry carries whether its user is hidden (docs/API.md, "Privacy": asked of
 //!   the [`Visibility`] when the entry is made, changed by `set_hidden`); the
 //!   readers answer a hidden user exactly as one not monitored, and nothing
 //!   about a hidden user is marked. A served user going offline records a

@@ -1,4 +1,4 @@
-//! Last seen (SPEC §11): when each served user last went from online, idle or
+//! Last seen (docs/API.md, "Last seen"): when each served user last went from online, idle or
 //! dnd to offline, kept in memory and written to redb in batches.
 //!
 //! * The gateway records a time when a served user goes offline

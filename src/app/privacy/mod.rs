@@ -1,4 +1,4 @@
-//! The privacy service (SPEC §11): who is served, `forget`, the export, and
+//! The privacy service (docs/API.md, "Privacy" and "Last seen"): who is served, `forget`, the export, and
 //! last seen.
 //!
 //! * `privacy.mode` decides for users who said nothing (`public` serves them,

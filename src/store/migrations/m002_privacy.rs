@@ -1,4 +1,4 @@
-//! Schema 2: the privacy choices and last-seen times (SPEC §11).
+//! Schema 2: the privacy choices and last-seen times (docs/API.md, "Privacy").
 
 use super::Migration;
 use crate::store::tables::{LAST_SEEN, PRIVACY};
