@@ -8,7 +8,8 @@
 //!                                      (over 100 real selectors, so each runs argon2)
 //! `cargo bench --bench http -- wrong-tokens`  RSS growth after 1 000 wrong-token attempts
 //! `cargo bench --bench http -- socket` 10 000 subscribers (10 subscribe_to_all): connect time,
-//!                                      update delivery p99 when every update reaches all 10 000
+//!                                      update delivery p99 when every update reaches all 10 000,
+//!                                      against a bare server writing one pre-encoded frame to as many
 //! `cargo bench --bench http -- socket-spread`  the same subscribers, each `subscribe_to_id` on
 //!                                      a user of its own: 1 000 updates, each reaching 11
 //! `cargo bench --bench http -- card`   GET /user/:id/card.svg (kept) vs the bare server, and the

@@ -8,6 +8,11 @@
 //!   watching its owner), then 1 000 updates of those users at 200 per second,
 //!   each reaching its 11 subscribers (its own and the 10 watching everyone).
 //!
+//! `socket` also measures, in the same run and with the same clients, a bare
+//! tokio-websockets server that writes one pre-encoded frame per update to the
+//! same 10 000 subscribers ([`Bare`]): rounds alternate between the two, and the
+//! result is the median of the rounds' p99 ratios (`BENCH_ROUNDS`, default 5).
+//!
 //! The clients run in a child process (`socket-clients ADDR`): 10 000 sockets
 //! on each side would pass the per-process file limit. Latency is measured
 //! from a send timestamp carried in the pushed presence to its arrival.
@@ -15,13 +20,16 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use harmy::app::App;
 use harmy::ids::UserId;
-use tokio_websockets::{ClientBuilder, Limits, Message};
+use tokio::net::TcpStream;
+use tokio_websockets::{ClientBuilder, Limits, Message, ServerBuilder};
 
 const SUBSCRIBERS: usize = 10_000;
 const ALL: usize = 10;
@@ -92,8 +100,110 @@ fn now_ns() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
 }
 
-/// The server side: starts the clients, then updates the hot user.
+/// The server side. `socket-spread`: one measured run against harmy. `socket` (hot):
+/// rounds of one run against harmy and one against the bare server (below), in
+/// alternating order, then the medians and the median of the rounds' p99 ratios.
 pub async fn run(app: &App, addr: SocketAddr, scenario: Scenario) -> anyhow::Result<()> {
+    if scenario == Scenario::Spread {
+        measure(Target::Harmy(app, addr), scenario).await?;
+        return Ok(());
+    }
+    // The bare server sends harmy's bytes: the pushed object is `GET /v1/users/:id`'s `data`.
+    let body = super::fetch(addr, &format!("/v1/users/{HOT}"), &[]).await?;
+    let data = std::str::from_utf8(&body)?
+        .strip_prefix(r#"{"success":true,"data":"#)
+        .and_then(|d| d.strip_suffix('}'))
+        .ok_or_else(|| anyhow::anyhow!("unexpected /v1/users body"))?
+        .replace(r#""discord_status":"online""#, r#""discord_status":"dnd""#);
+    let bare = Bare::start(data.into_bytes()).await?;
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let mut results: Vec<(Measured, Measured)> = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        let (b, h) = if round % 2 == 1 {
+            let b = measure(Target::Bare(&bare), scenario).await?;
+            (b, measure(Target::Harmy(app, addr), scenario).await?)
+        } else {
+            let h = measure(Target::Harmy(app, addr), scenario).await?;
+            (measure(Target::Bare(&bare), scenario).await?, h)
+        };
+        println!(
+            "round {round}: bare p50 {:.1} ms p99 {:.1} ms, CPU/update {:.1} ms | harmy p50 {:.1} ms p99 {:.1} ms, \
+             CPU/update {:.1} ms | p99 ratio {:.3}",
+            b.p50,
+            b.p99,
+            b.server_cpu(),
+            h.p50,
+            h.p99,
+            h.server_cpu(),
+            h.p99 / b.p99
+        );
+        results.push((b, h));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let of = |f: &dyn Fn(&(Measured, Measured)) -> f64| median(results.iter().map(f).collect());
+    println!(
+        "medians of {rounds} rounds: bare p50 {:.1} ms p99 {:.1} ms, server CPU/update {:.1} ms ({:.1} user + {:.1} \
+         system), clients {:.1} ms | harmy p50 {:.1} ms p99 {:.1} ms, server CPU/update {:.1} ms ({:.1} user + {:.1} \
+         system), clients {:.1} ms, connect {:.1} s",
+        of(&|r| r.0.p50),
+        of(&|r| r.0.p99),
+        of(&|r| r.0.server_cpu()),
+        of(&|r| r.0.server.0),
+        of(&|r| r.0.server.1),
+        of(&|r| r.0.clients.0 + r.0.clients.1),
+        of(&|r| r.1.p50),
+        of(&|r| r.1.p99),
+        of(&|r| r.1.server_cpu()),
+        of(&|r| r.1.server.0),
+        of(&|r| r.1.server.1),
+        of(&|r| r.1.clients.0 + r.1.clients.1),
+        of(&|r| r.1.connect_s),
+    );
+    println!(
+        "p99 ratio harmy / bare (median of the rounds' ratios): {:.3} (target <= 1.15); p50 ratio {:.3}",
+        of(&|r| r.1.p99 / r.0.p99),
+        of(&|r| r.1.p50 / r.0.p50)
+    );
+    Ok(())
+}
+
+/// Which server a run measures.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Harmy(&'a App, SocketAddr),
+    Bare(&'a Bare),
+}
+
+/// What one run measured.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    p50: f64,
+    p99: f64,
+    /// Server process CPU per update, ms: (user, system).
+    server: (f64, f64),
+    /// Client process CPU per update, ms: (user, system).
+    clients: (f64, f64),
+    connect_s: f64,
+}
+
+impl Measured {
+    fn server_cpu(&self) -> f64 {
+        self.server.0 + self.server.1
+    }
+}
+
+/// One run: starts the clients against the target, then makes the updates.
+async fn measure(target: Target<'_>, scenario: Scenario) -> anyhow::Result<Measured> {
+    let (name, addr) = match target {
+        Target::Harmy(_, addr) => ("harmy", addr),
+        Target::Bare(bare) => {
+            bare.reset();
+            ("bare", bare.addr)
+        }
+    };
     let mut child = Command::new(std::env::current_exe()?)
         .args(["socket-clients", &addr.to_string(), scenario.name()])
         .stdin(Stdio::piped())
@@ -105,7 +215,9 @@ pub async fn run(app: &App, addr: SocketAddr, scenario: Scenario) -> anyhow::Res
         (line, lines)
     });
     let (line, lines) = ready.await?;
-    println!("{}", line.transpose()?.unwrap_or_default());
+    let line = line.transpose()?.unwrap_or_default();
+    println!("{name}: {line}");
+    let connect_s = line.split(" in ").nth(1).and_then(|t| t.split(' ').next()).and_then(|t| t.parse().ok());
     // Let the connect phase settle, then count the CPU each process spends on the updates.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let child_pid = child.id();
@@ -116,30 +228,167 @@ pub async fn run(app: &App, addr: SocketAddr, scenario: Scenario) -> anyhow::Res
     for n in 0..updates {
         tick.tick().await;
         let user = scenario.updated(n);
-        // The send time rides in an activity, which Lanyard's shape passes through as sent.
-        let stamp = format!(r#"{{"bench_sent_ns":{},"name":"bench","type":0}}"#, now_ns());
-        app.presences.insert_raw(UserId(user), super::presence(user, "dnd", Some(&stamp)));
+        // The send time rides in an activity, which Lanyard's shape passes through as sent;
+        // the bare server's object carries it as its first key.
+        let sent = now_ns();
+        match target {
+            Target::Harmy(app, _) => {
+                let stamp = format!(r#"{{"bench_sent_ns":{sent},"name":"bench","type":0}}"#);
+                app.presences.insert_raw(UserId(user), super::presence(user, "dnd", Some(&stamp)));
+            }
+            Target::Bare(bare) => {
+                let first = format!(r#"{{"bench_sent_ns":{sent},"#);
+                bare.update(&[first.as_bytes(), &bare.data[1..]].concat());
+            }
+        }
     }
     tokio::time::sleep(Duration::from_millis(250)).await;
     let (server, clients) = (cpu_ms("self"), cpu_ms(&child_pid.to_string()));
     let per = |after: f64, before: f64| (after - before) / updates as f64;
+    let measured_cpu = (
+        (per(server.0, server_before.0), per(server.1, server_before.1)),
+        (per(clients.0, clients_before.0), per(clients.1, clients_before.1)),
+    );
     println!(
-        "CPU per update (to {} subscribers): server {:.2} ms user + {:.2} ms system, clients {:.2} ms \
+        "{name}: CPU per update (to {} subscribers): server {:.2} ms user + {:.2} ms system, clients {:.2} ms \
          user + {:.2} ms system; both processes share the 2 cores ({:.1} s of wall time, {updates} updates)",
         scenario.reach(),
-        per(server.0, server_before.0),
-        per(server.1, server_before.1),
-        per(clients.0, clients_before.0),
-        per(clients.1, clients_before.1),
+        measured_cpu.0.0,
+        measured_cpu.0.1,
+        measured_cpu.1.0,
+        measured_cpu.1.1,
         wall.elapsed().as_secs_f64()
     );
     let _ = child.stdin.take().unwrap().write_all(b"done\n");
     let rest = tokio::task::spawn_blocking(move || lines.map_while(Result::ok).collect::<Vec<_>>()).await?;
+    let (mut p50, mut p99) = (f64::NAN, f64::NAN);
     for line in rest {
-        println!("{line}");
+        println!("{name}: {line}");
+        if let Some(result) = line.strip_prefix("latency-ms ") {
+            let numbers: Vec<f64> = result.split(' ').filter_map(|n| n.parse().ok()).collect();
+            if let [a, b, ..] = numbers[..] {
+                (p50, p99) = (a, b);
+            }
+        }
     }
     child.wait()?;
-    Ok(())
+    // The sessions of this run close (in both servers) before the next run connects.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok(Measured { p50, p99, server: measured_cpu.0, clients: measured_cpu.1, connect_s: connect_s.unwrap_or(f64::NAN) })
+}
+
+/// The baseline of the hot fan-out: a bare tokio-websockets server that upgrades
+/// each connection, answers the hello and op 2 as harmy does (with an empty
+/// INIT_STATE), keeps the TCP stream, and per update writes one pre-encoded frame
+/// (server frames are unmasked: the same bytes for every subscriber) to all of
+/// them, in groups of [`GROUP`] taken by [`FANOUT_TASKS`] tasks. A socket that
+/// does not take the whole frame at once is finished by its group's task.
+struct Bare {
+    addr: SocketAddr,
+    /// The pushed object harmy sends for the hot user.
+    data: Vec<u8>,
+    conns: Arc<Mutex<Arc<Vec<Arc<TcpStream>>>>>,
+    updates: tokio::sync::mpsc::UnboundedSender<Bytes>,
+}
+
+/// Subscribers written one after the other by one task.
+const GROUP: usize = 256;
+/// Tasks writing groups at once.
+const FANOUT_TASKS: usize = 4;
+
+impl Bare {
+    async fn start(data: Vec<u8>) -> anyhow::Result<Bare> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let conns: Arc<Mutex<Arc<Vec<Arc<TcpStream>>>>> = Arc::default();
+        let accepted = conns.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let _ = stream.set_nodelay(true);
+                let conns = accepted.clone();
+                tokio::spawn(async move {
+                    let Ok((_, mut ws)) = ServerBuilder::new().accept(stream).await else { return };
+                    let hello = r#"{"op":1,"d":{"heartbeat_interval":30000}}"#;
+                    if ws.send(Message::text(hello)).await.is_err() || ws.next().await.is_none() {
+                        return;
+                    }
+                    if ws.send(Message::text(r#"{"op":0,"t":"INIT_STATE","d":{}}"#)).await.is_err() {
+                        return;
+                    }
+                    let stream = Arc::new(ws.into_inner());
+                    Arc::make_mut(&mut conns.lock().unwrap()).push(stream);
+                });
+            }
+        });
+        let (updates, mut frames) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+        let snapshot = conns.clone();
+        tokio::spawn(async move {
+            while let Some(frame) = frames.recv().await {
+                let conns = snapshot.lock().unwrap().clone();
+                let next = Arc::new(AtomicUsize::new(0));
+                let tasks: Vec<_> = (0..FANOUT_TASKS)
+                    .map(|_| {
+                        let (conns, next, frame) = (conns.clone(), next.clone(), frame.clone());
+                        tokio::spawn(async move {
+                            loop {
+                                let group = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(group) = conns.chunks(GROUP).nth(group) else { return };
+                                for stream in group {
+                                    write_all(stream, &frame).await;
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    let _ = task.await;
+                }
+            }
+        });
+        Ok(Bare { addr, data, conns, updates })
+    }
+
+    /// Forgets the previous run's connections.
+    fn reset(&self) {
+        *self.conns.lock().unwrap() = Arc::default();
+    }
+
+    /// Fans a PRESENCE_UPDATE of `presence` out to every connection.
+    fn update(&self, presence: &[u8]) {
+        let text = [br#"{"op":0,"t":"PRESENCE_UPDATE","d":"#, presence, b"}"].concat();
+        let mut frame = Vec::with_capacity(text.len() + 10);
+        frame.push(0x81); // FIN, text
+        match text.len() {
+            len if len < 126 => frame.push(len as u8),
+            len if len <= 0xffff => {
+                frame.push(126);
+                frame.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            len => {
+                frame.push(127);
+                frame.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&text);
+        let _ = self.updates.send(frame.into());
+    }
+}
+
+/// Writes a frame: at once if the socket takes it, else waiting for room.
+async fn write_all(stream: &TcpStream, frame: &[u8]) {
+    let mut written = 0;
+    while written < frame.len() {
+        match stream.try_write(&frame[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if stream.writable().await.is_err() {
+                    return;
+                }
+            }
+            Err(_) => return,
+        }
+    }
 }
 
 /// A process's user and system CPU time so far, in ms (from /proc, 0 when unreadable).
@@ -191,6 +440,7 @@ pub fn clients(addr: &str, scenario: Scenario) -> anyhow::Result<()> {
             pct(0.99),
             pct(1.0)
         );
+        println!("latency-ms {} {} {}", pct(0.5), pct(0.99), pct(1.0));
         Ok(())
     })
 }
