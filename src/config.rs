@@ -239,11 +239,21 @@ pub struct SocketConfig {
     pub max_per_ip: usize,
     /// Whether `subscribe_to_all` is allowed (if not: close 4006).
     pub subscribe_to_all: bool,
+    /// Time a frame (an INIT_STATE included) may take to be written once it is the
+    /// next one out; a client that takes longer is disconnected.
+    #[serde(with = "duration")]
+    pub write_timeout: Duration,
 }
 
 impl Default for SocketConfig {
     fn default() -> Self {
-        Self { max_ids: 1000, max_queue_bytes: 8 << 20, max_per_ip: 64, subscribe_to_all: true }
+        Self {
+            max_ids: 1000,
+            max_queue_bytes: 8 << 20,
+            max_per_ip: 64,
+            subscribe_to_all: true,
+            write_timeout: Duration::from_secs(60),
+        }
     }
 }
 

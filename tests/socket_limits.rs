@@ -344,3 +344,75 @@ async fn concurrent_subscribe_to_all_share_one_init_state_and_keep_no_views() {
     // The same budget: a build per session would be 20 × the INIT_STATE.
     within_budget(&served, before, 2 * init_kib + 12 * MIB, "20 concurrent subscribe_to_all");
 }
+
+#[tokio::test]
+async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_timeout() {
+    // The attack: sockets subscribe to many ids, then read nothing while beating and
+    // sending op 2s, each of which used to build and keep one more INIT_STATE. Now a
+    // session builds one INIT_STATE at a time (its next messages wait while one is
+    // unwritten) and a frame not taken within `socket.write_timeout` ends it.
+    const MEMBERS: usize = 4_000;
+    const ATTACKERS: usize = 16;
+    let mut guild = Guild::new(1).large();
+    for n in 0..MEMBERS {
+        guild = guild.member(member(ALICE_ID + n as u64, &format!("member{n}")), None);
+    }
+    let served = serve_with(&format!("{NO_LIMITS}[socket]\nwrite_timeout = \"2s\"\n"), guild);
+    let addr = served.addr;
+    let members = MEMBERS as u64;
+    until("every member", || async { (get(addr, "/").await.json()["monitored_users"] == members).then_some(()) }).await;
+    let ids = |s: usize| (0..1000).map(move |n| (ALICE_ID + ((s * 211 + n) % MEMBERS) as u64).to_string());
+    // The size of one session's INIT_STATE (1 000 members), read by a client that reads.
+    let mut probe = open(&served).await;
+    say(&mut probe, &subscribe_to_ids(ids(0))).await;
+    let Frame::Text(init) = next(&mut probe).await else { panic!("INIT_STATE") };
+    let init_kib = init.len() as u64 / 1024;
+    drop(probe);
+    let before = served.server.memory_kib();
+    let mut attackers = Vec::new();
+    for s in 0..ATTACKERS {
+        // A small receive window: the server's kernel buffers little of what it sends.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let uri = format!("ws://{addr}/socket");
+        let (mut ws, _) = tokio_websockets::ClientBuilder::new()
+            .uri(&uri)
+            .unwrap()
+            .connect_on(tokio_websockets::MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
+        assert_eq!(next_json(&mut ws).await["op"], 1);
+        let op2 = subscribe_to_ids(ids(s));
+        attackers.push(tokio::spawn(async move {
+            // 20 op 2s at once (the burst the rate limit allows), then a heartbeat every
+            // half second; never a read.
+            for _ in 0..20 {
+                if ws.send(Message::text(op2.clone())).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                if ws.send(Message::text(r#"{"op":3}"#)).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    others_are_served(&served).await;
+    let dropped = until("the stalled sessions dropped", || async {
+        let log = served.server.log_text();
+        let n = log.matches("not taken by the client within socket.write_timeout").count();
+        (n >= ATTACKERS).then_some(n)
+    })
+    .await;
+    assert_eq!(dropped, ATTACKERS);
+    others_are_served(&served).await;
+    // Budget: one INIT_STATE per session at most (20 each would be 20 times that), and slack.
+    eprintln!("one INIT_STATE of 1 000 members: {init_kib} KiB");
+    within_budget(&served, before, ATTACKERS as u64 * init_kib * 2 + 12 * MIB, "16 stalled sessions, 20 op 2s each");
+    for attacker in attackers {
+        attacker.abort();
+    }
+}

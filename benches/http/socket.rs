@@ -454,12 +454,30 @@ async fn subscriber(uri: &str, watch: Option<u64>, latencies: Arc<Mutex<Vec<u128
         Some(user) => format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{user}"}}}}"#),
     };
     ws.send(Message::text(op)).await?;
+    let asked = Instant::now();
     let init = ws.next().await.ok_or_else(|| anyhow::anyhow!("no INIT_STATE"))??;
     if watch.is_none() {
-        eprintln!("subscribe_to_all INIT_STATE: {} bytes", init.as_payload().len());
+        eprintln!(
+            "subscribe_to_all INIT_STATE: {} bytes in {:.1} s",
+            init.as_payload().len(),
+            asked.elapsed().as_secs_f64()
+        );
     }
+    anyhow::ensure!(init.is_text(), "no INIT_STATE but {:?}", init.as_close());
     tokio::spawn(async move {
-        while let Some(Ok(message)) = ws.next().await {
+        // A heartbeat every 30 s, as Lanyard clients send them (a run can outlast the
+        // server's 60 s heartbeat timeout).
+        let mut beat =
+            tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(30), Duration::from_secs(30));
+        loop {
+            let message = tokio::select! {
+                message = ws.next() => message,
+                _ = beat.tick() => {
+                    let _ = ws.send(Message::text(r#"{"op":3}"#)).await;
+                    continue;
+                }
+            };
+            let Some(Ok(message)) = message else { break };
             let Some(text) = message.as_text() else { continue };
             let Some(at) = text.find("\"bench_sent_ns\":") else { continue };
             let digits: String = text[at + 16..].chars().take_while(char::is_ascii_digit).collect();

@@ -185,6 +185,17 @@ impl Reads {
         self.compose(user, version, &extras)
     }
 
+    /// `get`, for the blocking pool (the socket hub reads a batch of users' extras
+    /// at once there).
+    pub fn get_blocking(&self, user: UserId) -> Result<Option<Arc<Published>>> {
+        let version = self.changes.version(user);
+        if let Some(kept) = self.current(user, version) {
+            return Ok(Some(kept));
+        }
+        let extras = self.extras.get(&self.store, user, true)?;
+        Ok(self.compose(user, version, &extras))
+    }
+
     /// The user's Lanyard presence object (the socket's `d`) for an INIT_STATE,
     /// keeping nothing: the kept bodies' when current, else composed from parts
     /// read on the side. `None` when the user is not monitored. Blocking (it may

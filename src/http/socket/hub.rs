@@ -1,7 +1,13 @@
 //! The socket hub: who is subscribed to whom, and the one consumer of
 //! `App::changes`. Each batch of changed users is fanned out as one
-//! PRESENCE_UPDATE frame per user (built once, shared by every subscriber)
-//! to that user's subscribers and to `subscribe_to_all` sessions.
+//! PRESENCE_UPDATE frame per user, encoded once (text and, when a subscriber
+//! asked for `zlib_json`, deflated) and written to that user's subscribers and
+//! to `subscribe_to_all` sessions through their [`Outbox`]es: straight to the
+//! socket when it takes the frame, else into the session's queue.
+//!
+//! A large fan-out is split into groups of [`GROUP`] subscribers written by
+//! [`FANOUT_TASKS`] tasks at once; the next update starts once every group of
+//! this one is done, so each session gets the updates in order.
 //!
 //! Subscriptions are kept by id whether or not the user is known yet, so a
 //! page that subscribes just after a restart gets the user's presence as soon
@@ -10,51 +16,65 @@
 //! list `subscribe_to_all` starts from.
 //!
 //! Limits (docs/SECURITY.md): a session watches at most `socket.max_ids` distinct ids;
-//! and its queue is bounded in bytes (`socket.max_queue_bytes`): each queued
-//! frame counts the bytes it will write plus [`FRAME_OVERHEAD`], in full for
-//! every session it is queued for (a shared frame stays in memory as long as
-//! any of them holds it), until the session has written it. A push that would
-//! go past the bound is not queued: the session's `lagged` token is cancelled
-//! and it closes (1008). The hub never waits for a session.
+//! and its queue is bounded in bytes (`socket.max_queue_bytes`, held by the
+//! [`Outbox`]): each queued frame counts the bytes it will write plus
+//! [`FRAME_OVERHEAD`], in full for every session it is queued for (a shared
+//! frame stays in memory as long as any of them holds it), until the session
+//! has written it. A push that would go past the bound is not queued and the
+//! session closes (1008). The hub never waits for a session.
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_util::sync::CancellationToken;
 
 use super::everyone::Everyone;
+use super::outbox::{Delivery, Outbox, Wire};
 use super::protocol::{self, Refusal, Unsubscribe};
 use crate::app::changes::ChangeFeed;
+use crate::app::reads::Published;
 use crate::config::SocketConfig;
 use crate::http::Api;
 use crate::ids::UserId;
 
-/// A pushed frame, shared by every subscriber: the text, and its `zlib_json`
-/// form, deflated by the first compressed session that sends it.
+/// Subscribers one fan-out task writes before taking the next group.
+pub const GROUP: usize = 256;
+/// Tasks writing the groups of one large fan-out at once.
+pub const FANOUT_TASKS: usize = 4;
+
+/// A frame sent to many sessions (an INIT_STATE of `subscribe_to_all`): the text,
+/// and its `zlib_json` form, deflated once by the first compressed session that
+/// sends it.
 pub struct Pushed {
     /// The frame as JSON text.
     pub text: Bytes,
-    zlib: OnceLock<Bytes>,
+    zlib: tokio::sync::OnceCell<Option<Bytes>>,
 }
 
 impl Pushed {
-    /// A frame to push.
+    /// A frame to send.
     pub fn new(text: Bytes) -> Arc<Pushed> {
-        Arc::new(Pushed { text, zlib: OnceLock::new() })
+        Arc::new(Pushed { text, zlib: tokio::sync::OnceCell::new() })
     }
 
-    /// The deflated form, computed once.
-    pub fn zlib(&self, deflate: impl FnOnce(&[u8]) -> Bytes) -> Bytes {
-        self.zlib.get_or_init(|| deflate(&self.text)).clone()
+    /// The deflated form, computed once (a large one on the blocking pool); `None`
+    /// if deflating failed.
+    pub async fn zlib(&self) -> Option<Bytes> {
+        self.zlib.get_or_init(|| protocol::deflate_off_thread(self.text.clone())).await.clone()
     }
 
-    /// What the frame counts against a session's queue bound. A compressed session
-    /// is charged the text too: the queued frame keeps it in memory either way.
+    /// What the frame counts against a session's queue bound.
     pub fn cost(&self) -> usize {
-        self.text.len() + FRAME_OVERHEAD
+        cost(&self.text)
     }
+}
+
+/// What a pushed frame of this text counts against a session's queue bound. A
+/// compressed session is charged the text too: the update keeps it in memory either way.
+pub fn cost(text: &[u8]) -> usize {
+    text.len() + FRAME_OVERHEAD
 }
 
 /// Bytes counted per queued frame besides its text: the WebSocket header, the
@@ -62,8 +82,32 @@ impl Pushed {
 /// queue holds (`max_queue_bytes / FRAME_OVERHEAD`), however small they are.
 pub const FRAME_OVERHEAD: usize = 64;
 
+/// One update, encoded once for every subscriber.
+pub struct Update {
+    text: Wire,
+    /// The `zlib_json` form, when a subscriber wants it.
+    zlib: Option<Wire>,
+    cost: usize,
+}
+
+impl Update {
+    /// The PRESENCE_UPDATE (or any frame) `text`, deflated too when `zlib`.
+    pub async fn new(text: Bytes, zlib: bool) -> Update {
+        let cost = cost(&text);
+        let zlib = if zlib { protocol::deflate_off_thread(text.clone()).await.map(Wire::binary) } else { None };
+        Update { text: Wire::text(text), zlib, cost }
+    }
+}
+
 /// A socket session's number.
 pub type SessionId = u64;
+
+/// A subscriber to write to.
+#[derive(Clone)]
+pub struct Target {
+    outbox: Arc<Outbox>,
+    zlib: bool,
+}
 
 #[derive(Default)]
 struct State {
@@ -74,33 +118,9 @@ struct State {
 }
 
 struct Session {
-    tx: UnboundedSender<Arc<Pushed>>,
-    lagged: CancellationToken,
+    target: Target,
     /// The ids it watches, each once.
     users: HashSet<UserId>,
-    /// Bytes queued and not yet written (see [`Pushed::cost`]).
-    queued: Arc<AtomicUsize>,
-}
-
-/// What a session reads from the hub.
-pub struct Queue {
-    /// Frames to write, in order.
-    pub frames: UnboundedReceiver<Arc<Pushed>>,
-    /// Cancelled when the session fell `max_queue_bytes` behind.
-    pub lagged: CancellationToken,
-    queued: Arc<AtomicUsize>,
-}
-
-impl Queue {
-    /// Tells the hub a frame is written: its bytes leave the session's count.
-    pub fn written(&self, frame: &Pushed) {
-        self.queued.fetch_sub(frame.cost(), Ordering::Relaxed);
-    }
-
-    /// Bytes queued and not yet written.
-    pub fn queued(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
-    }
 }
 
 /// Subscriptions and fan-out.
@@ -109,6 +129,7 @@ pub struct Hub {
     next: AtomicU64,
     max_ids: usize,
     max_queue_bytes: usize,
+    write_timeout: std::time::Duration,
     /// Bumped whenever the set of monitored users changes (part of [`Hub::stamp`]).
     known_generation: AtomicU64,
     /// The shared INIT_STATE of `subscribe_to_all`.
@@ -129,6 +150,7 @@ impl Hub {
             next: AtomicU64::new(0),
             max_ids: config.max_ids,
             max_queue_bytes: config.max_queue_bytes,
+            write_timeout: config.write_timeout,
             known_generation: AtomicU64::new(0),
             everyone: Everyone::default(),
         }
@@ -138,15 +160,17 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A new session and the queue of frames for it.
-    pub fn register(&self) -> (SessionId, Queue) {
+    /// An outbox over a session's socket, with the configured limits.
+    pub fn outbox(&self, stream: tokio::net::TcpStream) -> Outbox {
+        Outbox::new(stream, self.max_queue_bytes, self.write_timeout)
+    }
+
+    /// A new session, written through `outbox`, deflated when `zlib`.
+    pub fn register(&self, outbox: Arc<Outbox>, zlib: bool) -> SessionId {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, frames) = unbounded_channel();
-        let lagged = CancellationToken::new();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let session = Session { tx, lagged: lagged.clone(), users: HashSet::new(), queued: queued.clone() };
+        let session = Session { target: Target { outbox, zlib }, users: HashSet::new() };
         self.state().sessions.insert(id, session);
-        (id, Queue { frames, lagged, queued })
+        id
     }
 
     /// Forgets a session and its subscriptions.
@@ -238,35 +262,57 @@ impl Hub {
         }
     }
 
-    /// Queues a frame for a user's subscribers; returns how many got it. A session
-    /// that would go past `max_queue_bytes` misses it and is told to close; one with
-    /// nothing queued takes any frame, so a frame larger than the bound reaches
-    /// readers that keep up.
-    pub(super) fn push(&self, user: UserId, frame: &Arc<Pushed>) -> u64 {
+    /// The sessions an update of `user` goes to: its subscribers, then the
+    /// `subscribe_to_all` sessions not among them.
+    pub fn targets(&self, user: UserId) -> Vec<Target> {
         let state = self.state();
-        let cost = frame.cost();
+        let direct = state.by_user.get(&user);
+        let everyone = state.all.iter().filter(|id| !direct.is_some_and(|s| s.contains(id)));
+        let ids = direct.into_iter().flatten().chain(everyone);
+        let mut targets = Vec::with_capacity(direct.map_or(0, HashSet::len) + state.all.len());
+        targets.extend(ids.filter_map(|id| state.sessions.get(id)).map(|s| s.target.clone()));
+        targets
+    }
+
+    /// Writes an update to `targets` in groups of [`GROUP`], [`FANOUT_TASKS`] groups
+    /// at once; returns how many sessions got it (written or queued). Returns once
+    /// every target has it: the next update of any of them comes after.
+    pub async fn fan_out(targets: Vec<Target>, update: Arc<Update>) -> u64 {
+        if targets.len() <= GROUP {
+            return deliver(&targets, &update);
+        }
+        let (targets, next_group) = (Arc::new(targets), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..FANOUT_TASKS)
+            .map(|_| {
+                let (targets, next_group, update) = (targets.clone(), next_group.clone(), update.clone());
+                tokio::spawn(async move {
+                    let mut sent = 0;
+                    loop {
+                        let start = next_group.fetch_add(1, Ordering::Relaxed) * GROUP;
+                        let Some(group) = targets.get(start..(start + GROUP).min(targets.len())) else {
+                            return sent;
+                        };
+                        sent += deliver(group, &update);
+                    }
+                })
+            })
+            .collect();
         let mut sent = 0;
-        let direct = state.by_user.get(&user).into_iter().flatten();
-        let everyone = state.all.iter().filter(|id| !state.by_user.get(&user).is_some_and(|s| s.contains(id)));
-        for id in direct.chain(everyone) {
-            let Some(session) = state.sessions.get(id) else { continue };
-            if session.lagged.is_cancelled() {
-                continue;
-            }
-            let before = session.queued.fetch_add(cost, Ordering::Relaxed);
-            if before > 0 && before + cost > self.max_queue_bytes {
-                session.queued.fetch_sub(cost, Ordering::Relaxed);
-                session.lagged.cancel();
-                continue;
-            }
-            match session.tx.send(frame.clone()) {
-                Ok(()) => sent += 1,
-                Err(_) => {
-                    session.queued.fetch_sub(cost, Ordering::Relaxed);
-                }
-            }
+        for task in tasks {
+            // A task only ends early if the runtime shuts down.
+            sent += task.await.unwrap_or(0);
         }
         sent
+    }
+
+    /// Sends an update of `user` to its sessions; returns how many got it.
+    pub async fn publish(&self, user: UserId, text: Bytes) -> u64 {
+        let targets = self.targets(user);
+        if targets.is_empty() {
+            return 0;
+        }
+        let zlib = targets.iter().any(|t| t.zlib);
+        Hub::fan_out(targets, Arc::new(Update::new(text, zlib).await)).await
     }
 
     /// Drains the change feed until `stop`.
@@ -276,6 +322,9 @@ impl Hub {
                 batch = api.app.changes.next_batch() => batch,
                 () = stop.cancelled() => return,
             };
+            // Users whose extras are not in memory yet (their first push since start):
+            // read together on the blocking pool after the others are sent.
+            let mut unread = Vec::new();
             for user in batch {
                 // `contains`, not `get`: rendering every changed user's views here would
                 // keep them memoised for users nobody watches.
@@ -288,17 +337,54 @@ impl Hub {
                 if !self.watched(user) {
                     continue;
                 }
-                match api.app.reads.get(user).await {
-                    Ok(Some(published)) => {
-                        let sent = self.push(user, &Pushed::new(protocol::presence_update(&published.lanyard_data)));
-                        api.metrics.pushes.fetch_add(sent, Ordering::Relaxed);
-                    }
+                match api.app.reads.get_now(user) {
+                    Some(published) => self.push_published(&api, user, &published).await,
+                    None => unread.push(user),
+                }
+            }
+            if unread.is_empty() {
+                continue;
+            }
+            let reader = api.clone();
+            let read = tokio::task::spawn_blocking(move || {
+                unread.into_iter().map(|user| (user, reader.app.reads.get_blocking(user))).collect::<Vec<_>>()
+            });
+            let Ok(published) = read.await else {
+                tracing::error!("presence updates not pushed: the store read failed");
+                continue;
+            };
+            for (user, published) in published {
+                match published {
+                    Ok(Some(published)) => self.push_published(&api, user, &published).await,
                     Ok(None) => {}
                     Err(e) => tracing::warn!(%user, "presence update not pushed: {e}"),
                 }
             }
         }
     }
+
+    async fn push_published(&self, api: &Api, user: UserId, published: &Published) {
+        let sent = self.publish(user, protocol::presence_update(&published.lanyard_data)).await;
+        api.metrics.pushes.fetch_add(sent, Ordering::Relaxed);
+    }
+}
+
+/// Writes an update to each target in turn; returns how many got it.
+fn deliver(targets: &[Target], update: &Update) -> u64 {
+    let mut sent = 0;
+    for target in targets {
+        let wire = match (&update.zlib, target.zlib) {
+            (Some(zlib), true) => zlib,
+            (None, true) => continue,
+            (_, false) => &update.text,
+        };
+        match target.outbox.push(wire, update.cost) {
+            Delivery::Written | Delivery::Queued => sent += 1,
+            Delivery::Lagged => tracing::debug!("socket send queue over socket.max_queue_bytes: closing"),
+            Delivery::Closed => {}
+        }
+    }
+    sent
 }
 
 /// Gives back a map's memory once it is mostly empty (a burst of subscriptions
@@ -321,93 +407,109 @@ fn remove_sub(by_user: &mut HashMap<UserId, HashSet<SessionId>>, user: UserId, i
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
     use super::*;
 
-    fn hub(max_ids: usize, max_queue_bytes: usize) -> Hub {
-        Hub::new(&SocketConfig { max_ids, max_queue_bytes, ..SocketConfig::default() })
+    fn hub(max_ids: usize) -> Hub {
+        Hub::new(&SocketConfig { max_ids, ..SocketConfig::default() })
     }
 
-    fn frame(len: usize) -> Arc<Pushed> {
-        Pushed::new(Bytes::from(vec![b' '; len]))
-    }
-
-    #[test]
-    fn a_frame_reaches_direct_and_all_subscribers_once() {
-        let hub = Hub::default();
-        let (a, mut ra) = hub.register();
-        let (b, mut rb) = hub.register();
-        let (_c, mut rc) = hub.register();
-        hub.subscribe(a, &[UserId(1)]).unwrap();
-        hub.subscribe(b, &[UserId(1)]).unwrap();
-        hub.subscribe_all(b);
-        assert_eq!(hub.push(UserId(1), &Pushed::new(Bytes::from_static(b"x"))), 2);
-        assert_eq!(ra.frames.try_recv().unwrap().text, "x");
-        assert_eq!(rb.frames.try_recv().unwrap().text, "x");
-        assert!(rb.frames.try_recv().is_err(), "no duplicate for a session subscribed both ways");
-        assert!(rc.frames.try_recv().is_err());
-    }
-
-    #[test]
-    fn the_queue_is_bounded_in_bytes_counting_shared_frames_for_each_session() {
-        let bound = 10 * (1000 + FRAME_OVERHEAD);
-        let hub = hub(1000, bound);
-        let (a, queue_a) = hub.register();
-        let (b, queue_b) = hub.register();
-        hub.subscribe(a, &[UserId(1)]).unwrap();
-        hub.subscribe(b, &[UserId(1)]).unwrap();
-        let shared = frame(1000);
-        for _ in 0..10 {
-            assert_eq!(hub.push(UserId(1), &shared), 2);
+    /// `n` sessions registered over loopback connections: (id, client end) each.
+    async fn sessions(hub: &Hub, n: usize, zlib: bool) -> Vec<(SessionId, TcpStream)> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            server.writable().await.unwrap();
+            let id = hub.register(Arc::new(hub.outbox(server)), zlib);
+            out.push((id, client));
         }
-        assert_eq!((queue_a.queued(), queue_b.queued()), (bound, bound), "each session pays in full");
-        assert!(!queue_a.lagged.is_cancelled());
-        // B writes one frame: it has room for one more, A does not.
-        let mut queue_b = queue_b;
-        let written = queue_b.frames.try_recv().unwrap();
-        queue_b.written(&written);
-        assert_eq!(hub.push(UserId(1), &shared), 1, "only B takes the frame past A's bound");
-        assert!(queue_a.lagged.is_cancelled() && !queue_b.lagged.is_cancelled());
-        assert_eq!(queue_a.queued(), bound, "the refused frame is not counted");
-        assert_eq!(hub.push(UserId(1), &frame(1)), 0, "a lagged session takes nothing more");
+        out
     }
 
-    #[test]
-    fn many_small_frames_are_bounded_too() {
-        let hub = hub(1000, 100 * FRAME_OVERHEAD);
-        let (a, queue) = hub.register();
-        hub.subscribe(a, &[UserId(1)]).unwrap();
-        let empty = frame(0);
-        let queued: u64 = (0..1000).map(|_| hub.push(UserId(1), &empty)).sum();
-        assert_eq!(queued, 100);
-        assert!(queue.lagged.is_cancelled());
+    /// The payload of the next (unmasked, short) frame, and its opcode.
+    async fn frame(client: &mut TcpStream) -> (u8, Vec<u8>) {
+        let mut head = [0u8; 2];
+        client.read_exact(&mut head).await.unwrap();
+        let len = match head[1] {
+            126 => client.read_u16().await.unwrap() as usize,
+            len => len as usize,
+        };
+        let mut payload = vec![0; len];
+        client.read_exact(&mut payload).await.unwrap();
+        (head[0] & 0x0f, payload)
     }
 
-    #[test]
-    fn an_empty_queue_takes_a_frame_larger_than_the_bound() {
-        let hub = hub(1000, 100);
-        let (a, mut queue) = hub.register();
-        hub.subscribe(a, &[UserId(1)]).unwrap();
-        let big = frame(1000);
-        assert_eq!(hub.push(UserId(1), &big), 1);
-        let written = queue.frames.try_recv().unwrap();
-        queue.written(&written);
-        assert_eq!(queue.queued(), 0);
-        assert_eq!(hub.push(UserId(1), &big), 1, "written, so the next one fits");
-        assert_eq!(hub.push(UserId(1), &big), 0);
-        assert!(queue.lagged.is_cancelled());
+    async fn nothing_more(client: &mut TcpStream) {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(std::time::Duration::from_millis(100), client.read(&mut byte)).await;
+        assert!(read.is_err(), "nothing more was sent");
     }
 
-    #[test]
-    fn a_session_watches_at_most_max_ids_distinct_ids() {
-        let hub = hub(3, 1 << 20);
-        let (a, _queue) = hub.register();
+    #[tokio::test]
+    async fn a_frame_reaches_direct_and_all_subscribers_once() {
+        let hub = Hub::default();
+        let mut s = sessions(&hub, 3, false).await;
+        hub.subscribe(s[0].0, &[UserId(1)]).unwrap();
+        hub.subscribe(s[1].0, &[UserId(1)]).unwrap();
+        hub.subscribe_all(s[1].0);
+        assert_eq!(hub.publish(UserId(1), Bytes::from_static(b"x")).await, 2);
+        assert_eq!(frame(&mut s[0].1).await, (1, b"x".to_vec()));
+        assert_eq!(frame(&mut s[1].1).await, (1, b"x".to_vec()));
+        nothing_more(&mut s[1].1).await; // no duplicate for a session subscribed both ways
+        nothing_more(&mut s[2].1).await;
+    }
+
+    #[tokio::test]
+    async fn zlib_sessions_get_the_update_deflated_once_and_others_the_text() {
+        let hub = Hub::default();
+        let mut plain = sessions(&hub, 1, false).await;
+        let mut zlib = sessions(&hub, 2, true).await;
+        for (id, _) in plain.iter().chain(&zlib) {
+            hub.subscribe(*id, &[UserId(1)]).unwrap();
+        }
+        let text = Bytes::from_static(br#"{"op":0,"t":"PRESENCE_UPDATE","d":{}}"#);
+        assert_eq!(hub.publish(UserId(1), text.clone()).await, 3);
+        assert_eq!(frame(&mut plain[0].1).await, (1, text.to_vec()));
+        for (_, client) in &mut zlib {
+            let (opcode, deflated) = frame(client).await;
+            assert_eq!((opcode, deflated.clone()), (2, protocol::deflate(&text).to_vec()));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_fan_out_reaches_everyone_in_groups_and_in_order() {
+        let hub = Hub::default();
+        let n = 2 * GROUP + 17;
+        let mut s = sessions(&hub, n, false).await;
+        for (id, _) in &s {
+            hub.subscribe(*id, &[UserId(1)]).unwrap();
+        }
+        for update in 0..5u8 {
+            assert_eq!(hub.publish(UserId(1), Bytes::from(vec![b'0' + update; 100])).await, n as u64);
+        }
+        for (_, client) in &mut s {
+            for update in 0..5u8 {
+                assert_eq!(frame(client).await, (1, vec![b'0' + update; 100]));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_watches_at_most_max_ids_distinct_ids() {
+        let hub = hub(3);
+        let s = sessions(&hub, 1, false).await;
+        let a = s[0].0;
         hub.subscribe(a, &[UserId(1), UserId(2)]).unwrap();
         hub.subscribe(a, &[UserId(1), UserId(2), UserId(3)]).unwrap();
         assert_eq!(hub.subscribe(a, &[UserId(2), UserId(4)]), Err(Refusal::TooManyIds { max: 3 }));
-        assert_eq!(hub.push(UserId(4), &frame(1)), 0, "a refused subscription changes nothing");
+        assert!(hub.targets(UserId(4)).is_empty(), "a refused subscription changes nothing");
         hub.unsubscribe(a, Unsubscribe::Id(UserId(1)));
         hub.subscribe(a, &[UserId(4)]).unwrap();
-        assert_eq!(hub.push(UserId(4), &frame(1)), 1);
+        assert_eq!(hub.targets(UserId(4)).len(), 1);
         hub.unsubscribe(a, Unsubscribe::All);
         hub.subscribe(a, &[UserId(5), UserId(6), UserId(7)]).unwrap();
     }
@@ -426,18 +528,18 @@ mod tests {
         assert_eq!(hub.known_users(), vec![UserId(1)]);
     }
 
-    #[test]
-    fn unsubscribe_and_unregister_stop_frames_and_give_memory_back() {
+    #[tokio::test]
+    async fn unsubscribe_and_unregister_stop_frames_and_give_memory_back() {
         let hub = Hub::default();
-        let (a, _ra) = hub.register();
+        let s = sessions(&hub, 2, false).await;
+        let (a, b) = (s[0].0, s[1].0);
         hub.subscribe(a, &[UserId(1), UserId(2)]).unwrap();
         hub.unsubscribe(a, Unsubscribe::Id(UserId(1)));
-        assert_eq!(hub.push(UserId(1), &Pushed::new(Bytes::new())), 0);
-        assert_eq!(hub.push(UserId(2), &Pushed::new(Bytes::new())), 1);
+        assert!(hub.targets(UserId(1)).is_empty());
+        assert_eq!(hub.targets(UserId(2)).len(), 1);
         hub.unregister(a);
-        assert_eq!(hub.push(UserId(2), &Pushed::new(Bytes::new())), 0);
+        assert!(hub.targets(UserId(2)).is_empty());
         assert!(hub.state().by_user.is_empty());
-        let (b, _rb) = hub.register();
         let many: Vec<UserId> = (1..=1000).map(UserId).collect();
         hub.subscribe(b, &many).unwrap();
         hub.unregister(b);

@@ -1,15 +1,20 @@
 //! `GET /socket`: Lanyard's WebSocket (docs/API.md). The upgrade is hyper's;
 //! the frames are tokio-websockets' (the codec twilight already uses).
 //!
-//! * `hub` — subscriptions, fan-out, the bounded send queues; `everyone` — the
-//!   shared INIT_STATE of `subscribe_to_all`; `per_ip` — sockets per address;
+//! * `hub` — subscriptions and fan-out; `outbox` — a session's socket and its
+//!   write queue, bounded in bytes, which the fan-out writes to directly;
+//!   `link` — the socket as tokio-websockets reads it; `everyone` — the shared
+//!   INIT_STATE of `subscribe_to_all`; `per_ip` — sockets per address;
 //!   `session` — one socket; `protocol` — Lanyard's ops and frames.
 //! * The limits of docs/SECURITY.md and where they hold: message size, message rate
-//!   (`session`), ids per session and queue bytes (`hub`), sockets per address
+//!   (`session`), ids per session (`hub`), queue bytes and the write deadline
+//!   (`outbox`), sockets per address
 //!   (here, before the upgrade), `subscribe_to_all` (`session`, `everyone`).
 
 pub mod everyone;
 pub mod hub;
+pub mod link;
+pub mod outbox;
 pub mod per_ip;
 pub mod protocol;
 pub mod session;
@@ -80,7 +85,11 @@ pub fn upgrade(api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Result<Repl
         // Held for the session's life, whatever ends it.
         let _slot = slot;
         match on_upgrade.await {
-            Ok(upgraded) => session::run(session_api, TokioIo::new(upgraded), zlib, stop).await,
+            // The fan-out writes to the TCP socket itself (see `outbox`).
+            Ok(upgraded) => match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+                Ok(parts) => session::run(session_api, parts.io.into_inner(), parts.read_buf, zlib, stop).await,
+                Err(_) => tracing::error!("socket upgrade: the connection is not a TCP stream"),
+            },
             Err(e) => tracing::debug!("socket upgrade failed: {e}"),
         }
     });

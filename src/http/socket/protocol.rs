@@ -199,6 +199,28 @@ pub fn init_state_map<P: AsRef<[u8]>>(presences: impl IntoIterator<Item = (UserI
     Bytes::from(out)
 }
 
+/// Frames larger than this are deflated on the blocking pool (a 67 MB
+/// INIT_STATE takes about a second), smaller ones where they are sent.
+pub const DEFLATE_INLINE_MAX: usize = 64 * 1024;
+
+/// A complete zlib stream (with header) of `text`: a `zlib_json` frame.
+pub fn deflate(text: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder =
+        flate2::write::ZlibEncoder::new(Vec::with_capacity(text.len() / 4 + 16), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    encoder.write_all(text).expect("deflating into memory");
+    encoder.finish().expect("deflating into memory").into()
+}
+
+/// `deflate`, on the blocking pool when `text` is large; `None` if that task failed.
+pub async fn deflate_off_thread(text: Bytes) -> Option<Bytes> {
+    if text.len() <= DEFLATE_INLINE_MAX {
+        return Some(deflate(&text));
+    }
+    tokio::task::spawn_blocking(move || deflate(&text)).await.ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

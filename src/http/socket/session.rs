@@ -1,25 +1,34 @@
-//! One `/socket` session: hello, client ops, queued frames, heartbeat
-//! timeout, and the close on shutdown (1001, at once, so that clients that
-//! reconnect instantly find the next server).
+//! One `/socket` session: hello, client ops, heartbeat timeout, and the close
+//! on shutdown (1001, at once, so that clients that reconnect instantly find
+//! the next server).
+//!
+//! The session reads its client through tokio-websockets (over a [`Link`]);
+//! everything it sends goes through its [`Outbox`], which the hub's fan-out
+//! writes to directly. The session task writes out what the socket did not
+//! take at once, while it keeps reading: the heartbeat timer, shutdown and the
+//! write deadline are watched during a blocked write too.
 //!
 //! Inbound limits (docs/SECURITY.md): a message over [`MAX_CLIENT_MESSAGE`] (fragmented
 //! or not) closes with 1009; more than [`RATE`] messages a second on average,
 //! [`BURST`] at once, close with 4008. Every message counts, pings included.
 
-use std::io::Write;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_websockets::{CloseCode, Limits, Message, ServerBuilder, WebSocketStream};
 
 use super::everyone::Build;
-use super::hub::{Pushed, Queue, SessionId};
+use super::hub::SessionId;
+use super::link::Link;
+use super::outbox::{Outbox, Trouble, Wire};
 use super::protocol::{self, ClientOp, Refusal, Subscribe};
 use crate::http::Api;
 use crate::ids::UserId;
@@ -82,110 +91,159 @@ impl Bucket {
     }
 }
 
-/// Unregisters the session however it ends.
+/// Unregisters the session however it ends, and lets go of what its outbox holds.
 struct Registered<'a> {
     api: &'a Api,
     id: SessionId,
+    outbox: &'a Outbox,
 }
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         self.api.hub.unregister(self.id);
+        self.outbox.shut();
         self.api.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// Runs a session over an upgraded connection until it ends.
-pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(api: Arc<Api>, io: S, zlib: bool, stop: CancellationToken) {
+/// The WebSocket a session reads from.
+type Socket = WebSocketStream<Link>;
+
+/// A shared INIT_STATE this session may still be writing: the signal that it is
+/// evicted, and the address of the payload it queued.
+struct Writing {
+    evicted: Pin<Box<WaitForCancellationFutureOwned>>,
+    payload: usize,
+}
+
+/// Runs a session over an upgraded connection until it ends; `early` holds what
+/// the client sent past the upgrade request.
+pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, stop: CancellationToken) {
+    let outbox = Arc::new(api.hub.outbox(stream));
     let limits = Limits::default().max_payload_len(Some(MAX_CLIENT_MESSAGE));
-    let mut ws = ServerBuilder::new().limits(limits).serve(io);
+    let mut ws = ServerBuilder::new().limits(limits).serve(Link::new(outbox.clone(), early));
     // Sessions are capped like HTTP connections (`http.max_connections`): past the cap a
     // new one is told to come back later, instead of the process running out of files.
     let open = api.metrics.sessions.fetch_add(1, Ordering::Relaxed);
     if open >= api.max_connections as i64 {
         api.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
-        return close(ws, FULL_CODE, FULL_REASON).await;
+        return close(ws, &outbox, FULL_CODE, FULL_REASON).await;
     }
-    let (id, mut queue) = api.hub.register();
-    let lagged = queue.lagged.clone();
+    let id = api.hub.register(outbox.clone(), zlib);
     api.metrics.sessions_opened.fetch_add(1, Ordering::Relaxed);
-    let _registered = Registered { api: &api, id };
-    if send(&mut ws, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
+    let _registered = Registered { api: &api, id, outbox: &outbox };
+    if send(&outbox, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
         return;
     }
     let mut bucket = Bucket::new(Instant::now());
     // Created once and re-polled: a fresh `cancelled()` or `sleep_until` per loop would
-    // register with the shared stop token's list and the timer on every frame, and
-    // with 10 000 sessions that per-frame registration was most of a fan-out's cost.
+    // register with the shared stop token's list and the timer every time round.
     // The stop token is this session's own child: polling the server's token itself
-    // would take its two mutexes, shared by every session, on every frame.
+    // would take its two mutexes, shared by every session.
     let stop = stop.child_token();
     let stopped = stop.cancelled();
-    let lagging = lagged.cancelled();
     let silence = sleep_until(Instant::now() + HEARTBEAT_TIMEOUT);
-    tokio::pin!(stopped, lagging, silence);
+    tokio::pin!(stopped, silence);
+    let mut writing: Option<Writing> = None;
     loop {
+        // One INIT_STATE at a time: while one is unwritten, the client's next messages
+        // wait in its socket (so that op 2s cannot pile up INIT_STATEs in memory), and
+        // the silence is not counted (the write timeout watches the client meanwhile).
+        let holding = outbox.holds_kept();
         tokio::select! {
-            () = &mut stopped => return close(ws, 1001, "server shutting down").await,
-            () = &mut silence => return close(ws, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await,
-            () = &mut lagging => return close_lagging(ws, queue).await,
-            frame = queue.frames.recv() => {
-                let Some(frame) = frame else { return };
-                if lagged.is_cancelled() {
-                    return close_lagging(ws, queue).await;
-                }
-                // A client that stopped reading blocks this write: once the queue
-                // overflows, give up on the queue (the frame stays half written
-                // in the stream, and goes out before the close if the client reads on).
-                tokio::select! {
-                    sent = send_pushed(&mut ws, zlib, &frame) => if sent.is_err() { return },
-                    () = &mut lagging => return close_lagging(ws, queue).await,
-                }
-                queue.written(&frame);
+            () = &mut stopped => return close(ws, &outbox, 1001, "server shutting down").await,
+            () = &mut silence, if !holding => {
+                return close(ws, &outbox, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await;
             }
-            incoming = ws.next() => {
+            () = outbox.kept_written(), if holding => silence.as_mut().reset(Instant::now() + HEARTBEAT_TIMEOUT),
+            trouble = outbox.run() => match trouble {
+                Trouble::Lagged => return close_lagging(ws, &outbox).await,
+                Trouble::TimedOut => {
+                    tracing::debug!("socket closed: a frame not taken by the client within socket.write_timeout");
+                    return;
+                }
+                Trouble::Broken => return,
+            },
+            () = evicted(&mut writing) => {
+                if writing.take().is_some_and(|w| outbox.holds(w.payload)) {
+                    // No close frame can follow a half-written frame.
+                    tracing::debug!("socket closed: its INIT_STATE was evicted before it was written");
+                    return;
+                }
+            }
+            incoming = ws.next(), if !holding => {
                 let message = match incoming {
                     Some(Ok(message)) => message,
-                    Some(Err(tokio_websockets::Error::PayloadTooLong { .. })) => return close_too_big(ws).await,
+                    Some(Err(tokio_websockets::Error::PayloadTooLong { .. })) => {
+                        return close_too_big(ws, &outbox).await;
+                    }
                     _ => return,
                 };
                 silence.as_mut().reset(Instant::now() + HEARTBEAT_TIMEOUT);
                 if !bucket.take(Instant::now()) {
-                    return refuse(ws, Refusal::RateLimited).await;
+                    return refuse(ws, &outbox, Refusal::RateLimited).await;
                 }
                 if message.is_close() {
-                    let _ = ws.close().await;
+                    // tokio-websockets has queued the reply: write it out, then end.
+                    let _ = ws.flush().await;
+                    let _ = timeout(Duration::from_secs(2), outbox.drain()).await;
                     return;
                 }
                 if !message.is_text() && !message.is_binary() {
                     continue;
                 }
                 match protocol::parse(message.as_payload()) {
-                    Err(refusal) => return refuse(ws, refusal).await,
+                    Err(refusal) => return refuse(ws, &outbox, refusal).await,
                     Ok(ClientOp::Heartbeat) => {}
                     Ok(ClientOp::Unsubscribe(what)) => api.hub.unsubscribe(id, what),
                     Ok(ClientOp::Initialize(what)) => {
-                        let build = match init_state(&api, id, what).await {
-                            Ok(build) => build,
-                            Err(refusal) => return refuse(ws, refusal).await,
-                        };
-                        // Not counted in the queue bound, but not written forever either:
-                        // the session gives up when its queue overflows meanwhile, on
-                        // shutdown, or when a shared build is evicted (`everyone`).
-                        tokio::select! {
-                            sent = send_pushed(&mut ws, zlib, &build.frame) => if sent.is_err() { return },
-                            () = &mut lagging => return close_lagging(ws, queue).await,
-                            () = &mut stopped => return,
-                            () = build.evicted.cancelled() => {
-                                tracing::debug!("socket closed: its INIT_STATE was evicted before it was written");
-                                return;
+                        // Its place in the queue is kept before subscribing: an update
+                        // pushed meanwhile goes out after the INIT_STATE, never before.
+                        outbox.reserve();
+                        let made = tokio::select! {
+                            made = init_state(&api, id, what) => made,
+                            () = &mut stopped => {
+                                outbox.fill(None, None);
+                                return close(ws, &outbox, 1001, "server shutting down").await;
                             }
-                        }
+                        };
+                        let build = match made {
+                            Ok(build) => build,
+                            Err(refusal) => {
+                                outbox.fill(None, None);
+                                return refuse(ws, &outbox, refusal).await;
+                            }
+                        };
+                        let Some(wire) = wire_of(&build, zlib).await else {
+                            tracing::error!("socket closed: its INIT_STATE could not be deflated");
+                            return;
+                        };
+                        // Not counted in the queue bound, but not kept forever either: the
+                        // write deadline, the queue bound, shutdown and the eviction of a
+                        // shared build all end a session that does not take it.
+                        writing = Some(Writing {
+                            evicted: Box::pin(build.evicted.clone().cancelled_owned()),
+                            payload: wire.body().as_ptr() as usize,
+                        });
+                        outbox.fill(Some(wire), Some(build));
                     }
                 }
             }
         }
     }
+}
+
+/// Resolves when the INIT_STATE being written is evicted (never without one).
+async fn evicted(writing: &mut Option<Writing>) {
+    match writing {
+        Some(writing) => writing.evicted.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An INIT_STATE as this session sends it.
+async fn wire_of(build: &Build, zlib: bool) -> Option<Wire> {
+    if zlib { build.frame.zlib().await.map(Wire::binary) } else { Some(Wire::text(build.frame.text.clone())) }
 }
 
 /// Subscribes, then makes the INIT_STATE (subscribing first, so no update falls between).
@@ -238,54 +296,34 @@ async fn presences(api: &Arc<Api>, users: Vec<UserId>) -> Vec<(UserId, Bytes)> {
     })
 }
 
-/// Sends a frame: text, or deflated into a binary frame with `zlib_json`.
-async fn send<S: AsyncRead + AsyncWrite + Unpin>(
-    ws: &mut WebSocketStream<S>,
-    zlib: bool,
-    frame: Bytes,
-) -> Result<(), tokio_websockets::Error> {
-    let message = if zlib { Message::binary(deflate(&frame)) } else { Message::text(frame) };
-    ws.send(message).await
+/// Sends one of the session's own frames: text, or deflated into a binary frame with `zlib_json`.
+async fn send(outbox: &Outbox, zlib: bool, text: Bytes) -> Result<(), Trouble> {
+    let wire = if zlib {
+        Wire::binary(protocol::deflate_off_thread(text).await.ok_or(Trouble::Broken)?)
+    } else {
+        Wire::text(text)
+    };
+    outbox.send(wire)
 }
 
-/// Sends a shared frame; its deflated form is shared with the other compressed sessions.
-/// The text itself is never copied: tokio-websockets writes the `Bytes` it is given.
-async fn send_pushed<S: AsyncRead + AsyncWrite + Unpin>(
-    ws: &mut WebSocketStream<S>,
-    zlib: bool,
-    frame: &Pushed,
-) -> Result<(), tokio_websockets::Error> {
-    let message = if zlib { Message::binary(frame.zlib(deflate)) } else { Message::text(frame.text.clone()) };
-    ws.send(message).await
-}
-
-/// A complete zlib stream (with header) of `text`.
-fn deflate(text: &[u8]) -> Bytes {
-    let mut encoder =
-        flate2::write::ZlibEncoder::new(Vec::with_capacity(text.len() / 4 + 16), flate2::Compression::fast());
-    // Writing into a Vec cannot fail.
-    encoder.write_all(text).expect("deflating into memory");
-    encoder.finish().expect("deflating into memory").into()
-}
-
-/// Closes a session that fell behind: its queue is dropped at once (the hub no
-/// longer counts on it), then the close goes out after what is half written, if
+/// Closes a session that fell behind: its queue is dropped already (the hub no
+/// longer counts on it), and the close goes out after what is half written, if
 /// the client reads on within [`LAGGED_CLOSE_WAIT`].
-async fn close_lagging<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>, queue: Queue) {
-    tracing::debug!(queued = queue.queued(), "socket closed: send queue over socket.max_queue_bytes");
-    drop(queue);
-    close_within(ws, LAGGED_CODE, LAGGED_REASON, LAGGED_CLOSE_WAIT).await;
+async fn close_lagging(ws: Socket, outbox: &Outbox) {
+    tracing::debug!("socket closed: send queue over socket.max_queue_bytes");
+    close_within(ws, outbox, LAGGED_CODE, LAGGED_REASON, LAGGED_CLOSE_WAIT).await;
 }
 
 /// Closes for a refused message, with its code and reason.
-async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>, refusal: Refusal) {
+async fn refuse(ws: Socket, outbox: &Outbox, refusal: Refusal) {
     let (code, reason) = refusal.close();
-    close(ws, code, &reason).await;
+    close(ws, outbox, code, &reason).await;
 }
 
 /// Closes with 1009 after a message over the limit, whose rest the client may
 /// still be sending.
-async fn close_too_big<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>) {
+async fn close_too_big(mut ws: Socket, outbox: &Outbox) {
+    outbox.closing();
     let closing = async {
         // tokio-websockets has queued a 1009 close itself when one frame was over the
         // limit (and refuses another send); for a fragmented message it has not.
@@ -293,14 +331,19 @@ async fn close_too_big<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStrea
         if ws.send(close).await.is_err() {
             ws.flush().await?;
         }
-        let (mut left, mut buf) = (LINGER_BYTES, [0u8; 8192]);
-        while left > 0 {
-            let n = ws.get_mut().read(&mut buf).await?;
-            if n == 0 {
-                break;
+        let linger = async {
+            let (mut left, mut buf) = (LINGER_BYTES, [0u8; 8192]);
+            while left > 0 {
+                let n = ws.get_mut().read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                left = left.saturating_sub(n);
             }
-            left = left.saturating_sub(n);
-        }
+            Ok::<(), std::io::Error>(())
+        };
+        let (_, read) = tokio::join!(outbox.drain(), linger);
+        read?;
         Ok::<(), tokio_websockets::Error>(())
     };
     let _ = timeout(Duration::from_secs(2), closing).await;
@@ -309,21 +352,18 @@ async fn close_too_big<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStrea
 /// Closes with a code and reason, then waits briefly for the client's close
 /// (reading and dropping what it still sends). Bounded in time: a client that
 /// reads nothing cannot hold the session by not taking the close frame.
-async fn close<S: AsyncRead + AsyncWrite + Unpin>(ws: WebSocketStream<S>, code: u16, reason: &str) {
-    close_within(ws, code, reason, Duration::from_secs(4)).await;
+async fn close(ws: Socket, outbox: &Outbox, code: u16, reason: &str) {
+    close_within(ws, outbox, code, reason, Duration::from_secs(4)).await;
 }
 
 /// `close`, giving up after `wait`.
-async fn close_within<S: AsyncRead + AsyncWrite + Unpin>(
-    mut ws: WebSocketStream<S>,
-    code: u16,
-    reason: &str,
-    wait: Duration,
-) {
+async fn close_within(mut ws: Socket, outbox: &Outbox, code: u16, reason: &str, wait: Duration) {
+    outbox.closing();
     let code = CloseCode::try_from(code).unwrap_or(CloseCode::NORMAL_CLOSURE);
     let _ = timeout(wait, async {
         if ws.send(Message::close(Some(code), reason)).await.is_ok() {
-            let _ = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
+            let read = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} });
+            let _ = tokio::join!(outbox.drain(), read);
         }
     })
     .await;
@@ -345,14 +385,23 @@ mod tests {
         api_with(Config::default())
     }
 
-    /// A session over an in-memory pipe, and the client end.
-    fn pipe(api: &Arc<Api>) -> WebSocketStream<tokio::io::DuplexStream> {
-        let (client, server) = tokio::io::duplex(64 * 1024);
-        tokio::spawn(run(api.clone(), server, false, api.stop.clone()));
+    type Client = WebSocketStream<TcpStream>;
+
+    /// A loopback connection: (client end, server end).
+    async fn connection() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        (client, listener.accept().await.unwrap().0)
+    }
+
+    /// A session over a loopback connection, and the client end.
+    async fn pipe(api: &Arc<Api>) -> Client {
+        let (client, server) = connection().await;
+        tokio::spawn(run(api.clone(), server, Bytes::new(), false, api.stop.clone()));
         tokio_websockets::ClientBuilder::new().limits(Limits::unlimited()).take_over(client)
     }
 
-    async fn closed(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<(u16, String)> {
+    async fn closed(ws: &mut Client) -> Option<(u16, String)> {
         while let Some(Ok(message)) = ws.next().await {
             if let Some((code, reason)) = message.as_close() {
                 return Some((code.into(), reason.to_string()));
@@ -361,7 +410,7 @@ mod tests {
         None
     }
 
-    async fn close_code(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<u16> {
+    async fn close_code(ws: &mut Client) -> Option<u16> {
         closed(ws).await.map(|(code, _)| code)
     }
 
@@ -382,7 +431,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn silence_closes_after_twice_the_interval_and_any_message_resets_it() {
         let (_dir, api) = api();
-        let mut ws = pipe(&api);
+        let mut ws = pipe(&api).await;
         assert_eq!(ws.next().await.unwrap().unwrap().as_text(), Some(std::str::from_utf8(protocol::HELLO).unwrap()));
         let started = Instant::now();
         tokio::time::sleep(Duration::from_secs(50)).await;
@@ -395,20 +444,20 @@ mod tests {
     #[tokio::test]
     async fn a_message_over_64_kib_closes_with_1009_whole_or_fragmented() {
         let (_dir, api) = api();
-        let mut ws = pipe(&api);
+        let mut ws = pipe(&api).await;
         ws.next().await.unwrap().unwrap();
         ws.send(Message::text(format!(r#"{{"op":3,"d":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE)))).await.unwrap();
         assert_eq!(close_code(&mut ws).await, Some(TOO_BIG_CODE));
 
         // Fragments each under the limit, adding up past it.
-        let (client, server) = tokio::io::duplex(64 * 1024);
-        tokio::spawn(run(api.clone(), server, false, api.stop.clone()));
+        let (client, server) = connection().await;
+        tokio::spawn(run(api.clone(), server, Bytes::new(), false, api.stop.clone()));
         let config = tokio_websockets::Config::default().frame_size(16 * 1024);
         let mut ws = tokio_websockets::ClientBuilder::new().config(config).take_over(client);
         ws.next().await.unwrap().unwrap();
         ws.send(Message::text("x".repeat(4 * MAX_CLIENT_MESSAGE))).await.unwrap();
         assert_eq!(close_code(&mut ws).await, Some(TOO_BIG_CODE));
-        let (_, ok) = (ws, pipe(&api));
+        let (_, ok) = (ws, pipe(&api).await);
         let mut ok = ok;
         ok.next().await.unwrap().unwrap();
         ok.send(Message::text(format!(r#"{{"op":3,"d":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE - 100)))).await.unwrap();
@@ -420,7 +469,7 @@ mod tests {
     #[tokio::test]
     async fn a_flood_of_heartbeats_closes_with_4008() {
         let (_dir, api) = api();
-        let mut ws = pipe(&api);
+        let mut ws = pipe(&api).await;
         ws.next().await.unwrap().unwrap();
         for _ in 0..(BURST as usize + 5) {
             if ws.send(Message::text(r#"{"op":3}"#)).await.is_err() {
@@ -435,7 +484,7 @@ mod tests {
         let mut config = Config::default();
         config.socket.subscribe_to_all = false;
         let (_dir, api) = api_with(config);
-        let mut ws = pipe(&api);
+        let mut ws = pipe(&api).await;
         ws.next().await.unwrap().unwrap();
         ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
         assert_eq!(closed(&mut ws).await, Some((4006, "subscribe_to_all is disabled on this server".into())));
@@ -444,14 +493,19 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_stops_reading_is_closed_with_1008() {
         let (_dir, api) = api();
-        let mut ws = pipe(&api);
+        let mut ws = pipe(&api).await;
         ws.next().await.unwrap().unwrap();
         ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
         ws.next().await.unwrap().unwrap();
-        // Nothing is read from here on; the session cannot run while this loop fills its queue.
-        let frame = Pushed::new(Bytes::from(vec![b' '; 512]));
-        let queued = (0..).take_while(|_| api.hub.push(crate::ids::UserId(1), &frame) == 1).count();
-        assert_eq!(queued, api.app.config().socket.max_queue_bytes / frame.cost());
+        // Nothing is read from here on; the session cannot run while this loop fills the
+        // socket, then the queue (this test's runtime has one thread).
+        let text = Bytes::from(vec![b' '; 512]);
+        let mut sent = 0;
+        while api.hub.publish(crate::ids::UserId(1), text.clone()).await == 1 {
+            sent += 1;
+        }
+        let bound = api.app.config().socket.max_queue_bytes / super::super::hub::cost(&text);
+        assert!(sent >= bound, "the socket took some, the queue {bound} more: {sent}");
         let closed = timeout(Duration::from_secs(10), closed(&mut ws));
         assert_eq!(closed.await.ok().flatten(), Some((LAGGED_CODE, LAGGED_REASON.to_string())));
         drop(ws);
@@ -464,9 +518,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn shutdown_during_a_blocked_write_closes_with_1001_after_every_queued_frame() {
+        let (_dir, api) = api();
+        let mut ws = pipe(&api).await;
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
+        ws.next().await.unwrap().unwrap();
+        // More than the socket takes while the client reads nothing (the session cannot
+        // run meanwhile: one thread), less than the queue bound.
+        let text = Bytes::from(vec![b' '; 1000]);
+        for _ in 0..7000 {
+            assert_eq!(api.hub.publish(crate::ids::UserId(1), text.clone()).await, 1);
+        }
+        api.stop.cancel();
+        let mut frames = 0;
+        let close = loop {
+            let message = timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+            if let Some((code, _)) = message.as_close() {
+                break u16::from(code);
+            }
+            assert_eq!(message.as_payload().len(), 1000);
+            frames += 1;
+        };
+        assert_eq!((frames, close), (7000, 1001), "every frame, in full, then the close");
+    }
+
+    #[tokio::test]
     async fn shutdown_closes_with_1001() {
         let (_dir, api) = api();
-        let mut ws = pipe(&api);
+        let mut ws = pipe(&api).await;
         ws.next().await.unwrap().unwrap();
         api.stop.cancel();
         assert_eq!(close_code(&mut ws).await, Some(1001));
