@@ -352,7 +352,7 @@ async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_
     // session builds one INIT_STATE at a time (its next messages wait while one is
     // unwritten) and a frame not taken within `socket.write_timeout` ends it.
     const MEMBERS: usize = 4_000;
-    const ATTACKERS: usize = 16;
+    const ATTACKERS: usize = 4;
     let mut guild = Guild::new(1).large();
     for n in 0..MEMBERS {
         guild = guild.member(member(ALICE_ID + n as u64, &format!("member{n}")), None);
@@ -371,7 +371,8 @@ async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_
     let before = served.server.memory_kib();
     let mut attackers = Vec::new();
     for s in 0..ATTACKERS {
-        // A small receive window: the server's kernel buffers little of what it sends.
+        // A small receive window. The server's kernel still takes up to its send buffer
+        // (4 MiB here) of INIT_STATEs; past that they stay in the server, one at a time.
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let stream = socket.connect(addr).await.unwrap();
@@ -411,7 +412,7 @@ async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_
     others_are_served(&served).await;
     // Budget: one INIT_STATE per session at most (20 each would be 20 times that), and slack.
     eprintln!("one INIT_STATE of 1 000 members: {init_kib} KiB");
-    within_budget(&served, before, ATTACKERS as u64 * init_kib * 2 + 12 * MIB, "16 stalled sessions, 20 op 2s each");
+    within_budget(&served, before, ATTACKERS as u64 * init_kib * 2 + 12 * MIB, "4 stalled sessions, 20 op 2s each");
     for attacker in attackers {
         attacker.abort();
     }

@@ -32,6 +32,9 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
+/// Frames up to this size are encoded into one buffer, header and payload.
+const CONTIGUOUS_MAX: usize = 16 * 1024;
+
 /// Iovecs handed to one `writev` when writing the queue out.
 const IOVECS: usize = 64;
 
@@ -62,6 +65,19 @@ impl Wire {
     }
 
     fn frame(opcode: u8, body: Bytes) -> Wire {
+        // A small frame is copied once behind its header, so that each socket takes it
+        // in one piece; a large one (an INIT_STATE) is never copied.
+        if body.len() <= CONTIGUOUS_MAX {
+            let framed = Wire::frame_parts(opcode, body);
+            let mut bytes = Vec::with_capacity(framed.len());
+            bytes.extend_from_slice(&framed.head[..framed.head_len as usize]);
+            bytes.extend_from_slice(&framed.body);
+            return Wire::raw(bytes.into());
+        }
+        Wire::frame_parts(opcode, body)
+    }
+
+    fn frame_parts(opcode: u8, body: Bytes) -> Wire {
         let mut head = [0u8; 10];
         head[0] = 0x80 | opcode;
         let head_len = match body.len() {
@@ -93,7 +109,7 @@ impl Wire {
         self.len() == 0
     }
 
-    /// The payload.
+    /// The bytes after the header kept apart (all of them for a small frame).
     pub fn body(&self) -> &Bytes {
         &self.body
     }
@@ -404,7 +420,12 @@ impl Outbox {
     /// `Ok(false)` when (the rest of) it is queued, `Err` when the socket failed.
     fn write_now(&self, state: &mut State, wire: &Wire, cost: usize) -> Result<bool, ()> {
         let [head, body] = wire.slices(0);
-        let written = match self.stream.try_write_vectored(&[IoSlice::new(head), IoSlice::new(body)]) {
+        let tried = if head.is_empty() {
+            self.stream.try_write(body)
+        } else {
+            self.stream.try_write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
+        };
+        let written = match tried {
             Ok(n) if n == wire.len() => return Ok(true),
             Ok(0) if !wire.is_empty() => {
                 self.broke(state);

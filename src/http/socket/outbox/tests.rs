@@ -61,12 +61,20 @@ fn frames_are_encoded_with_the_shortest_length() {
     for (len, head) in [(0, 2), (125, 2), (126, 4), (65_535, 4), (65_536, 10)] {
         let wire = Wire::text(Bytes::from(vec![b'x'; len]));
         assert_eq!(wire.len(), len + head, "{len}");
-        assert_eq!(wire.head[0], 0x81);
+        let [first, rest] = wire.slices(0);
+        let bytes = [first, rest].concat();
+        assert_eq!(bytes[0], 0x81);
+        assert_eq!(&bytes[head..], &vec![b'x'; len][..]);
     }
-    assert_eq!(Wire::binary(Bytes::from_static(b"z")).head[..2], [0x82, 1]);
+    let small = Wire::binary(Bytes::from_static(b"z"));
+    assert!(small.slices(0)[0].is_empty());
+    assert_eq!(small.body()[..], [0x82, 1, b'z'], "small: one buffer");
     let long = Wire::text(Bytes::from(vec![b'x'; 70_000]));
     assert_eq!(long.head[1], 127);
     assert_eq!(u64::from_be_bytes(long.head[2..10].try_into().unwrap()), 70_000);
+    assert_eq!(long.body().len(), 70_000, "large: the payload is not copied");
+    let [first, rest] = long.slices(5);
+    assert_eq!((first.len(), rest.len()), (5, 70_000), "a partial write resumes within the header");
     assert_eq!(Wire::raw(Bytes::from_static(b"abc")).len(), 3);
 }
 
