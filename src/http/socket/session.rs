@@ -184,7 +184,9 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                     return refuse(ws, &outbox, Refusal::RateLimited).await;
                 }
                 if message.is_close() {
-                    // tokio-websockets has queued the reply: write it out, then end.
+                    // tokio-websockets has queued the reply: write it out, then end. No push
+                    // may follow it.
+                    outbox.closing();
                     let _ = ws.flush().await;
                     let _ = timeout(Duration::from_secs(2), outbox.drain()).await;
                     return;
