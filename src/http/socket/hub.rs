@@ -22,7 +22,9 @@
 //! frame stays in memory as long as any of them holds it), until the session
 //! has written it. A push that would go past the bound is not queued and the
 //! session closes (1008). The hub never waits for a session.
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -31,7 +33,7 @@ use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::everyone::Everyone;
-use super::outbox::{Delivery, Outbox, Wire};
+use super::outbox::{Delivery, Origin, Outbox, Wire};
 use super::protocol::{self, Refusal, Unsubscribe};
 use crate::app::changes::ChangeFeed;
 use crate::app::reads::Published;
@@ -88,14 +90,16 @@ pub struct Update {
     /// The `zlib_json` form, when a subscriber wants it.
     zlib: Option<Wire>,
     cost: usize,
+    /// What it shows, when it is a presence (INIT_STATEs can make it redundant).
+    origin: Option<Origin>,
 }
 
 impl Update {
-    /// The PRESENCE_UPDATE (or any frame) `text`, deflated too when `zlib`.
-    pub async fn new(text: Bytes, zlib: bool) -> Update {
+    /// The PRESENCE_UPDATE (or any frame) `text` from `origin`, deflated too when `zlib`.
+    pub async fn new(text: Bytes, zlib: bool, origin: Option<Origin>) -> Update {
         let cost = cost(&text);
         let zlib = if zlib { protocol::deflate_off_thread(text.clone()).await.map(Wire::binary) } else { None };
-        Update { text: Wire::text(text), zlib, cost }
+        Update { text: Wire::text(text), zlib, cost, origin }
     }
 }
 
@@ -134,6 +138,8 @@ pub struct Hub {
     known_generation: AtomicU64,
     /// The shared INIT_STATE of `subscribe_to_all`.
     pub everyone: Everyone,
+    /// The key of [`Hub::digest`].
+    digests: RandomState,
 }
 
 impl Default for Hub {
@@ -153,6 +159,7 @@ impl Hub {
             write_timeout: config.write_timeout,
             known_generation: AtomicU64::new(0),
             everyone: Everyone::default(),
+            digests: RandomState::new(),
         }
     }
 
@@ -305,14 +312,33 @@ impl Hub {
         sent
     }
 
-    /// Sends an update of `user` to its sessions; returns how many got it.
+    /// Sends a PRESENCE_UPDATE of `user`'s `presence` object, made for the changes
+    /// marked up to `generation` of the change feed, to its sessions; returns how
+    /// many got it. A session whose INIT_STATE showed that state already, or a
+    /// later one, does not get it ([`super::outbox::Shown`]).
+    pub async fn push_presence(&self, user: UserId, presence: &[u8], generation: u64) -> u64 {
+        let origin = Origin { user, generation, digest: self.digest(presence) };
+        self.send(user, protocol::presence_update(presence), Some(origin)).await
+    }
+
+    /// Sends any frame `text` to `user`'s sessions; returns how many got it.
     pub async fn publish(&self, user: UserId, text: Bytes) -> u64 {
+        self.send(user, text, None).await
+    }
+
+    async fn send(&self, user: UserId, text: Bytes, origin: Option<Origin>) -> u64 {
         let targets = self.targets(user);
         if targets.is_empty() {
             return 0;
         }
         let zlib = targets.iter().any(|t| t.zlib);
-        Hub::fan_out(targets, Arc::new(Update::new(text, zlib).await)).await
+        Hub::fan_out(targets, Arc::new(Update::new(text, zlib, origin).await)).await
+    }
+
+    /// A presence object's digest, to tell a push of the state an INIT_STATE showed.
+    /// Keyed at random per process, so that no one can make two states collide.
+    pub fn digest(&self, presence: &[u8]) -> u64 {
+        self.digests.hash_one(presence)
     }
 
     /// Drains the change feed until `stop`.
@@ -322,6 +348,8 @@ impl Hub {
                 batch = api.app.changes.next_batch() => batch,
                 () = stop.cancelled() => return,
             };
+            // Read once the batch is taken: every change it holds was marked by then.
+            let generation = api.app.changes.generation();
             // Users whose extras are not in memory yet (their first push since start):
             // read together on the blocking pool after the others are sent.
             let mut unread = Vec::new();
@@ -338,7 +366,7 @@ impl Hub {
                     continue;
                 }
                 match api.app.reads.get_now(user) {
-                    Some(published) => self.push_published(&api, user, &published).await,
+                    Some(published) => self.push_published(&api, user, &published, generation).await,
                     None => unread.push(user),
                 }
             }
@@ -355,7 +383,7 @@ impl Hub {
             };
             for (user, published) in published {
                 match published {
-                    Ok(Some(published)) => self.push_published(&api, user, &published).await,
+                    Ok(Some(published)) => self.push_published(&api, user, &published, generation).await,
                     Ok(None) => {}
                     Err(e) => tracing::warn!(%user, "presence update not pushed: {e}"),
                 }
@@ -363,8 +391,8 @@ impl Hub {
         }
     }
 
-    async fn push_published(&self, api: &Api, user: UserId, published: &Published) {
-        let sent = self.publish(user, protocol::presence_update(&published.lanyard_data)).await;
+    async fn push_published(&self, api: &Api, user: UserId, published: &Published, generation: u64) {
+        let sent = self.push_presence(user, &published.lanyard_data, generation).await;
         api.metrics.pushes.fetch_add(sent, Ordering::Relaxed);
     }
 }
@@ -378,8 +406,9 @@ fn deliver(targets: &[Target], update: &Update) -> u64 {
             (None, true) => continue,
             (_, false) => &update.text,
         };
-        match target.outbox.push(wire, update.cost) {
+        match target.outbox.push(wire, update.cost, update.origin) {
             Delivery::Written | Delivery::Queued => sent += 1,
+            Delivery::Shown => {}
             Delivery::Lagged => tracing::debug!("socket send queue over socket.max_queue_bytes: closing"),
             Delivery::Closed => {}
         }

@@ -21,6 +21,12 @@
 //!   its size and whoever sent it: a client that keeps its socket open and
 //!   sends heartbeats but stops reading cannot keep an INIT_STATE (or anything
 //!   else) in memory for longer than that.
+//!
+//! A push of a user that the session's INIT_STATE shows ([`Shown`]) is left
+//! out while it shows what the INIT_STATE did, or an older state, whether it
+//! was queued behind the place kept for the INIT_STATE or comes after: the
+//! client would otherwise get a state it already has, or go back to an older
+//! one, right after the INIT_STATE.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -31,6 +37,8 @@ use bytes::Bytes;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
+
+use crate::ids::UserId;
 
 /// Frames up to this size are encoded into one buffer, header and payload.
 const CONTIGUOUS_MAX: usize = 16 * 1024;
@@ -121,6 +129,48 @@ impl Wire {
     }
 }
 
+/// What a pushed frame shows: a user's state, made for the changes marked up to a
+/// generation of the change feed (read once the batch was taken, so every change
+/// the frame was made for was marked at or before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    /// The user whose presence the frame carries.
+    pub user: UserId,
+    /// The change feed's generation when the frame's batch was taken.
+    pub generation: u64,
+    /// The presence object's digest ([`super::hub::Hub::digest`]).
+    pub digest: u64,
+}
+
+/// Which pushes an INIT_STATE makes redundant, for each user it shows until a
+/// push brings that user's next state: those made for changes marked by the
+/// change feed's generation it read before reading them (an older state, or the
+/// same), and those whose presence object is the one it showed (a change marked
+/// after that read, which the read saw already).
+#[derive(Debug, Default)]
+pub struct Shown {
+    /// The users it shows with their presence object's digest, sorted by user.
+    pub users: Vec<(UserId, u64)>,
+    /// The generation read before their state was.
+    pub generation: u64,
+}
+
+impl Shown {
+    fn shows(&self, origin: Origin) -> bool {
+        match self.users.binary_search_by_key(&origin.user, |(user, _)| *user) {
+            Ok(at) => origin.generation <= self.generation || origin.digest == self.users[at].1,
+            Err(_) => false,
+        }
+    }
+
+    /// The client has a newer state of `user` than the one shown.
+    fn moved_on(&mut self, user: UserId) {
+        if let Ok(at) = self.users.binary_search_by_key(&user, |(user, _)| *user) {
+            self.users.remove(at);
+        }
+    }
+}
+
 /// What happened to a pushed frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
@@ -132,6 +182,8 @@ pub enum Delivery {
     Lagged,
     /// Refused: the session is closing, lagged already, or its socket failed.
     Closed,
+    /// Left out: the session's INIT_STATE showed that state or a later one.
+    Shown,
 }
 
 /// Why a session must stop.
@@ -163,6 +215,8 @@ struct Entry {
     /// Held until the entry is written (a shared INIT_STATE's build: while any
     /// session holds it, it counts as in memory).
     keep: Option<Keep>,
+    /// What a pushed frame shows (`None` for the session's own frames).
+    origin: Option<Origin>,
 }
 
 /// Something an entry keeps alive until it is written.
@@ -170,7 +224,7 @@ pub type Keep = Arc<dyn Send + Sync>;
 
 impl Entry {
     fn new(wire: Wire, cost: usize) -> Entry {
-        Entry { wire: Some(wire), cost, keep: None }
+        Entry { wire: Some(wire), cost, keep: None, origin: None }
     }
 }
 
@@ -185,6 +239,8 @@ struct State {
     status: Status,
     /// Entries queued that keep something alive (INIT_STATEs).
     kept: usize,
+    /// What the last INIT_STATE showed, of the users no push has moved on since.
+    shown: Option<Shown>,
 }
 
 impl State {
@@ -228,6 +284,7 @@ impl Outbox {
             front_since: Instant::now(),
             status: Status::Open,
             kept: 0,
+            shown: None,
         };
         Outbox {
             stream,
@@ -250,10 +307,19 @@ impl Outbox {
 
     /// Sends a pushed frame that counts `cost` against the bound: written at once
     /// when nothing is queued and the socket takes it, else queued. Never waits.
-    pub fn push(&self, wire: &Wire, cost: usize) -> Delivery {
+    pub fn push(&self, wire: &Wire, cost: usize, origin: Option<Origin>) -> Delivery {
         let mut state = self.lock();
         if state.status != Status::Open {
             return Delivery::Closed;
+        }
+        if let (Some(origin), Some(shown)) = (origin, &mut state.shown) {
+            if shown.shows(origin) {
+                return Delivery::Shown;
+            }
+            shown.moved_on(origin.user);
+            if shown.users.is_empty() {
+                state.shown = None;
+            }
         }
         if state.queue.is_empty() {
             return match self.write_now(&mut state, wire, cost) {
@@ -270,7 +336,7 @@ impl Outbox {
             self.written.notify_waiters();
             return Delivery::Lagged;
         }
-        state.queue.push_back(Entry::new(wire.clone(), cost));
+        state.queue.push_back(Entry { origin, ..Entry::new(wire.clone(), cost) });
         state.queued += cost;
         // The session knows already: it queued the front itself, or was woken for it.
         Delivery::Queued
@@ -297,18 +363,30 @@ impl Outbox {
         if state.queue.is_empty() {
             state.offset = 0;
         }
-        state.queue.push_back(Entry { wire: None, cost: 0, keep: None });
+        state.queue.push_back(Entry { wire: None, cost: 0, keep: None, origin: None });
     }
 
     /// Puts the frame made into the kept place (or gives the place up with `None`),
-    /// with something to keep alive until it is written.
-    pub fn fill(&self, wire: Option<Wire>, keep: Option<Keep>) {
+    /// with something to keep alive until it is written, and what it shows: the
+    /// pushes queued behind it that it makes redundant are dropped, and those that
+    /// come later are left out ([`Shown`]).
+    pub fn fill(&self, wire: Option<Wire>, keep: Option<Keep>, shown: Shown) {
         let mut state = self.lock();
         let Some(at) = state.queue.iter().position(|entry| entry.wire.is_none()) else { return };
         match wire {
             Some(wire) => {
                 state.kept += usize::from(keep.is_some());
-                state.queue[at] = Entry { wire: Some(wire), cost: 0, keep };
+                state.queue[at] = Entry { wire: Some(wire), cost: 0, keep, origin: None };
+                // Nothing behind the kept place has been written: any entry there may go.
+                let (mut index, mut dropped) = (0, 0);
+                state.queue.retain(|entry| {
+                    index += 1;
+                    let redundant = index > at + 1 && entry.origin.is_some_and(|origin| shown.shows(origin));
+                    dropped += if redundant { entry.cost } else { 0 };
+                    !redundant
+                });
+                state.queued -= dropped;
+                state.shown = (!shown.users.is_empty()).then_some(shown);
             }
             None => {
                 state.queue.remove(at);

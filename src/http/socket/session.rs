@@ -28,7 +28,7 @@ use tokio_websockets::{CloseCode, Limits, Message, ServerBuilder, WebSocketStrea
 use super::everyone::Build;
 use super::hub::SessionId;
 use super::link::Link;
-use super::outbox::{Outbox, Trouble, Wire};
+use super::outbox::{Outbox, Shown, Trouble, Wire};
 use super::protocol::{self, ClientOp, Refusal, Subscribe};
 use crate::http::Api;
 use crate::ids::UserId;
@@ -205,14 +205,14 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                         let made = tokio::select! {
                             made = init_state(&api, id, what) => made,
                             () = &mut stopped => {
-                                outbox.fill(None, None);
+                                outbox.fill(None, None, Shown::default());
                                 return close(ws, &outbox, 1001, "server shutting down").await;
                             }
                         };
-                        let build = match made {
-                            Ok(build) => build,
+                        let (build, shown) = match made {
+                            Ok(made) => made,
                             Err(refusal) => {
-                                outbox.fill(None, None);
+                                outbox.fill(None, None, Shown::default());
                                 return refuse(ws, &outbox, refusal).await;
                             }
                         };
@@ -227,7 +227,9 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                             evicted: Box::pin(build.evicted.clone().cancelled_owned()),
                             payload: wire.body().as_ptr() as usize,
                         });
-                        outbox.fill(Some(wire), Some(build));
+                        // Pushes of the state it shows, or an older one, would follow it with
+                        // what the client has already, or take it back: left out.
+                        outbox.fill(Some(wire), Some(build), shown);
                     }
                 }
             }
@@ -248,17 +250,29 @@ async fn wire_of(build: &Build, zlib: bool) -> Option<Wire> {
     if zlib { build.frame.zlib().await.map(Wire::binary) } else { Some(Wire::text(build.frame.text.clone())) }
 }
 
+/// What an INIT_STATE of `found`, read after `generation`, shows.
+fn shown(api: &Api, found: &[(UserId, Bytes)], generation: u64) -> Shown {
+    let mut users: Vec<(UserId, u64)> =
+        found.iter().map(|(user, presence)| (*user, api.hub.digest(presence))).collect();
+    users.sort_unstable();
+    Shown { users, generation }
+}
+
 /// Subscribes, then makes the INIT_STATE (subscribing first, so no update falls between).
-async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<Arc<Build>, Refusal> {
+async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(Arc<Build>, Shown), Refusal> {
     match what {
         Subscribe::Id(user) => {
             api.hub.subscribe(id, &[user])?;
-            let found = presences(api, vec![user]).await.pop().map(|(_, presence)| presence);
-            Ok(Build::own(protocol::init_state_one(found.as_deref())))
+            let (found, generation) = presences(api, vec![user]).await;
+            let shown = shown(api, &found, generation);
+            let frame = protocol::init_state_one(found.first().map(|(_, presence)| &presence[..]));
+            Ok((Build::own(frame), shown))
         }
         Subscribe::Ids(users) => {
             api.hub.subscribe(id, &users)?;
-            Ok(Build::own(protocol::init_state_map(presences(api, users).await)))
+            let (found, generation) = presences(api, users).await;
+            let shown = shown(api, &found, generation);
+            Ok((Build::own(protocol::init_state_map(found)), shown))
         }
         Subscribe::All => {
             if !api.app.config().socket.subscribe_to_all {
@@ -269,32 +283,41 @@ async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<Ar
             let stamp = || api.hub.stamp(&api.app.changes);
             let build = || async {
                 let users = api.hub.known_users();
-                protocol::init_state_map(presences(api, users).await)
+                protocol::init_state_map(presences(api, users).await.0)
             };
-            Ok(api.hub.everyone.get(ticket, stamp, build).await)
+            // It shows the users the hub knew of when it started, which may lag behind
+            // the change feed: every push made meanwhile goes out after it.
+            let shown = Shown::default();
+            Ok((api.hub.everyone.get(ticket, stamp, build).await, shown))
         }
     }
 }
 
 /// The Lanyard presence objects of the monitored ones of `users`, read on the side
 /// (nothing rendered for them is kept: `Reads::lanyard_unkept`), on the
-/// blocking pool: store reads, and up to every monitored user to render.
-async fn presences(api: &Arc<Api>, users: Vec<UserId>) -> Vec<(UserId, Bytes)> {
+/// blocking pool: store reads, and up to every monitored user to render. With
+/// them, the change feed's generation read before any of them was (0, which
+/// makes no push redundant, when a user could not be read).
+async fn presences(api: &Arc<Api>, users: Vec<UserId>) -> (Vec<(UserId, Bytes)>, u64) {
     let api = api.clone();
     let read = tokio::task::spawn_blocking(move || {
+        let mut generation = api.app.changes.generation();
         let mut found = Vec::with_capacity(users.len().min(1024));
         for user in users {
             match api.app.reads.lanyard_unkept(user) {
                 Ok(Some(presence)) => found.push((user, presence)),
                 Ok(None) => {}
-                Err(e) => tracing::warn!(%user, "INIT_STATE without this user: {e}"),
+                Err(e) => {
+                    tracing::warn!(%user, "INIT_STATE without this user: {e}");
+                    generation = 0;
+                }
             }
         }
-        found
+        (found, generation)
     });
     read.await.unwrap_or_else(|e| {
         tracing::error!("INIT_STATE read failed: {e}");
-        Vec::new()
+        (Vec::new(), 0)
     })
 }
 

@@ -49,7 +49,7 @@ fn number(payload: &[u8]) -> usize {
 /// Pushes `len`-byte frames until the socket stops taking them; the pushes made.
 fn fill_socket(outbox: &Outbox, len: usize) -> usize {
     let mut n = 0;
-    while outbox.push(&numbered(n, len), len + 64) == Delivery::Written {
+    while outbox.push(&numbered(n, len), len + 64, None) == Delivery::Written {
         n += 1;
         assert!(n < 100_000, "the socket never filled");
     }
@@ -81,7 +81,7 @@ fn frames_are_encoded_with_the_shortest_length() {
 #[tokio::test]
 async fn a_frame_the_socket_takes_is_written_at_once_and_nothing_is_queued() {
     let (outbox, mut client) = pair(1 << 20).await;
-    assert_eq!(outbox.push(&numbered(7, 300), 364), Delivery::Written);
+    assert_eq!(outbox.push(&numbered(7, 300), 364, None), Delivery::Written);
     assert_eq!(outbox.queued(), 0);
     let (opcode, payload) = read_frame(&mut client).await;
     assert_eq!((opcode, number(&payload), payload.len()), (1, 7, 300));
@@ -94,7 +94,7 @@ async fn what_the_socket_does_not_take_is_queued_and_written_in_order() {
     let pushed = fill_socket(&outbox, len);
     // More behind the one that did not fit (whole or in part).
     for n in pushed..pushed + 50 {
-        assert_eq!(outbox.push(&numbered(n, len), len + 64), Delivery::Queued);
+        assert_eq!(outbox.push(&numbered(n, len), len + 64, None), Delivery::Queued);
     }
     assert_eq!(outbox.queued(), 51 * (len + 64), "each queued frame counts until written");
     let session = tokio::spawn({
@@ -112,7 +112,7 @@ async fn what_the_socket_does_not_take_is_queued_and_written_in_order() {
     };
     tokio::time::timeout(Duration::from_secs(5), drained).await.expect("the written frames leave the count");
     // Written out, pushes go straight to the socket again.
-    assert_eq!(outbox.push(&numbered(1, 10), 74), Delivery::Written);
+    assert_eq!(outbox.push(&numbered(1, 10), 74, None), Delivery::Written);
     session.abort();
 }
 
@@ -124,7 +124,7 @@ async fn own_frames_take_their_turn_and_do_not_count() {
     let before = outbox.queued();
     outbox.send(Wire::raw(Bytes::from_static(&[0x89, 1, b'!']))).unwrap(); // a ping, say
     assert_eq!(outbox.queued(), before);
-    outbox.push(&numbered(pushed, len), len + 64);
+    outbox.push(&numbered(pushed, len), len + 64, None);
     let session = tokio::spawn({
         let outbox = outbox.clone();
         async move { outbox.run().await }
@@ -141,21 +141,55 @@ async fn own_frames_take_their_turn_and_do_not_count() {
 async fn pushes_wait_behind_a_kept_place_until_it_is_filled() {
     let (outbox, mut client) = pair(1 << 20).await;
     outbox.reserve();
-    assert_eq!(outbox.push(&numbered(2, 10), 74), Delivery::Queued, "not before the INIT_STATE");
+    assert_eq!(outbox.push(&numbered(2, 10), 74, None), Delivery::Queued, "not before the INIT_STATE");
     let session = tokio::spawn({
         let outbox = outbox.clone();
         async move { outbox.run().await }
     });
     let early = tokio::time::timeout(Duration::from_millis(200), read_frame(&mut client)).await;
     assert!(early.is_err(), "nothing goes out while the place is kept");
-    outbox.fill(Some(numbered(1, 10)), None);
+    outbox.fill(Some(numbered(1, 10)), None, Shown::default());
     assert_eq!(number(&read_frame(&mut client).await.1), 1);
     assert_eq!(number(&read_frame(&mut client).await.1), 2);
     // A place given up lets what queued behind it go.
     outbox.reserve();
-    outbox.push(&numbered(3, 10), 74);
-    outbox.fill(None, None);
+    outbox.push(&numbered(3, 10), 74, None);
+    outbox.fill(None, None, Shown::default());
     assert_eq!(number(&read_frame(&mut client).await.1), 3);
+    session.abort();
+}
+
+#[tokio::test]
+async fn pushes_of_a_state_the_init_state_showed_or_an_older_one_are_left_out() {
+    let (outbox, mut client) = pair(64 << 20).await;
+    let len = 16 * 1024;
+    let from = |user, generation, digest| Some(Origin { user: UserId(user), generation, digest });
+    let pushed = fill_socket(&outbox, len);
+    // Queued before the place was kept: it goes, whatever the INIT_STATE shows.
+    outbox.push(&numbered(pushed, len), len + 64, from(1, 5, 1));
+    outbox.reserve();
+    outbox.push(&numbered(pushed + 2, len), len + 64, from(1, 5, 1)); // marked before its read: dropped
+    outbox.push(&numbered(pushed + 3, len), len + 64, from(2, 5, 2)); // a user it does not show
+    outbox.push(&numbered(pushed + 4, len), len + 64, None);
+    let before = outbox.queued();
+    let shown = Shown { users: vec![(UserId(1), 100), (UserId(3), 300)], generation: 5 };
+    outbox.fill(Some(numbered(pushed + 1, len)), None, shown);
+    assert_eq!(outbox.queued(), before - (len + 64), "the dropped push no longer counts");
+    // Pushes coming after it: marked before its read, or marked after but what it showed.
+    assert_eq!(outbox.push(&numbered(0, len), len + 64, from(3, 4, 299)), Delivery::Shown);
+    assert_eq!(outbox.push(&numbered(0, len), len + 64, from(3, 6, 300)), Delivery::Shown);
+    // A new state goes, and from then on the user's pushes all go.
+    assert_eq!(outbox.push(&numbered(pushed + 5, len), len + 64, from(3, 6, 301)), Delivery::Queued);
+    assert_eq!(outbox.push(&numbered(pushed + 6, len), len + 64, from(3, 7, 300)), Delivery::Queued);
+    assert_eq!(outbox.push(&numbered(pushed + 7, len), len + 64, from(1, 6, 101)), Delivery::Queued);
+    assert!(outbox.lock().shown.is_none(), "nothing left to leave out");
+    let session = tokio::spawn({
+        let outbox = outbox.clone();
+        async move { outbox.run().await }
+    });
+    for n in (0..=pushed + 1).chain(pushed + 3..=pushed + 7) {
+        assert_eq!(number(&read_frame(&mut client).await.1), n);
+    }
     session.abort();
 }
 
@@ -166,7 +200,7 @@ async fn a_push_past_the_bound_lags_and_only_the_half_written_frame_stays() {
     let pushed = fill_socket(&outbox, len);
     let mut queued = 1;
     let lagged = loop {
-        match outbox.push(&numbered(pushed + queued - 1, len), len + 64) {
+        match outbox.push(&numbered(pushed + queued - 1, len), len + 64, None) {
             Delivery::Queued => queued += 1,
             other => break other,
         }
@@ -174,7 +208,7 @@ async fn a_push_past_the_bound_lags_and_only_the_half_written_frame_stays() {
     assert_eq!((lagged, queued), (Delivery::Lagged, 4), "the bound holds four frames");
     let kept = outbox.queued();
     assert!(kept == 0 || kept == len + 64, "at most the half-written frame is kept: {kept}");
-    assert_eq!(outbox.push(&numbered(0, 1), 65), Delivery::Closed, "a lagged session takes nothing more");
+    assert_eq!(outbox.push(&numbered(0, 1), 65, None), Delivery::Closed, "a lagged session takes nothing more");
     assert_eq!(tokio::time::timeout(Duration::from_secs(1), outbox.run()).await, Ok(Trouble::Lagged));
     // The close frame follows whatever was half written.
     outbox.send(Wire::raw(Bytes::from_static(&[0x88, 2, 0x03, 0xf0]))).unwrap();
@@ -212,7 +246,7 @@ async fn a_closed_client_breaks_the_outbox_and_refuses_pushes() {
     let (outbox, client) = pair(1 << 20).await;
     drop(client);
     let broken = async {
-        while outbox.push(&numbered(0, 100), 164) != Delivery::Closed {
+        while outbox.push(&numbered(0, 100), 164, None) != Delivery::Closed {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
@@ -227,9 +261,9 @@ async fn shut_lets_go_of_everything_queued() {
     fill_socket(&outbox, 16 * 1024);
     let keep: Keep = Arc::new(());
     outbox.reserve();
-    outbox.fill(Some(numbered(0, 10)), Some(keep.clone()));
+    outbox.fill(Some(numbered(0, 10)), Some(keep.clone()), Shown::default());
     assert_eq!(Arc::strong_count(&keep), 2);
     outbox.shut();
     assert_eq!((outbox.queued(), Arc::strong_count(&keep)), (0, 1));
-    assert_eq!(outbox.push(&numbered(1, 10), 74), Delivery::Closed);
+    assert_eq!(outbox.push(&numbered(1, 10), 74, None), Delivery::Closed);
 }
