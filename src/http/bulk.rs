@@ -10,6 +10,7 @@
 //! order, so it changes exactly when one of the parts does.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -147,9 +148,8 @@ fn body(parts: &Parts, shape: Shape) -> Bytes {
         if i > 0 {
             out.put_u8(b',');
         }
-        out.put_u8(b'"');
-        out.put_slice(user.0.to_string().as_bytes());
-        out.put_slice(b"\":");
+        // Writing into the buffer itself: no allocation per id.
+        let _ = write!(out, "\"{}\":", user.0);
         match composed {
             Some(composed) => out.put_slice(composed.part(shape).0),
             None => out.put_slice(b"null"),
