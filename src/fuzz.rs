@@ -159,6 +159,7 @@ pub fn route(data: &[u8]) {
         Route::Avatar(id, format) => id.as_ref().ok().map(|id| format!("/{id}.{}", format.extension())),
         Route::Users { shape } => Some(if *shape == Shape::Lanyard { "/v1/users" } else { "/users" }.into()),
         Route::Asset(name) => Some(format!("/web/{}", name.file())),
+        Route::OpenApi => Some("/openapi.json".into()),
         Route::Unknown { .. } => None,
     };
     if let Route::KvKey { key, .. } = &route {

@@ -7,7 +7,7 @@
 //!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics); what
 //!   needs no waiting is answered at once, the rest in a future.
 //! * Route groups: `presence` (presence reads, native and Lanyard), `bulk`
-//!   (many users in one read), `kv`,
+//!   (many users in one read), `openapi` (the API's own description), `kv`,
 //!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`),
 //!   `card` (the status card and avatar links, made in `crate::card`),
 //!   `page` (the web page browsers get at `/`, chosen by `accept`, and its assets).
@@ -23,6 +23,7 @@ mod cors;
 mod error;
 pub(crate) mod kv;
 mod metrics;
+mod openapi;
 mod page;
 pub(crate) mod peer;
 mod presence;

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use super::error::ApiError;
 use super::page::AssetName;
 use super::response::Reply;
-use super::{Api, Who, bulk, card, kv, page, peer, presence, ratelimit, service, socket};
+use super::{Api, Who, bulk, card, kv, openapi, page, peer, presence, ratelimit, service, socket};
 use crate::app::reads::Shape;
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
@@ -53,13 +53,15 @@ pub enum Route {
     Users { shape: Shape },
     /// `/web/app.js`, `/web/style.css`: the web page's assets
     Asset(AssetName),
+    /// `/openapi.json`
+    OpenApi,
     /// Anything else: Lanyard's shape under `/v1`.
     Unknown { shape: Shape },
 }
 
 impl Route {
     /// Metric labels, in the order of `index`.
-    pub const LABELS: [&'static str; 17] = [
+    pub const LABELS: [&'static str; 18] = [
         "/",
         "/health",
         "/metrics",
@@ -76,6 +78,7 @@ impl Route {
         "/users",
         "/v1/users",
         "/web/:asset",
+        "/openapi.json",
         "other",
     ];
 
@@ -119,6 +122,7 @@ impl Route {
                 "health" => Route::Health,
                 "metrics" => Route::Metrics,
                 "socket" => Route::Socket,
+                "openapi.json" => Route::OpenApi,
                 file => avatar_link(file).unwrap_or(NOTHING),
             },
             Some(("api", id)) if !id.contains('/') => Route::ApiCard(id.parse()),
@@ -132,7 +136,7 @@ impl Route {
         match self {
             Route::User { shape, .. } | Route::Kv { shape, .. } | Route::KvKey { shape, .. } => *shape,
             Route::Users { shape } | Route::Unknown { shape } => *shape,
-            Route::Root | Route::Health | Route::Metrics | Route::Socket => Shape::Native,
+            Route::Root | Route::Health | Route::Metrics | Route::Socket | Route::OpenApi => Shape::Native,
             Route::Card(_) | Route::ApiCard(_) | Route::Avatar(..) | Route::Asset(_) => Shape::Native,
         }
     }
@@ -153,7 +157,8 @@ impl Route {
             Route::Avatar(..) => 12,
             Route::Users { shape } => 13 + usize::from(*shape == Shape::Lanyard),
             Route::Asset(_) => 15,
-            Route::Unknown { .. } => 16,
+            Route::OpenApi => 16,
+            Route::Unknown { .. } => 17,
         }
     }
 
@@ -195,6 +200,7 @@ enum Handler<'a> {
     Health,
     Metrics,
     Socket,
+    OpenApi,
     Presence(&'a Target, Shape),
     Bulk(Shape),
     Card(&'a Id),
@@ -218,6 +224,7 @@ impl<'a> Handler<'a> {
             (Route::Health, &Method::GET) => Handler::Health,
             (Route::Metrics, &Method::GET) => Handler::Metrics,
             (Route::Socket, &Method::GET) => Handler::Socket,
+            (Route::OpenApi, &Method::GET) => Handler::OpenApi,
             (Route::User { who, shape }, &Method::GET) => Handler::Presence(who, *shape),
             (Route::Users { shape }, &Method::GET) => Handler::Bulk(*shape),
             (Route::Card(id) | Route::ApiCard(id), &Method::GET) => Handler::Card(id),
@@ -243,6 +250,7 @@ impl<'a> Handler<'a> {
             Handler::Asset(name) => Some(Ok(page::asset(api, name, parts))),
             Handler::Metrics => Some(Ok(service::metrics(api))),
             Handler::Socket => Some(socket::upgrade(api, parts, client)),
+            Handler::OpenApi => Some(Ok(openapi::reply(&parts.headers))),
             Handler::Avatar(id, format) => Some(card::avatar(api, id, format, parts)),
             Handler::NotFound => Some(Err(ApiError::not_found())),
             Handler::NotAllowed => Some(Err(ApiError::method_not_allowed())),
@@ -276,6 +284,7 @@ impl<'a> Handler<'a> {
             Handler::KvDelete(who, key) => kv::delete(api, who, key, headers).await,
             Handler::Metrics
             | Handler::Socket
+            | Handler::OpenApi
             | Handler::Avatar(..)
             | Handler::Asset(_)
             | Handler::NotFound
@@ -394,6 +403,7 @@ mod tests {
         assert_eq!(Route::parse("/1.bmp"), Route::Unknown { shape: native });
         assert!(matches!(Route::parse("/api/me"), Route::ApiCard(Err(_))));
         assert_eq!(Route::parse("/users"), Route::Users { shape: native });
+        assert_eq!(Route::parse("/openapi.json"), Route::OpenApi);
         assert_eq!(Route::parse("/v1/users/"), Route::Users { shape: lanyard });
         assert_eq!(Route::parse("/users/1"), Route::Unknown { shape: native });
         assert_eq!(Route::parse("/v1/user/1"), Route::Unknown { shape: lanyard });
@@ -430,6 +440,7 @@ mod tests {
             "/users",
             "/v1/users",
             "/web/app.js",
+            "/openapi.json",
             "/nope",
         ];
         let indexes: Vec<usize> = paths.iter().map(|p| Route::parse(p).index()).collect();

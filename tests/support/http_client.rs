@@ -1,6 +1,8 @@
 //! A small HTTP/1.1 client for the tests, on hyper's client connection (no
 //! second HTTP stack), plus raw-TCP and WebSocket helpers for what a
-//! well-behaved client cannot send.
+//! well-behaved client cannot send. Every response it receives, and every
+//! socket message read as JSON, is validated against docs/openapi.json
+//! (`openapi`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -64,6 +66,8 @@ pub async fn send(
         .expect("response");
     let (parts, body) = response.into_parts();
     let body = body.collect().await.expect("body").to_bytes();
+    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    super::openapi::check_response(method, path, parts.status.as_u16(), content_type, &body);
     Reply { status: parts.status.as_u16(), headers: parts.headers, body }
 }
 
@@ -120,10 +124,17 @@ pub async fn next(ws: &mut Socket) -> Frame {
     }
 }
 
-/// The next frame as text JSON.
+/// The next frame as text JSON, checked against docs/openapi.json's socket messages
+/// (those up to 1 MiB: a debug build would take long over a 10 MB INIT_STATE).
 pub async fn next_json(ws: &mut Socket) -> serde_json::Value {
     match next(ws).await {
-        Frame::Text(t) => serde_json::from_str(&t).unwrap(),
+        Frame::Text(t) => {
+            let message = serde_json::from_str(&t).unwrap();
+            if t.len() <= 1 << 20 {
+                super::openapi::check_socket_message(&message);
+            }
+            message
+        }
         other => panic!("expected a text frame, got {other:?}"),
     }
 }
