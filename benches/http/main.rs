@@ -3,6 +3,8 @@
 //! returning the same bytes, measured with the same `wrk` settings.
 //!
 //! `cargo bench --bench http -- rest`   GET /user/:id vs the bare server (throughput, p99)
+//! `cargo bench --bench http -- bulk`   GET /v1/users?ids= of 50 cached users vs the bare server's
+//!                                      GET /user/:id (ids served per second vs its requests per second)
 //! `cargo bench --bench http -- kv`     authenticated KV writes/s with one valid token, and
 //!                                      read p99 with and without 100 wrong-token requests/s
 //!                                      (over 100 real selectors, so each runs argon2)
@@ -54,12 +56,15 @@ fn main() -> anyhow::Result<()> {
         let (app, addr, _dir) = harmy_server().await?;
         match mode.as_str() {
             "rest" => rest(addr).await,
+            "bulk" => bulk(addr).await,
             "hold" => hold(addr).await,
             "kv" => kv(&app, addr).await,
             "wrong-tokens" => wrong_tokens(&app, addr).await,
             "socket" => socket::run(&app, addr, socket::Scenario::Hot).await,
             "socket-spread" => socket::run(&app, addr, socket::Scenario::Spread).await,
-            other => anyhow::bail!("unknown mode {other} (rest, kv, wrong-tokens, socket, socket-spread, card, hold)"),
+            other => {
+                anyhow::bail!("unknown mode {other} (rest, bulk, kv, wrong-tokens, socket, socket-spread, card, hold)")
+            }
         }
     })
 }
@@ -337,6 +342,69 @@ async fn rest(addr: SocketAddr) -> anyhow::Result<()> {
         of(|r| r.1.rps / r.0.rps),
         of(|r| r.1.p99_ms / r.0.p99_ms)
     );
+    Ok(())
+}
+
+/// Ids per bulk lookup in `bulk`.
+const BULK_IDS: u64 = 50;
+
+/// `GET /v1/users?ids=` of 50 cached users (a team page), against the bare server
+/// returning `GET /user/:id`'s bytes, in alternating rounds as in `rest`. The goal
+/// (issue #13): ids served per second at least 5 x the bare server's requests per
+/// second, i.e. a 50-id lookup costs at most what 10 single lookups cost.
+async fn bulk(addr: SocketAddr) -> anyhow::Result<()> {
+    let single = format!("/user/{}", FIRST + 4242);
+    let (mut head, body) = fetch_full(addr, &single, &[]).await?;
+    head.remove(hyper::header::DATE);
+    head.remove(hyper::header::CONTENT_LENGTH);
+    let bare = bare_server(body, head).await?;
+    let ids: Vec<String> = (0..BULK_IDS).map(|i| (FIRST + 10_000 + i * 37).to_string()).collect();
+    let mut rounds = Vec::new();
+    for (shape, path) in
+        [("native", format!("/users?ids={}", ids.join(","))), ("lanyard", format!("/v1/users?ids={}", ids.join(",")))]
+    {
+        let (_, bulk_body) = fetch_full(addr, &path, &[]).await?; // reads every user's extras once
+        let parsed: serde_json::Value = serde_json::from_slice(&bulk_body)?;
+        let users = if shape == "lanyard" { &parsed["data"] } else { &parsed };
+        anyhow::ensure!(
+            users.as_object().is_some_and(|m| m.len() == BULK_IDS as usize && m.values().all(|v| !v.is_null())),
+            "the bulk lookup serves all {BULK_IDS} users"
+        );
+        println!("{shape}: {BULK_IDS} ids per request, {} bytes per response", bulk_body.len());
+        let (harmy_url, bare_url) = (format!("http://{addr}{path}"), format!("http://{bare}{single}"));
+        wrk(&harmy_url, &["-d2s"]).await?;
+        for round in 1..=3 {
+            let (b, o) = if round % 2 == 1 {
+                let b = wrk(&bare_url, &[]).await?;
+                (b, wrk(&harmy_url, &[]).await?)
+            } else {
+                let o = wrk(&harmy_url, &[]).await?;
+                (wrk(&bare_url, &[]).await?, o)
+            };
+            let ratio = o.rps * BULK_IDS as f64 / b.rps;
+            println!(
+                "{shape} round {round}: bare {:>9.0} req/s, CPU/request {:.2} µs | bulk {:>8.0} req/s = {:>9.0} ids/s, p99 \
+                 {:.2} ms, CPU/request {:.2} µs (wrk {:.2}) | ids/s per bare req/s {ratio:.2}",
+                b.rps,
+                b.server_us,
+                o.rps,
+                o.rps * BULK_IDS as f64,
+                o.p99_ms,
+                o.server_us,
+                o.wrk_us
+            );
+            rounds.push((shape, ratio));
+        }
+    }
+    for shape in ["native", "lanyard"] {
+        let mut ratios: Vec<f64> = rounds.iter().filter(|r| r.0 == shape).map(|r| r.1).collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "{shape}: ids/s per bare req/s, median of {} rounds: {:.2} (goal >= 5)",
+            ratios.len(),
+            ratios[ratios.len() / 2]
+        );
+    }
     Ok(())
 }
 
