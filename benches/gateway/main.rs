@@ -51,6 +51,27 @@ fn main() {
     if wants("memory-last-seen") {
         memory_and_startup(true);
     }
+    // Only when named: it holds a million members' chunks (about 1.2 GB) in this process.
+    if modes.iter().any(|m| m == "million") {
+        million();
+    }
+}
+
+/// `million`: the release binary against 1 000 000 members (1 000 chunks of 1 000):
+/// the time from the last chunk sent to the last member served, and the RSS per
+/// user against a run of 1 000 members.
+fn million() {
+    let small = run_binary(1_000, false);
+    let big = run_binary(1_000_000, false);
+    let per_user = (big.rss_kib as f64 - small.rss_kib as f64) * 1024.0 / 999_000.0;
+    println!(
+        "1 000 000 members: synced {} ms after spawn, served {}; last chunk sent → last member served {}; \
+         RSS {} KiB ({per_user:.0} bytes per user against 1 000 members; goal ≤ 2048)",
+        big.synced.as_millis(),
+        big.served.map_or("n/a".into(), |d| format!("{} ms after spawn", d.as_millis())),
+        big.after_last_chunk.map_or("n/a".into(), |d| format!("{} ms (goal ≤ 2 000)", d.as_millis())),
+        big.rss_kib
+    );
 }
 
 /// The flood, with or without status flips (`flips`: each update changes the user's
@@ -185,6 +206,8 @@ fn memory_and_startup(then_offline: bool) {
 struct BinaryRun {
     synced: Duration,
     served: Option<Duration>,
+    /// From the gateway's flush of the last chunk to the last member served.
+    after_last_chunk: Option<Duration>,
     rss_kib: u64,
 }
 
@@ -199,12 +222,15 @@ fn run_binary(users: u64, then_offline: bool) -> BinaryRun {
     });
     let mut harmy = Harmy::spawn(&gw, users);
     let last = frames::FIRST_USER + users - 1;
-    let served = harmy.http.clone().map(|addr| {
+    let served_at = harmy.http.clone().map(|addr| {
         while !get(&addr, &format!("/user/{last}")).is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        harmy.spawned.elapsed()
+        Instant::now()
     });
+    let served = served_at.map(|at| at - harmy.spawned);
+    let sent = *gw.chunks_sent.lock().unwrap();
+    let after_last_chunk = served_at.zip(sent).map(|(served, sent)| served.saturating_duration_since(sent));
     if let (true, Some(addr)) = (then_offline, &harmy.http) {
         // The last member's offline update is the last frame: once it shows, all have.
         while !get(addr, &format!("/user/{last}")).is_some_and(|r| r.contains("\"lastSeen\":1")) {
@@ -214,7 +240,7 @@ fn run_binary(users: u64, then_offline: bool) -> BinaryRun {
     std::thread::sleep(Duration::from_millis(500));
     let rss_kib = rss_kib(harmy.child.id());
     harmy.stop();
-    BinaryRun { synced: harmy.synced, served, rss_kib }
+    BinaryRun { synced: harmy.synced, served, after_last_chunk, rss_kib }
 }
 
 /// The release `harmy serve` binary against a bench gateway.
@@ -277,7 +303,7 @@ impl Harmy {
         });
         let mut http = None;
         let synced = loop {
-            match rx.recv_timeout(Duration::from_secs(60)).expect("harmy synced the guild") {
+            match rx.recv_timeout(Duration::from_secs(300)).expect("harmy synced the guild") {
                 (false, addr) => http = addr.map(|a| a.trim_matches('"').to_string()),
                 (true, _) => break spawned.elapsed(),
             }

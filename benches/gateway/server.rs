@@ -28,6 +28,8 @@ pub struct BenchGateway {
     pub url: String,
     /// When the first PRESENCE_UPDATE of the last flood was written.
     pub flood_started: Arc<Mutex<Option<Instant>>>,
+    /// When the last GUILD_MEMBERS_CHUNK of the last op 8 was flushed.
+    pub chunks_sent: Arc<Mutex<Option<Instant>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -38,12 +40,14 @@ impl BenchGateway {
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let url = format!("ws://{}", listener.local_addr().unwrap());
         let flood_started = Arc::new(Mutex::new(None));
-        let started = flood_started.clone();
+        let chunks_sent = Arc::new(Mutex::new(None));
+        let (started, sent) = (flood_started.clone(), chunks_sent.clone());
         let resume_url = url.clone();
         runtime.spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 tcp.set_nodelay(true).ok();
                 let (script, started, resume_url) = (script.clone(), started.clone(), resume_url.clone());
+                let sent = sent.clone();
                 tokio::spawn(async move {
                     let Ok((_, mut ws)) = ServerBuilder::new().accept(tcp).await else { return };
                     let _ = ws.send(Message::text(r#"{"op":10,"d":{"heartbeat_interval":41250}}"#)).await;
@@ -83,6 +87,7 @@ impl BenchGateway {
                                         let _ = ws.feed(Message::text(frame)).await;
                                     }
                                     let _ = ws.flush().await;
+                                    *sent.lock().unwrap() = Some(Instant::now());
                                     if *then_offline {
                                         for user in super::frames::FIRST_USER..super::frames::FIRST_USER + users {
                                             seq += 1;
@@ -99,7 +104,7 @@ impl BenchGateway {
                 });
             }
         });
-        BenchGateway { url, flood_started, _runtime: runtime }
+        BenchGateway { url, flood_started, chunks_sent, _runtime: runtime }
     }
 }
 

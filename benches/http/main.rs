@@ -36,8 +36,9 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
-/// Monitored users in every mode.
-pub const USERS: u64 = 100_000;
+/// Monitored users in every mode: 100 000, or `BENCH_USERS`.
+pub static USERS: std::sync::LazyLock<u64> =
+    std::sync::LazyLock::new(|| std::env::var("BENCH_USERS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000));
 /// The first user id; users are FIRST..FIRST+USERS.
 pub const FIRST: u64 = 470_320_681_905_684_500;
 
@@ -107,13 +108,13 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
         config.http.header_timeout = std::time::Duration::ZERO;
     }
     let app = App::new(config.clone(), harmy::store::Store::open(&path)?)?;
-    for i in 0..USERS {
+    for i in 0..*USERS {
         app.presences.insert_raw(UserId(FIRST + i), presence(FIRST + i, "online", None));
     }
     // Every user's extras read once, as a server that has served them all has them:
     // for measuring the fan-out alone.
     if std::env::var_os("BENCH_WARM_EXTRAS").is_some() {
-        for i in 0..USERS {
+        for i in 0..*USERS {
             app.reads.extras(UserId(FIRST + i)).await?;
         }
     }
@@ -126,7 +127,7 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
             let mut tick = tokio::time::interval(std::time::Duration::from_micros(1_000_000 / rate));
             for n in 0u64.. {
                 tick.tick().await;
-                let user = FIRST + 5_000 + (n * 7_919) % (USERS - 5_000);
+                let user = FIRST + 5_000 + (n * 7_919) % (*USERS - 5_000);
                 let status = if n % 2 == 0 { "idle" } else { "online" };
                 app.presences.insert_raw(UserId(user), presence(user, status, None));
             }
@@ -270,20 +271,22 @@ async fn rest(addr: SocketAddr) -> anyhow::Result<()> {
     wrk(&format!("http://{addr}{path}"), &["-d2s"]).await?;
     const ROUNDS: usize = 5;
     let (harmy_url, bare_url) = (format!("http://{addr}{path}"), format!("http://{bare}{path}"));
-    // `BENCH_MANY_USERS=1`: every request reads a random one of the 100 000 users (a
+    // `BENCH_MANY_USERS=1`: every request reads a random one of the users (a
     // directory page rather than one profile card), far more than the per-thread copies
     // hold; the bare server answers every path with the same bytes.
     let script = std::env::temp_dir().join("harmy-bench-many-users.lua");
     let many: Vec<&str> = if std::env::var_os("BENCH_MANY_USERS").is_some() {
         // Ids as strings: Lua numbers are doubles, exact only to 2^53.
-        let (prefix, low) = (FIRST / 1_000_000, FIRST % 1_000_000);
-        anyhow::ensure!(low + USERS < 1_000_000, "ids must not carry into the prefix");
+        let digits = if *USERS < 300_000 { 6 } else { 7 };
+        let scale = 10u64.pow(digits);
+        let (prefix, low) = (FIRST / scale, FIRST % scale);
+        anyhow::ensure!(low + *USERS < scale, "ids must not carry into the prefix");
         std::fs::write(
             &script,
             format!(
                 "request = function()\n  return wrk.format(\"GET\", \"/user/{prefix}\" .. \
-                 string.format(\"%06d\", {low} + math.random(0, {}))) \nend\n",
-                USERS - 1
+                 string.format(\"%0{digits}d\", {low} + math.random(0, {}))) \nend\n",
+                *USERS - 1
             ),
         )?;
         for _ in 0..2 {
