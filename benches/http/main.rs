@@ -108,6 +108,10 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
         config.http.header_timeout = std::time::Duration::ZERO;
     }
     let app = App::new(config.clone(), harmy::store::Store::open(&path)?)?;
+    // What the read path's published tier buys: every read composes its body.
+    if std::env::var_os("BENCH_NO_KEPT_BODIES").is_some() {
+        app.reads.keep_no_bodies();
+    }
     for i in 0..*USERS {
         app.presences.insert_raw(UserId(FIRST + i), presence(FIRST + i, "online", None));
     }

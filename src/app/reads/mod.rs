@@ -126,6 +126,10 @@ pub struct Reads {
     store: Arc<Store>,
     extras: Arc<ExtrasTier>,
     published: ShardedMap<UserId, Arc<Published>>,
+    /// Set: every read composes its body and keeps none (benchmarks measure
+    /// what the published tier buys this way).
+    #[cfg(any(test, feature = "testing"))]
+    keep_none: std::sync::atomic::AtomicBool,
 }
 
 impl Reads {
@@ -139,7 +143,31 @@ impl Reads {
         stored: HashSet<UserId>,
     ) -> Reads {
         let extras = Arc::new(ExtrasTier::new(load, stored));
-        Reads { presences, changes, store, extras, published: ShardedMap::default() }
+        Reads {
+            presences,
+            changes,
+            store,
+            extras,
+            published: ShardedMap::default(),
+            #[cfg(any(test, feature = "testing"))]
+            keep_none: Default::default(),
+        }
+    }
+
+    /// From now on, every read composes its body and none is kept (benchmarks).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn keep_no_bodies(&self) {
+        self.keep_none.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.published.each_shard_mut(|shard| shard.clear());
+    }
+
+    /// Whether composed bodies are kept (always, but in benchmarks of the tier).
+    fn keeps(&self) -> bool {
+        #[cfg(any(test, feature = "testing"))]
+        if self.keep_none.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
+        true
     }
 
     /// One of the user's bodies when it needs no waiting: kept and current, or
@@ -251,7 +279,7 @@ impl Reads {
         let mut shard = self.published.write(&user);
         // Checked under the lock: a body older than a change marked before this
         // point is never put where readers would take it.
-        if self.changes.version(user) == version {
+        if self.changes.version(user) == version && self.keeps() {
             shard.insert(user, published.clone());
         }
         Some(published)
