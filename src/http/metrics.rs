@@ -52,8 +52,6 @@ pub struct Metrics {
     pub sessions_opened: AtomicU64,
     /// Requests refused with 429.
     pub rate_limited: AtomicU64,
-    /// Presence messages pushed to sockets.
-    pub pushes: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -63,7 +61,6 @@ impl Default for Metrics {
             sessions: AtomicI64::new(0),
             sessions_opened: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
-            pushes: AtomicU64::new(0),
         }
     }
 }
@@ -86,6 +83,8 @@ pub struct Outside {
     pub last_seen_recorded: u64,
     /// Batches of last-seen times written to the database.
     pub last_seen_commits: u64,
+    /// Presence messages pushed to sockets (by the hub).
+    pub websocket_pushes: u64,
 }
 
 impl Metrics {
@@ -156,7 +155,12 @@ impl Metrics {
             self.sessions.load(Ordering::Relaxed).to_string(),
         )?;
         one("harmy_websocket_sessions_total", "counter", "WebSocket sessions opened.", load(&self.sessions_opened))?;
-        one("harmy_websocket_pushes_total", "counter", "Presence messages pushed to sockets.", load(&self.pushes))?;
+        one(
+            "harmy_websocket_pushes_total",
+            "counter",
+            "Presence messages pushed to sockets.",
+            outside.websocket_pushes.to_string(),
+        )?;
         one("harmy_rate_limited_total", "counter", "Requests refused by the rate limiter.", load(&self.rate_limited))?;
         one("harmy_kv_writes_total", "counter", "KV writes (HTTP, bot and CLI).", outside.kv_writes.to_string())?;
         let help = "Last-seen times recorded (a served user going offline).";
@@ -184,6 +188,7 @@ mod tests {
             kv_writes: 3,
             last_seen_recorded: 40,
             last_seen_commits: 1,
+            websocket_pushes: 5,
         });
         assert!(text.contains("harmy_http_requests_total{route=\"/user/:id\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"0.0001\"} 1"), "{text}");

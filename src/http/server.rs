@@ -63,7 +63,7 @@ pub async fn serve(app: Arc<App>, listeners: Listeners, shutdown: impl Future<Ou
     let stop = CancellationToken::new();
     let alive = TaskTracker::new();
     let api = Arc::new(Api::new(app, stop.clone(), alive.clone(), metrics_on_api));
-    let hub = alive.spawn(api.hub.clone().run(api.clone(), stop.clone()));
+    let hub = alive.spawn(api.hub.clone().run(api.app.clone(), stop.clone()));
     let sweeper = {
         let api = api.clone();
         tokio::spawn(async move { api.conns.sweep().await })

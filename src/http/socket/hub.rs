@@ -35,10 +35,10 @@ use tokio_util::sync::CancellationToken;
 use super::everyone::Everyone;
 use super::outbox::{Delivery, Origin, Outbox, Wire};
 use super::protocol::{self, Refusal, Unsubscribe};
+use crate::app::App;
 use crate::app::changes::ChangeFeed;
 use crate::app::reads::Published;
 use crate::config::SocketConfig;
-use crate::http::Api;
 use crate::ids::UserId;
 
 /// Subscribers one fan-out task writes before taking the next group.
@@ -140,6 +140,8 @@ pub struct Hub {
     pub everyone: Everyone,
     /// The key of [`Hub::digest`].
     digests: RandomState,
+    /// Presence messages pushed to sockets (`harmy_websocket_pushes_total`).
+    pushes: AtomicU64,
 }
 
 impl Default for Hub {
@@ -160,7 +162,13 @@ impl Hub {
             known_generation: AtomicU64::new(0),
             everyone: Everyone::default(),
             digests: RandomState::new(),
+            pushes: AtomicU64::new(0),
         }
+    }
+
+    /// Presence messages pushed to sockets since start.
+    pub fn pushes(&self) -> u64 {
+        self.pushes.load(Ordering::Relaxed)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -341,41 +349,41 @@ impl Hub {
         self.digests.hash_one(presence)
     }
 
-    /// Drains the change feed until `stop`.
-    pub async fn run(self: Arc<Self>, api: Arc<Api>, stop: CancellationToken) {
+    /// Drains `app`'s change feed until `stop`.
+    pub async fn run(self: Arc<Self>, app: Arc<App>, stop: CancellationToken) {
         loop {
             let batch = tokio::select! {
-                batch = api.app.changes.next_batch() => batch,
+                batch = app.changes.next_batch() => batch,
                 () = stop.cancelled() => return,
             };
             // Read once the batch is taken: every change it holds was marked by then.
-            let generation = api.app.changes.generation();
+            let generation = app.changes.generation();
             // Users whose extras are not in memory yet (their first push since start):
             // read together on the blocking pool after the others are sent.
             let mut unread = Vec::new();
             for user in batch {
                 // `contains`, not `get`: rendering every changed user's views here would
                 // keep them memoised for users nobody watches.
-                let present = api.app.presences.contains(user);
+                let present = app.presences.contains(user);
                 self.note(user, present);
                 if !present {
-                    api.app.reads.forget(user);
+                    app.reads.forget(user);
                     continue;
                 }
                 if !self.watched(user) {
                     continue;
                 }
-                match api.app.reads.get_now(user) {
-                    Some(published) => self.push_published(&api, user, &published, generation).await,
+                match app.reads.get_now(user) {
+                    Some(published) => self.push_published(user, &published, generation).await,
                     None => unread.push(user),
                 }
             }
             if unread.is_empty() {
                 continue;
             }
-            let reader = api.clone();
+            let reader = app.clone();
             let read = tokio::task::spawn_blocking(move || {
-                unread.into_iter().map(|user| (user, reader.app.reads.get_blocking(user))).collect::<Vec<_>>()
+                unread.into_iter().map(|user| (user, reader.reads.get_blocking(user))).collect::<Vec<_>>()
             });
             let Ok(published) = read.await else {
                 tracing::error!("presence updates not pushed: the store read failed");
@@ -383,7 +391,7 @@ impl Hub {
             };
             for (user, published) in published {
                 match published {
-                    Ok(Some(published)) => self.push_published(&api, user, &published, generation).await,
+                    Ok(Some(published)) => self.push_published(user, &published, generation).await,
                     Ok(None) => {}
                     Err(e) => tracing::warn!(%user, "presence update not pushed: {e}"),
                 }
@@ -391,9 +399,9 @@ impl Hub {
         }
     }
 
-    async fn push_published(&self, api: &Api, user: UserId, published: &Published, generation: u64) {
+    async fn push_published(&self, user: UserId, published: &Published, generation: u64) {
         let sent = self.push_presence(user, &published.lanyard_data, generation).await;
-        api.metrics.pushes.fetch_add(sent, Ordering::Relaxed);
+        self.pushes.fetch_add(sent, Ordering::Relaxed);
     }
 }
 
