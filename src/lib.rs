@@ -49,6 +49,7 @@ pub mod gateway;
 pub mod http;
 pub mod ids;
 pub(crate) mod outbound;
+pub(crate) mod query;
 pub(crate) mod serve;
 pub(crate) mod sharded;
 pub mod store;

@@ -7,8 +7,6 @@
 //! count. Parameters the card does not know are ignored, as that service
 //! ignores them (URLs made for it carry a few harmy has no use for).
 
-use std::borrow::Cow;
-
 /// Longest query string taken, in bytes as sent (percent-encoded).
 pub const MAX_QUERY_BYTES: usize = 1024;
 /// Most `name=value` pairs in one query string.
@@ -95,13 +93,14 @@ impl Params {
                 return Err(QueryError(format!("the query string has more than {MAX_PARAMS} parameters")));
             }
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let Ok(name) = decode(name) else { continue };
+            let Some(name) = crate::query::decode_str(name) else { continue };
             let Some(known) = KNOWN.iter().find(|k| **k == name) else { continue };
             if seen.contains(known) {
                 return Err(QueryError(format!("`{known}` is given more than once")));
             }
             seen.push(known);
-            let value = decode(value).map_err(|()| QueryError(format!("`{known}` is not percent-encoded UTF-8")))?;
+            let value = crate::query::decode_str(value)
+                .ok_or_else(|| QueryError(format!("`{known}` is not percent-encoded UTF-8")))?;
             params.set(known, &value)?;
         }
         if params.hide_profile && params.hide_activity == HideActivity::Always {
@@ -215,28 +214,6 @@ fn colour(value: &str) -> Option<[u8; 3]> {
         6 => Some([0, 2, 4].map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap_or(0))),
         _ => None,
     }
-}
-
-/// Percent-decoding of a query component (`+` is a space); `Err` for bad escapes or UTF-8.
-fn decode(raw: &str) -> Result<Cow<'_, str>, ()> {
-    if !raw.contains(['%', '+']) {
-        return Ok(Cow::Borrowed(raw));
-    }
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut rest = raw.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        match b {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hex = rest.get(..2).and_then(|h| std::str::from_utf8(h).ok()).ok_or(())?;
-                bytes.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
-                rest = &rest[2..];
-            }
-            b => bytes.push(b),
-        }
-    }
-    String::from_utf8(bytes).map(Cow::Owned).map_err(|_| ())
 }
 
 #[cfg(test)]
