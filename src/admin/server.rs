@@ -3,7 +3,7 @@
 //! harmy did not create and never takes over a live server's socket.
 
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,12 +34,8 @@ pub struct SocketFile {
 /// regular file or anything else there is an error naming the path, and is left
 /// as it is.
 pub fn bind(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating the directory {}", dir.display()))?;
+    if let Some(dir) = path.parent() {
+        crate::store::create_private_dirs(dir).with_context(|| format!("creating the directory {}", dir.display()))?;
     }
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -79,8 +75,12 @@ impl SocketFile {
 
 /// Runs `f` with the process umask set to `mask`. The umask is process-wide: other
 /// threads creating files meanwhile get the stricter mask too, which harmy's own
-/// files (database, socket) want anyway.
-fn with_umask<T>(mask: libc::mode_t, f: impl FnOnce() -> T) -> T {
+/// files (database, socket) want anyway, and its directories set their mode
+/// outright (`store::create_private_dirs`). Calls are serialised, so that two
+/// overlapping ones cannot leave the narrowed mask behind.
+pub(crate) fn with_umask<T>(mask: libc::mode_t, f: impl FnOnce() -> T) -> T {
+    static SWAP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SWAP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
     let old = unsafe { libc::umask(mask) };
     let result = f();

@@ -10,7 +10,7 @@
 //! check` checks again).
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -155,12 +155,8 @@ fn config_text(defaults: &Defaults, flags: &[(String, String)], token: &str, gui
 
 /// Writes a new file, owner-only from the start, in a directory created 0700 if missing.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(dir) = path.parent() {
+        crate::store::create_private_dirs(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

@@ -221,16 +221,34 @@ impl Store {
 /// could be opened by anyone in between, and an open file stays readable. An
 /// existing file keeps the mode its owner gave it.
 fn create_private(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let failed = |what: &Path, e: std::io::Error| StoreError::Redb(format!("cannot create {}: {e}", what.display()));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| failed(dir, e))?;
+    if let Some(dir) = path.parent() {
+        create_private_dirs(dir).map_err(|e| failed(dir, e))?;
     }
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(failed(path, e)),
     }
+}
+
+/// Creates `dir` and whichever of its parents are missing, each owner-only (0700);
+/// directories that exist are left as their owner made them. The mode is set
+/// outright after creating them: `mkdir`'s mode passes through the process umask,
+/// which is process-wide and which the admin socket's bind narrows for a moment
+/// (a directory created then would lose its search bit).
+pub(crate) fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    for created in missing {
+        std::fs::set_permissions(created, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// Runs a store call on the blocking pool.

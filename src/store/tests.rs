@@ -20,6 +20,21 @@ fn a_new_database_is_owner_only_in_an_owner_only_directory() {
 }
 
 #[test]
+fn new_directories_are_owner_only_and_searchable_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/h.redb");
+    // The admin socket's bind narrows the process umask to 0177 for a moment; a
+    // directory created meanwhile got 0600 (no search bit) from `mkdir` alone.
+    crate::admin::server::with_umask(0o177, || Store::migrate(&path, false)).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("a")), 0o700);
+    assert_eq!(mode(&dir.path().join("a/b")), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    Store::open(&path).unwrap();
+}
+
+#[test]
 fn migrate_creates_then_is_a_no_op() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/h.redb");
