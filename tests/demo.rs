@@ -202,9 +202,12 @@ async fn demo_with_an_empty_home_serves_every_route_pushes_updates_and_leaves_no
     let mut demo = Demo::start();
     let addr = demo.addr();
     let user = |path: &str| format!("/user/{DEMO_USER}{path}");
-    let reply = support::api::until("the demo user served", || async {
+    // A member is served from the GUILD_CREATE's member list on, a moment before
+    // the presence in the same frame lands: wait for the presence (the demo user
+    // is never offline).
+    let reply = support::api::until("the demo user served with a presence", || async {
         let reply = get(addr, &user("")).await;
-        (reply.status == 200).then_some(reply)
+        (reply.status == 200 && reply.json()["presence"]["status"] != "offline").then_some(reply)
     })
     .await;
 
