@@ -37,40 +37,55 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// `harmy init` without questions in `dir`: the token from a file, `guild`, the
+/// config and database at these paths under `dir`, Discord's REST API at `rest`,
+/// and any further `--set KEY=VALUE`.
+fn init(dir: &Path, rest: &DiscordRest, token: &str, guild: &str, paths: (&str, &str), sets: &[String]) -> Init {
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let (config, database) = (dir.join(paths.0), dir.join(paths.1));
+    let api_url = format!("discord.api_url={}", rest.url());
+    let mut args = vec![
+        "init",
+        "--token-file",
+        token_file.to_str().unwrap(),
+        "--guild",
+        guild,
+        "--config",
+        config.to_str().unwrap(),
+        "--database",
+        database.to_str().unwrap(),
+        "--set",
+        &api_url,
+    ];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    let out = run(&mut harmy(&args, dir));
+    Init { out, token_file, config, database }
+}
+
+/// What `init` ran and the paths it was given.
+struct Init {
+    out: Output,
+    token_file: PathBuf,
+    config: PathBuf,
+    database: PathBuf,
+}
+
 #[test]
 fn init_without_questions_writes_a_private_config_that_serve_runs_with() {
     let rest = DiscordRest::start();
     let gw = FakeGateway::with_token(TOKEN);
     gw.set_guild(Guild::new(1).member(member(2, "alice"), Some(presence(2, "online"))));
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-    let config = dir.path().join("conf/harmy.toml");
-    let database = dir.path().join("state/harmy.redb");
-    let (gateway_url, api_url) =
-        (format!("discord.gateway_url={}", gw.url()), format!("discord.api_url={}", rest.url()));
-    let out = run(&mut harmy(
-        &[
-            "init",
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--guild",
-            "1",
-            "--config",
-            config.to_str().unwrap(),
-            "--database",
-            database.to_str().unwrap(),
-            "--set",
-            &gateway_url,
-            "--set",
-            &api_url,
-            "--set",
-            "github.api_url=http://127.0.0.1:9",
-            "--set",
-            "http.listen=127.0.0.1:0",
-        ],
-        dir.path(),
-    ));
+    let sets = [
+        format!("discord.gateway_url={}", gw.url()),
+        "github.api_url=http://127.0.0.1:9".into(),
+        "http.listen=127.0.0.1:0".into(),
+    ];
+    let Init { out, config, database, .. } =
+        init(dir.path(), &rest, &format!("{TOKEN}\n"), "1", ("conf/harmy.toml", "state/harmy.redb"), &sets);
     assert!(out.status.success(), "init failed: {}\n{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     for line in ["pass token: valid", "pass presence intent: enabled", "pass guild 1: the bot is a member"] {
@@ -116,27 +131,7 @@ fn init_writes_the_config_when_only_discords_side_needs_fixing() {
         b.guilds = vec![];
     });
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, TOKEN).unwrap();
-    let config = dir.path().join("harmy.toml");
-    let database = dir.path().join("harmy.redb");
-    let api_url = format!("discord.api_url={}", rest.url());
-    let out = run(&mut harmy(
-        &[
-            "init",
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--guild",
-            "5",
-            "--config",
-            config.to_str().unwrap(),
-            "--database",
-            database.to_str().unwrap(),
-            "--set",
-            &api_url,
-        ],
-        dir.path(),
-    ));
+    let Init { out, config, database, .. } = init(dir.path(), &rest, TOKEN, "5", ("harmy.toml", "harmy.redb"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("FAIL presence intent: off; turn on Developer Portal"), "{text}");
@@ -150,27 +145,8 @@ fn init_writes_the_config_when_only_discords_side_needs_fixing() {
 fn init_with_a_bad_token_fails_with_the_bot_check_message_and_writes_nothing() {
     let rest = DiscordRest::start();
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, "MTAw.not.the-token").unwrap();
-    let config = dir.path().join("harmy.toml");
-    let database = dir.path().join("harmy.redb");
-    let api_url = format!("discord.api_url={}", rest.url());
-    let out = run(&mut harmy(
-        &[
-            "init",
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--guild",
-            "1",
-            "--config",
-            config.to_str().unwrap(),
-            "--database",
-            database.to_str().unwrap(),
-            "--set",
-            &api_url,
-        ],
-        dir.path(),
-    ));
+    let Init { out, token_file, config, database } =
+        init(dir.path(), &rest, "MTAw.not.the-token", "1", ("harmy.toml", "harmy.redb"), &[]);
     assert!(!out.status.success());
     assert!(
         stdout(&out).contains("FAIL token: the token is wrong (Discord answered 401 Unauthorized)"),
