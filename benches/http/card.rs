@@ -20,7 +20,7 @@ use harmy::app::presence::{RawPresence, Status};
 use harmy::card::Cards;
 use harmy::ids::UserId;
 
-use super::{bare_server, fetch_full, wrk};
+use super::{bare_server, bench_config, fetch_full, wrk};
 
 const USER: u64 = 470_320_681_905_684_500;
 
@@ -63,13 +63,8 @@ pub async fn run() -> anyhow::Result<()> {
     let art_host = bare_server(art, png_headers).await?;
 
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("harmy.redb");
-    harmy::store::Store::migrate(&path, false)?;
-    let mut config = harmy::config::Config::default();
-    config.storage.path = path.clone();
-    config.http.listen = "127.0.0.1:0".parse()?;
-    config.rate_limit.per_second = 1_000_000_000;
-    config.rate_limit.per_minute = 1_000_000_000;
+    let mut config = bench_config(dir.path())?;
+    let path = config.storage.path.clone();
     config.card.cdn_url = format!("http://{avatar_host}");
     config.card.spotify_image_url = format!("http://{art_host}");
     let app = App::new(config.clone(), harmy::store::Store::open(&path)?)?;

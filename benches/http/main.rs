@@ -86,16 +86,24 @@ pub fn presence(user: u64, status: &str, first: Option<&str>) -> RawPresence {
     RawPresence { user: raw_user.into(), activities: Some(activities.into()), status: Status::from_gateway(status) }
 }
 
-/// harmy's API over a fresh database, limits set very high (counted, never blocking).
-async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempDir)> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("harmy.redb");
+/// A fresh database in `dir`, and the defaults serving it on 127.0.0.1:0 with the
+/// rate limits set very high (counted, never blocking).
+fn bench_config(dir: &std::path::Path) -> anyhow::Result<harmy::config::Config> {
+    let path = dir.join("harmy.redb");
     harmy::store::Store::migrate(&path, false)?;
     let mut config = harmy::config::Config::default();
-    config.storage.path = path.clone();
+    config.storage.path = path;
     config.http.listen = "127.0.0.1:0".parse()?;
     config.rate_limit.per_second = 1_000_000_000;
     config.rate_limit.per_minute = 1_000_000_000;
+    Ok(config)
+}
+
+/// harmy's API over a fresh database, limits set very high (counted, never blocking).
+async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let mut config = bench_config(dir.path())?;
+    let path = config.storage.path.clone();
     // The socket benchmark opens exactly 10 000 sessions, the default cap: leave room.
     config.http.max_connections = 20_000;
     // …all from 127.0.0.1: no per-address socket limit.
