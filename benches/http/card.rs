@@ -20,7 +20,7 @@ use harmy::app::presence::{RawPresence, Status};
 use harmy::card::Cards;
 use harmy::ids::UserId;
 
-use super::{bare_server, bench_config, fetch_full, wrk};
+use super::{bare_server, bench_config, fetch_full, wrk, wrk_round};
 
 const USER: u64 = 470_320_681_905_684_500;
 
@@ -127,13 +127,7 @@ async fn warm(addr: std::net::SocketAddr) -> anyhow::Result<()> {
     const ROUNDS: usize = 5;
     let mut ratios = Vec::with_capacity(ROUNDS);
     for round in 1..=ROUNDS {
-        let (b, o) = if round % 2 == 1 {
-            let b = wrk(&bare_url, &[]).await?;
-            (b, wrk(&harmy_url, &[]).await?)
-        } else {
-            let o = wrk(&harmy_url, &[]).await?;
-            (wrk(&bare_url, &[]).await?, o)
-        };
+        let (b, o) = wrk_round(round, &bare_url, &harmy_url, &[]).await?;
         println!(
             "round {round}: bare {:>8.0} req/s p99 {:>6.2} ms, CPU/request {:.1} µs | harmy {:>8.0} req/s p99 {:>6.2} ms, \
              CPU/request {:.1} µs | ratio {:.3}",

@@ -208,6 +208,18 @@ fn cpu_ticks() -> (u64, u64) {
 /// Clock ticks per second of `/proc/self/stat` (USER_HZ, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
 
+/// One round of a side-by-side run, `(bare, harmy)`: the bare server first in odd
+/// rounds and harmy first in even ones, so that neither always meets the warmer machine.
+pub async fn wrk_round(round: usize, bare_url: &str, harmy_url: &str, extra: &[&str]) -> anyhow::Result<(Wrk, Wrk)> {
+    if round % 2 == 1 {
+        let bare = wrk(bare_url, extra).await?;
+        Ok((bare, wrk(harmy_url, extra).await?))
+    } else {
+        let harmy = wrk(harmy_url, extra).await?;
+        Ok((wrk(bare_url, extra).await?, harmy))
+    }
+}
+
 /// Runs `wrk -t2 -c64 -d10s --latency` (plus `extra` args) against a URL.
 pub async fn wrk(url: &str, extra: &[&str]) -> anyhow::Result<Wrk> {
     let mut cmd = Command::new("wrk");
@@ -310,13 +322,7 @@ async fn rest(addr: SocketAddr) -> anyhow::Result<()> {
     };
     let mut rounds: Vec<(Wrk, Wrk)> = Vec::with_capacity(ROUNDS);
     for round in 1..=ROUNDS {
-        let (b, o) = if round % 2 == 1 {
-            let b = wrk(&bare_url, &many).await?;
-            (b, wrk(&harmy_url, &many).await?)
-        } else {
-            let o = wrk(&harmy_url, &many).await?;
-            (wrk(&bare_url, &many).await?, o)
-        };
+        let (b, o) = wrk_round(round, &bare_url, &harmy_url, &many).await?;
         println!(
             "round {round}: bare {:>9.0} req/s p99 {:>6.2} ms, CPU/request {:.2} µs (wrk {:.2}) | harmy {:>9.0} req/s p99 \
              {:>6.2} ms, CPU/request {:.2} µs (wrk {:.2}) | ratio {:.3}",
@@ -389,13 +395,7 @@ async fn bulk(addr: SocketAddr) -> anyhow::Result<()> {
         let (harmy_url, bare_url) = (format!("http://{addr}{path}"), format!("http://{bare}{single}"));
         wrk(&harmy_url, &["-d2s"]).await?;
         for round in 1..=3 {
-            let (b, o) = if round % 2 == 1 {
-                let b = wrk(&bare_url, &[]).await?;
-                (b, wrk(&harmy_url, &[]).await?)
-            } else {
-                let o = wrk(&harmy_url, &[]).await?;
-                (wrk(&bare_url, &[]).await?, o)
-            };
+            let (b, o) = wrk_round(round, &bare_url, &harmy_url, &[]).await?;
             let ratio = o.rps * BULK_IDS as f64 / b.rps;
             println!(
                 "{shape} round {round}: bare {:>9.0} req/s, CPU/request {:.2} µs | bulk {:>8.0} req/s = {:>9.0} ids/s, p99 \
