@@ -83,7 +83,7 @@ impl App {
             Ok(users)
         })?;
         let load = Box::new(|txn: &_, user| {
-            Ok(Extras { kv: kv::data::rendered(txn, user)?.into(), github: github::data::rendered(txn, user)?.into() })
+            Ok(Extras { kv: kv::data::rendered(txn, user)?, github: github::data::rendered(txn, user)? })
         });
         let reads = Arc::new(Reads::new(presences.clone(), changes.clone(), store.clone(), load, stored));
         let writes = Arc::new(Writes::new(store.clone(), reads.clone(), changes.clone()));

@@ -37,10 +37,7 @@ pub struct Card {
 impl Card {
     /// A card of these bytes, with their ETag.
     pub fn new(svg: String, found: bool) -> Card {
-        let mut h = DefaultHasher::new();
-        svg.hash(&mut h);
-        let etag = HeaderValue::from_str(&format!("\"{:016x}\"", h.finish())).expect("hex is a valid header value");
-        Card { svg: svg.into(), etag, found }
+        Card { etag: crate::etag::of(svg.as_bytes()), svg: svg.into(), found }
     }
 }
 

@@ -27,9 +27,11 @@ pub async fn read_body(api: &Api, headers: &HeaderMap, body: Incoming) -> Result
         return Err(ApiError::body_too_large(BODY_LIMIT));
     }
     let collect = Limited::new(body, BODY_LIMIT).collect();
-    let collected = match api.conns.header_timeout() {
-        Some(limit) => tokio::time::timeout(limit, collect).await.map_err(|_| ApiError::body_timeout(limit))?,
-        None => collect.await,
+    let limit = api.app.config().http.header_timeout;
+    let collected = if limit.is_zero() {
+        collect.await
+    } else {
+        tokio::time::timeout(limit, collect).await.map_err(|_| ApiError::body_timeout(limit))?
     };
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),

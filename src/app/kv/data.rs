@@ -37,10 +37,10 @@ pub(crate) fn get(txn: &ReadTransaction, user: UserId, key: &str) -> Result<Opti
 }
 
 /// A user's pairs as the JSON object the API shows (`{}` for none).
-pub(crate) fn rendered(txn: &ReadTransaction, user: UserId) -> Result<Vec<u8>> {
+pub(crate) fn rendered(txn: &ReadTransaction, user: UserId) -> Result<Box<serde_json::value::RawValue>> {
     let object: serde_json::Map<String, serde_json::Value> =
         all(txn, user)?.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-    serde_json::to_vec(&object).map_err(|e| crate::error::Error::Internal(e.to_string()))
+    serde_json::value::to_raw_value(&object).map_err(|e| crate::error::Error::Internal(e.to_string()))
 }
 
 /// The users with at least one pair.
@@ -122,7 +122,7 @@ mod tests {
         assert!(!store.write(Durability::Immediate, |txn| del(txn, a, "z")).unwrap());
         assert_eq!(store.read(|txn| get(txn, a, "z")).unwrap(), None);
         assert_eq!(store.read(users).unwrap(), HashSet::from([a, b]));
-        assert_eq!(store.read(|txn| rendered(txn, a)).unwrap(), br#"{"a":"2"}"#);
+        assert_eq!(store.read(|txn| rendered(txn, a)).unwrap().get(), r#"{"a":"2"}"#);
     }
 
     #[test]

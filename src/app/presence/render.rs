@@ -1,8 +1,9 @@
 //! Renders a cache entry to the two API shapes: the native `presence` object
-//! (docs/API.md, camelCase activities) and Lanyard's presence object (without
-//! `kv`/`github`, which the HTTP layer appends). Runs once per change. What
-//! Discord sent is passed on whole (`passthrough`); the shapes add their
-//! derived fields (`song`, `spotify`, `display_name`…) around it.
+//! (docs/API.md, camelCase activities) and Lanyard's presence object, alone
+//! ([`view`]) or in the response bodies with the user's KV and GitHub profile
+//! ([`bodies`]). Runs once per change. What Discord sent is passed on whole
+//! (`passthrough`); the shapes add their derived fields (`song`, `spotify`,
+//! `display_name`…) around it.
 
 use std::borrow::Cow;
 
@@ -11,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::passthrough::{Fields, Node, Value, camel_case, fields, raw_fields};
 use super::strict::is_strict;
-use super::{Entry, PresenceView, Status};
+use super::{Bodies, Entry, PresenceView, Status};
 
 /// The fields of Discord's user object that the native view shows.
 #[derive(Deserialize, Default)]
@@ -213,11 +214,54 @@ struct Lanyard<'a> {
     spotify: Option<LanyardSpotify<'a>>,
     activities: Cow<'a, RawValue>,
     last_seen: Option<u64>,
+    /// The user's KV and GitHub profile, in the bodies (not in the bare view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kv: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    github: Option<&'a RawValue>,
+}
+
+/// `GET /user/:id`'s body.
+#[derive(Serialize)]
+struct NativeBody<'a> {
+    presence: &'a Native<'a>,
+    #[serde(rename = "KV")]
+    kv: &'a RawValue,
+    github: &'a RawValue,
+}
+
+/// A user's stored public state as rendered JSON: the KV object and the GitHub profile (or `null`).
+#[derive(Clone, Copy)]
+pub(super) struct Stored<'a> {
+    pub kv: &'a RawValue,
+    pub github: &'a RawValue,
 }
 
 /// Both views of one entry; `last_seen` is shown as given (the caller gives it
 /// only for an offline user).
 pub(super) fn view(user_id: u64, entry: &Entry, last_seen: Option<u64>) -> PresenceView {
+    shapes(user_id, entry, last_seen, None, |native, lanyard| PresenceView {
+        native: to_bytes(native),
+        lanyard: to_bytes(lanyard),
+    })
+}
+
+/// The response bodies of one entry with the user's stored state.
+pub(super) fn bodies(user_id: u64, entry: &Entry, last_seen: Option<u64>, stored: Stored<'_>) -> Bodies {
+    shapes(user_id, entry, last_seen, Some(stored), |native, lanyard| Bodies {
+        native: to_raw(&NativeBody { presence: native, kv: stored.kv, github: stored.github }),
+        lanyard: to_raw(lanyard),
+    })
+}
+
+/// The two shapes of one entry, handed to `finish` to serialise.
+fn shapes<R>(
+    user_id: u64,
+    entry: &Entry,
+    last_seen: Option<u64>,
+    stored: Option<Stored<'_>>,
+    finish: impl FnOnce(&Native<'_>, &Lanyard<'_>) -> R,
+) -> R {
     let user: User = serde_json::from_str(&entry.user).unwrap_or_default();
     let raw_activities = entry.activities.as_deref().unwrap_or("[]");
     let activities = parse_activities(raw_activities);
@@ -264,9 +308,10 @@ pub(super) fn view(user_id: u64, entry: &Entry, last_seen: Option<u64>) -> Prese
         }),
         activities: lanyard_activities(raw_activities),
         last_seen,
+        kv: stored.map(|s| s.kv),
+        github: stored.map(|s| s.github),
     };
-
-    PresenceView { native: to_bytes(&native), lanyard: to_bytes(&lanyard) }
+    finish(&native, &lanyard)
 }
 
 /// The activities as sent. The same items as Lanyard's `activities`: one that is not
@@ -301,4 +346,9 @@ fn empty_array() -> &'static RawValue {
 fn to_bytes(value: &impl Serialize) -> bytes::Bytes {
     // Serialising these structs cannot fail: every map key is a string.
     serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()).into()
+}
+
+fn to_raw(value: &impl Serialize) -> Box<RawValue> {
+    // As `to_bytes`: cannot fail.
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }

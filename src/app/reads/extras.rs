@@ -14,8 +14,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
-use bytes::Bytes;
 use redb::ReadTransaction;
+use serde_json::value::RawValue;
 
 use crate::error::Result;
 use crate::ids::UserId;
@@ -24,19 +24,27 @@ use crate::store::Store;
 use crate::store::group::Batch;
 
 /// A user's stored public state, serialised: `KV` and `github`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Extras {
     /// The KV pairs as a JSON object.
-    pub kv: Bytes,
+    pub kv: Box<RawValue>,
     /// The linked GitHub profile as JSON, or `null`.
-    pub github: Bytes,
+    pub github: Box<RawValue>,
+}
+
+impl PartialEq for Extras {
+    fn eq(&self, other: &Extras) -> bool {
+        self.kv.get() == other.kv.get() && self.github.get() == other.github.get()
+    }
 }
 
 impl Extras {
     /// The extras of a user with nothing stored, shared by all of them.
     pub fn none() -> Arc<Extras> {
-        static NONE: LazyLock<Arc<Extras>> =
-            LazyLock::new(|| Arc::new(Extras { kv: Bytes::from_static(b"{}"), github: Bytes::from_static(b"null") }));
+        static NONE: LazyLock<Arc<Extras>> = LazyLock::new(|| {
+            let empty = RawValue::from_string("{}".into()).expect("constant JSON");
+            Arc::new(Extras { kv: empty, github: RawValue::NULL.to_owned() })
+        });
         NONE.clone()
     }
 }
