@@ -123,11 +123,11 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
     for i in 0..*USERS {
         app.presences.insert_raw(UserId(FIRST + i), presence(FIRST + i, "online", None));
     }
-    // Every user's extras read once, as a server that has served them all has them:
+    // Every user's stored state read once, as a server that has served them all has them:
     // for measuring the fan-out alone.
     if std::env::var_os("BENCH_WARM_EXTRAS").is_some() {
         for i in 0..*USERS {
-            app.reads.extras(UserId(FIRST + i)).await?;
+            app.reads.stored(UserId(FIRST + i)).await?;
         }
     }
     // A live guild: `BENCH_UPDATES_PER_SEC` presence updates per second of other users
@@ -384,7 +384,7 @@ async fn bulk(addr: SocketAddr) -> anyhow::Result<()> {
     for (shape, path) in
         [("native", format!("/users?ids={}", ids.join(","))), ("lanyard", format!("/v1/users?ids={}", ids.join(",")))]
     {
-        let (_, bulk_body) = fetch_full(addr, &path, &[]).await?; // reads every user's extras once
+        let (_, bulk_body) = fetch_full(addr, &path, &[]).await?; // reads every user's stored state once
         let parsed: serde_json::Value = serde_json::from_slice(&bulk_body)?;
         let users = if shape == "lanyard" { &parsed["data"] } else { &parsed };
         anyhow::ensure!(

@@ -10,7 +10,7 @@
 //! * [`reads`]: the read path, every cache between that state and the bodies
 //!   the API serves.
 //! * [`writes`]: the write path of the stored public state (KV, GitHub): group
-//!   commit, extras refreshed, change marked.
+//!   commit, stored state refreshed, change marked.
 //! * [`privacy`]: who is served (`.show` / `.hide`), `forget`, the export,
 //!   and last seen; its choices apply inside [`presence`].
 //! * [`changes`]: who changed, for the WebSocket hub and the caches.
@@ -35,7 +35,7 @@ pub use self::health::PresenceSource;
 use self::kv::Kv;
 use self::presence::Presences;
 use self::privacy::Privacy;
-use self::reads::{Extras, Reads};
+use self::reads::{Reads, Stored};
 use self::tokens::Tokens;
 use self::writes::Writes;
 use crate::config::Config;
@@ -83,7 +83,7 @@ impl App {
             Ok(users)
         })?;
         let load = Box::new(|txn: &_, user| {
-            Ok(Extras { kv: kv::data::rendered(txn, user)?, github: github::data::rendered(txn, user)? })
+            Ok(Stored { kv: kv::data::rendered(txn, user)?, github: github::data::rendered(txn, user)? })
         });
         let reads = Arc::new(Reads::new(presences.clone(), changes.clone(), store.clone(), load, stored));
         let writes = Arc::new(Writes::new(store.clone(), reads.clone(), changes.clone()));

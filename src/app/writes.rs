@@ -1,6 +1,6 @@
 //! The write path of a user's stored public state (KV pairs, the GitHub
 //! profile). Every such write runs in the group commit (`store::group`), and
-//! inside it, one write at a time, the user's extras are refreshed in the read
+//! inside it, one write at a time, the user's stored state are refreshed in the read
 //! path from the committed state (so two writes of one user can never leave the
 //! older render behind). Once the group is durable, the change is marked for
 //! subscribers and readers, and only then is the writer answered.
@@ -46,7 +46,7 @@ impl Writes {
         let reads = self.reads.clone();
         let (sender, outcome) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |batch: &Batch<'_>| {
-            let done = batch.write(write).and_then(|value| Ok((value, reads.refresh_extras(batch, user)?)));
+            let done = batch.write(write).and_then(|value| Ok((value, reads.refresh_stored(batch, user)?)));
             Box::new(move |persisted| {
                 let _ = sender.send(persisted.map_err(Error::from).and(done));
             })

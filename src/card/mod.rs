@@ -31,7 +31,7 @@ use self::images::{Fetched, Images};
 use self::links::Links;
 use self::params::{Params, QueryError};
 use self::rendered::{Key, Rendered};
-use self::subject::{Shown, Subject};
+use self::subject::{Featured, Subject};
 use crate::app::App;
 use crate::app::presence::RawPresence;
 use crate::config::CardConfig;
@@ -80,10 +80,10 @@ impl Pictures {
 fn wanted(subject: &Subject<'_>, params: &Params) -> [Option<String>; 6] {
     let profile = !params.hide_profile;
     let custom = subject.custom.as_ref().filter(|_| profile && !params.hide_status);
-    let (large, small, art) = match &subject.shown {
-        Shown::Game(game) => (game.large_image.clone(), game.small_image.clone(), None),
-        Shown::Spotify(spotify) => (None, None, spotify.art.clone()),
-        Shown::Idle => (None, None, None),
+    let (large, small, art) = match &subject.featured {
+        Featured::Game(game) => (game.large_image.clone(), game.small_image.clone(), None),
+        Featured::Spotify(spotify) => (None, None, spotify.art.clone()),
+        Featured::Idle => (None, None, None),
     };
     let activity = !matches!(params.hide_activity, params::HideActivity::Always) || params.hide_profile;
     [

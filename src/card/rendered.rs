@@ -62,7 +62,7 @@ impl Key<'_> {
     }
 }
 
-struct Entry {
+struct CachedCard {
     user: u64,
     version: u64,
     query: Box<str>,
@@ -71,7 +71,7 @@ struct Entry {
     used: AtomicU64,
 }
 
-impl Entry {
+impl CachedCard {
     fn size(&self) -> usize {
         self.card.svg.len() + self.query.len() + ENTRY_OVERHEAD
     }
@@ -81,7 +81,7 @@ impl Entry {
 struct State {
     minute: u64,
     /// By key hash; a colliding key is a miss, and its card replaces the entry.
-    cards: HashMap<u64, Entry>,
+    cards: HashMap<u64, CachedCard>,
     bytes: usize,
 }
 
@@ -114,7 +114,7 @@ impl Rendered {
 
     /// Keeps a card made for `key`.
     pub fn insert(&self, key: &Key<'_>, card: &Card) {
-        let entry = Entry {
+        let entry = CachedCard {
             user: key.user,
             version: key.version,
             query: key.query.into(),

@@ -20,8 +20,8 @@ use crate::app::reads::Shape;
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
 
-type Target = Result<Who, InvalidUserId>;
-type Id = Result<UserId, InvalidUserId>;
+type PathUser = Result<Who, InvalidUserId>;
+type PathId = Result<UserId, InvalidUserId>;
 
 /// A parsed route. Ids are parsed here, so a bad one is a 400 whatever the
 /// method. The native tree (`/user/…`) and Lanyard's (`/v1/users/…`) are the
@@ -37,17 +37,17 @@ pub enum Route {
     /// `/socket` (Lanyard's WebSocket)
     Socket,
     /// `/user/:id`, `/v1/users/:id`
-    User { who: Target, shape: Shape },
+    User { who: PathUser, shape: Shape },
     /// `/user/:id/kv`, `/v1/users/:id/kv`
-    Kv { who: Target, shape: Shape },
+    Kv { who: PathUser, shape: Shape },
     /// `/user/:id/kv/:key`, `/v1/users/:id/kv/:key`
-    KvKey { who: Target, key: String, shape: Shape },
+    KvKey { who: PathUser, key: String, shape: Shape },
     /// `/user/:id/card.svg`
-    Card(Id),
+    Card(PathId),
     /// `/api/:id`: the card, at the path of the common Lanyard card service
-    ApiCard(Id),
+    ApiCard(PathId),
     /// `/:id.png`, `.gif`, `.webp`, `.jpg`: the avatar link
-    Avatar(Id, AvatarFormat),
+    Avatar(PathId, AvatarFormat),
     /// `/users?ids=…`, `/v1/users?ids=…`: bulk lookup
     Users { shape: Shape },
     /// `/web/app.js`, `/web/style.css`: the web page's assets
@@ -199,16 +199,16 @@ enum Handler<'a> {
     Metrics,
     Socket,
     OpenApi,
-    Presence(&'a Target, Shape),
+    Presence(&'a PathUser, Shape),
     Bulk(Shape),
-    Card(&'a Id),
-    Avatar(&'a Id, AvatarFormat),
+    Card(&'a PathId),
+    Avatar(&'a PathId, AvatarFormat),
     Asset(AssetName),
-    KvAll(&'a Target),
-    KvOne(&'a Target, &'a str),
-    KvPut(&'a Target, &'a str),
-    KvPatch(&'a Target),
-    KvDelete(&'a Target, &'a str),
+    KvAll(&'a PathUser),
+    KvOne(&'a PathUser, &'a str),
+    KvPut(&'a PathUser, &'a str),
+    KvPatch(&'a PathUser),
+    KvDelete(&'a PathUser, &'a str),
     NotFound,
     NotAllowed,
 }

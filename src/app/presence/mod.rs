@@ -75,7 +75,7 @@ pub struct RawPresence {
 
 /// A guild member as the gateway describes them.
 #[derive(Debug, Clone, Copy)]
-pub struct Member<'a> {
+pub struct MemberSeen<'a> {
     /// The raw `user` object (JSON).
     pub user: &'a str,
     /// The nickname in that guild.
@@ -161,7 +161,7 @@ impl Presences {
         let shard = self.entries.read(&user.0);
         let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
         let seen = if entry.status == Status::Offline { self.last_seen.get(user) } else { None };
-        Some(render::bodies(user.0, entry, seen, render::Stored { kv, github }))
+        Some(render::bodies(user.0, entry, seen, kv, github))
     }
 
     /// A monitored user's presence as Discord sent it, for a reader that derives
@@ -281,7 +281,7 @@ impl Presences {
 
     /// A member of `guild` seen in its sync `epoch` (GUILD_CREATE, chunk, member
     /// add/update); true when their public state changed.
-    pub(crate) fn upsert_member(&self, user: u64, guild: u64, epoch: u32, member: Member<'_>) -> bool {
+    pub(crate) fn upsert_member(&self, user: u64, guild: u64, epoch: u32, member: MemberSeen<'_>) -> bool {
         let mut shard = self.entries.write(&user);
         let entry = match shard.get_mut(&user) {
             Some(entry) => entry,

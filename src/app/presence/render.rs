@@ -230,13 +230,6 @@ struct NativeBody<'a> {
     github: &'a RawValue,
 }
 
-/// A user's stored public state as rendered JSON: the KV object and the GitHub profile (or `null`).
-#[derive(Clone, Copy)]
-pub(super) struct Stored<'a> {
-    pub kv: &'a RawValue,
-    pub github: &'a RawValue,
-}
-
 /// Both views of one entry; `last_seen` is shown as given (the caller gives it
 /// only for an offline user).
 pub(super) fn view(user_id: u64, entry: &Entry, last_seen: Option<u64>) -> PresenceView {
@@ -246,10 +239,11 @@ pub(super) fn view(user_id: u64, entry: &Entry, last_seen: Option<u64>) -> Prese
     })
 }
 
-/// The response bodies of one entry with the user's stored state.
-pub(super) fn bodies(user_id: u64, entry: &Entry, last_seen: Option<u64>, stored: Stored<'_>) -> Bodies {
-    shapes(user_id, entry, last_seen, Some(stored), |native, lanyard| Bodies {
-        native: to_raw(&NativeBody { presence: native, kv: stored.kv, github: stored.github }),
+/// The response bodies of one entry with the user's KV (a JSON object) and
+/// GitHub profile (or `null`).
+pub(super) fn bodies(user_id: u64, entry: &Entry, last_seen: Option<u64>, kv: &RawValue, github: &RawValue) -> Bodies {
+    shapes(user_id, entry, last_seen, Some((kv, github)), |native, lanyard| Bodies {
+        native: to_raw(&NativeBody { presence: native, kv, github }),
         lanyard: to_raw(lanyard),
     })
 }
@@ -259,7 +253,7 @@ fn shapes<R>(
     user_id: u64,
     entry: &Entry,
     last_seen: Option<u64>,
-    stored: Option<Stored<'_>>,
+    stored: Option<(&RawValue, &RawValue)>,
     finish: impl FnOnce(&Native<'_>, &Lanyard<'_>) -> R,
 ) -> R {
     let user: User = serde_json::from_str(&entry.user).unwrap_or_default();
@@ -308,8 +302,8 @@ fn shapes<R>(
         }),
         activities: lanyard_activities(raw_activities),
         last_seen,
-        kv: stored.map(|s| s.kv),
-        github: stored.map(|s| s.github),
+        kv: stored.map(|(kv, _)| kv),
+        github: stored.map(|(_, github)| github),
     };
     finish(&native, &lanyard)
 }

@@ -4,14 +4,14 @@
 //!
 //! Two tiers sit between the state and the bodies:
 //!
-//! 1. **Extras** (`extras`): the KV pairs and GitHub profile rendered as
+//! 1. **Stored** (`stored`): the KV pairs and GitHub profile rendered as
 //!    JSON, refreshed by every write inside the group commit; users with
 //!    nothing stored need no entry and no store read.
-//! 2. **Published bodies**: per user, the two response bodies with their
-//!    strong ETags and the socket's Lanyard object, rendered once per change
-//!    from the presence and the extras; an unchanged user is served from here
-//!    with one read lock and no rendering (docs/BENCHMARKS.md, "Consolidation",
-//!    says what each tier buys).
+//! 2. **Published bodies**: per user, the native body (its ETag made on first
+//!    use) and the Lanyard presence object (the Lanyard body made from it on
+//!    first use), rendered once per change from the presence and the stored
+//!    state; an unchanged user is served from here with one read lock and no
+//!    rendering (docs/BENCHMARKS.md, "Consolidation", says what each tier buys).
 //!
 //! **Invariant.** Every kept body carries the user's change-feed version read
 //! before its parts were, and is served only while that version is current.
@@ -20,7 +20,7 @@
 //! durable), so once a change is acknowledged no reader can be served a body
 //! older than it. `tests.rs` checks this with readers and writers racing.
 
-mod extras;
+mod stored;
 #[cfg(test)]
 mod tests;
 
@@ -32,8 +32,8 @@ use http::HeaderValue;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use self::extras::ExtrasTier;
-pub use self::extras::{Extras, Loader};
+use self::stored::StoredTier;
+pub use self::stored::{Loader, Stored};
 use super::changes::ChangeFeed;
 use super::presence::Presences;
 use crate::error::{Error, Result};
@@ -54,13 +54,13 @@ pub enum Shape {
 /// What a read keeps for the next reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {
-    /// The bodies, and the extras read from the store: a user read over HTTP is read again.
+    /// The bodies, and the stored state read from the store: a user read over HTTP is read again.
     Bodies,
-    /// The extras only: a socket push, made once per change; keeping its bodies
+    /// The stored state only: a socket push, made once per change; keeping its bodies
     /// would leave every changed user's in memory while anyone watches everyone.
-    Extras,
+    Stored,
     /// Nothing: one read of many users (an INIT_STATE), which would otherwise
-    /// leave every user's bodies and extras in memory.
+    /// leave every user's bodies and stored state in memory.
     Nothing,
 }
 
@@ -180,7 +180,7 @@ pub struct Reads {
     presences: Arc<Presences>,
     changes: Arc<ChangeFeed>,
     store: Arc<Store>,
-    extras: Arc<ExtrasTier>,
+    stored: Arc<StoredTier>,
     published: ShardedMap<UserId, Arc<Published>>,
     /// Set: every read renders its bodies and keeps none (benchmarks measure
     /// what the published tier buys this way).
@@ -190,20 +190,20 @@ pub struct Reads {
 
 impl Reads {
     /// The read path over the presences and the store; `load` reads a user's
-    /// extras, `stored` lists the users that have any.
+    /// stored state, `with_data` lists the users that have any.
     pub fn new(
         presences: Arc<Presences>,
         changes: Arc<ChangeFeed>,
         store: Arc<Store>,
         load: Loader,
-        stored: HashSet<UserId>,
+        with_data: HashSet<UserId>,
     ) -> Reads {
-        let extras = Arc::new(ExtrasTier::new(load, stored));
+        let stored = Arc::new(StoredTier::new(load, with_data));
         Reads {
             presences,
             changes,
             store,
-            extras,
+            stored,
             published: ShardedMap::default(),
             #[cfg(any(test, feature = "testing"))]
             keep_none: Default::default(),
@@ -219,23 +219,23 @@ impl Reads {
 
     /// A user's bodies; `None` when the user is not monitored (or hidden). The
     /// kept bodies while current; else rendered now, after reading the user's
-    /// extras from the store if they are not in memory, and kept as `keep` says.
+    /// stored state from the store if they are not in memory, and kept as `keep` says.
     pub async fn get(&self, user: UserId, keep: Keep) -> Result<Option<Arc<Published>>> {
         // Read before the parts it validates (see the invariant above).
         let version = self.changes.version(user);
         if let Some(kept) = self.published.read(&user).get(&user).filter(|p| p.version == version) {
             return Ok(Some(kept.clone()));
         }
-        let extras = match self.extras.now(user) {
-            Some(extras) => extras,
+        let stored = match self.stored.now(user) {
+            Some(stored) => stored,
             None => {
-                let (store, tier) = (self.store.clone(), self.extras.clone());
+                let (store, tier) = (self.store.clone(), self.stored.clone());
                 tokio::task::spawn_blocking(move || tier.get(&store, user, keep != Keep::Nothing))
                     .await
                     .map_err(|e| Error::Internal(format!("store task: {e}")))??
             }
         };
-        Ok(self.render(user, version, &extras, keep))
+        Ok(self.render(user, version, &stored, keep))
     }
 
     /// Drops a user's bodies (they left).
@@ -243,30 +243,30 @@ impl Reads {
         self.published.remove(&user);
     }
 
-    /// Refreshes a user's extras from what `batch` committed (the write path,
+    /// Refreshes a user's stored state from what `batch` committed (the write path,
     /// `app::writes`); true when they changed.
-    pub(crate) fn refresh_extras(&self, batch: &Batch<'_>, user: UserId) -> Result<bool> {
-        self.extras.refresh(batch, user)
+    pub(crate) fn refresh_stored(&self, batch: &Batch<'_>, user: UserId) -> Result<bool> {
+        self.stored.refresh(batch, user)
     }
 
-    /// A user's extras (KV and GitHub as shown), read from the store if needed
+    /// A user's stored state (KV and GitHub as shown), read from the store if needed
     /// (tests and benchmarks: a server that served everyone has them in memory).
     #[cfg(any(test, feature = "testing"))]
-    pub async fn extras(&self, user: UserId) -> Result<Arc<Extras>> {
-        if let Some(extras) = self.extras.now(user) {
-            return Ok(extras);
+    pub async fn stored(&self, user: UserId) -> Result<Arc<Stored>> {
+        if let Some(stored) = self.stored.now(user) {
+            return Ok(stored);
         }
-        let (store, tier) = (self.store.clone(), self.extras.clone());
+        let (store, tier) = (self.store.clone(), self.stored.clone());
         tokio::task::spawn_blocking(move || tier.get(&store, user, true))
             .await
             .map_err(|e| Error::Internal(format!("store task: {e}")))?
     }
 
-    /// Renders the user's bodies from their presence and `extras`, both read
+    /// Renders the user's bodies from their presence and `stored state`, both read
     /// after `version` was; kept (as `keep` says) unless the user changed
     /// meanwhile. `None` when the user is not monitored.
-    fn render(&self, user: UserId, version: u64, extras: &Extras, keep: Keep) -> Option<Arc<Published>> {
-        let Some(bodies) = self.presences.bodies(user, &extras.kv, &extras.github) else {
+    fn render(&self, user: UserId, version: u64, stored: &Stored, keep: Keep) -> Option<Arc<Published>> {
+        let Some(bodies) = self.presences.bodies(user, &stored.kv, &stored.github) else {
             self.forget(user);
             return None;
         };

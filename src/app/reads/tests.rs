@@ -102,19 +102,19 @@ async fn bodies_are_rendered_once_per_change() {
 #[tokio::test]
 async fn a_users_stored_extras_are_read_from_the_store_once() {
     let (dir, app) = App::temporary(Config::default());
-    let (stored, bare) = (UserId(6), UserId(8));
-    app.kv.set(stored, "k".into(), "v".into()).await.unwrap();
+    let (with_kv, bare) = (UserId(6), UserId(8));
+    app.kv.set(with_kv, "k".into(), "v".into()).await.unwrap();
     // A new process over the same file: it knows who has something stored, not what.
     let config = app.config().clone();
     drop(app);
     let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
-    present(&app, stored, "1");
+    present(&app, with_kv, "1");
     present(&app, bare, "1");
-    assert!(app.reads.extras.now(stored).is_none(), "the extras must be read from the store first");
-    assert!(app.reads.extras.now(bare).is_some(), "nothing stored: nothing to read");
-    let (body, _) = native(&app, stored).await.unwrap();
+    assert!(app.reads.stored.now(with_kv).is_none(), "the stored must be read from the store first");
+    assert!(app.reads.stored.now(bare).is_some(), "nothing stored: nothing to read");
+    let (body, _) = native(&app, with_kv).await.unwrap();
     assert_eq!(json_of(&body)["KV"]["k"], "v");
-    assert!(app.reads.extras.now(stored).is_some(), "kept once read");
+    assert!(app.reads.stored.now(with_kv).is_some(), "kept once read");
     assert!(native(&app, UserId(7)).await.is_none(), "not monitored");
 }
 
@@ -132,7 +132,7 @@ async fn a_read_that_keeps_nothing_keeps_nothing_and_reuses_what_is_kept() {
     let side = once().await.unwrap().unwrap();
     assert!(side.lanyard_data.as_bytes().ends_with(br#","kv":{"k":"v"},"github":null}"#));
     assert!(app.reads.published.is_empty(), "no bodies kept");
-    assert!(app.reads.extras.now(user).is_none(), "no extras kept");
+    assert!(app.reads.stored.now(user).is_none(), "no stored kept");
     let kept = app.reads.get(user, Keep::Bodies).await.unwrap().unwrap();
     let again = once().await.unwrap().unwrap();
     assert!(Arc::ptr_eq(&again, &kept), "the kept bodies are shared, not rendered again");
@@ -146,14 +146,14 @@ async fn users_with_nothing_stored_share_one_render_and_a_kept_one_is_reused() {
     let config = app.config().clone();
     drop(app);
     let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
-    let read = app.reads.extras.get(&app.reads.store, user, false).unwrap();
+    let read = app.reads.stored.get(&app.reads.store, user, false).unwrap();
     assert_eq!(read.kv.get(), r#"{"k":"v"}"#);
-    assert!(app.reads.extras.now(user).is_none(), "not kept");
-    let none = app.reads.extras(UserId(9)).await.unwrap();
-    assert!(Arc::ptr_eq(&none, &app.reads.extras(UserId(10)).await.unwrap()), "users with neither share one");
-    let kept = app.reads.extras(user).await.unwrap();
+    assert!(app.reads.stored.now(user).is_none(), "not kept");
+    let none = app.reads.stored(UserId(9)).await.unwrap();
+    assert!(Arc::ptr_eq(&none, &app.reads.stored(UserId(10)).await.unwrap()), "users with neither share one");
+    let kept = app.reads.stored(user).await.unwrap();
     assert!(
-        Arc::ptr_eq(&kept, &app.reads.extras.get(&app.reads.store, user, false).unwrap()),
+        Arc::ptr_eq(&kept, &app.reads.stored.get(&app.reads.store, user, false).unwrap()),
         "a kept render is reused"
     );
 }
@@ -162,10 +162,10 @@ async fn users_with_nothing_stored_share_one_render_and_a_kept_one_is_reused() {
 async fn extras_follow_every_write_and_mark_the_change() {
     let (_dir, app) = App::temporary(Config::default());
     let user = UserId(8);
-    let empty = app.reads.extras(user).await.unwrap();
+    let empty = app.reads.stored(user).await.unwrap();
     assert_eq!((empty.kv.get(), empty.github.get()), ("{}", "null"));
     app.kv.set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
-    assert_eq!(app.reads.extras(user).await.unwrap().kv.get(), r#"{"k":"v \"quoted\""}"#);
+    assert_eq!(app.reads.stored(user).await.unwrap().kv.get(), r#"{"k":"v \"quoted\""}"#);
     assert_eq!(app.changes.next_batch().await, vec![user]);
     // Setting the same value again changes nothing anyone can see: no mark.
     app.kv.set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
@@ -191,10 +191,10 @@ async fn extras_follow_every_write_and_mark_the_change() {
         fetched_at: 0,
     };
     app.github.store_link(user, "octocat".into(), Some(record.clone())).await.unwrap();
-    let github: Profile = serde_json::from_str(app.reads.extras(user).await.unwrap().github.get()).unwrap();
+    let github: Profile = serde_json::from_str(app.reads.stored(user).await.unwrap().github.get()).unwrap();
     assert_eq!(github, record.profile);
     app.github.unlink(user).await.unwrap();
-    assert_eq!(app.reads.extras(user).await.unwrap().github.get(), "null");
+    assert_eq!(app.reads.stored(user).await.unwrap().github.get(), "null");
     assert!(matches!(
         app.github.unlink(user).await,
         Err(crate::error::Error::Github(crate::app::github::GithubError::NotLinked))

@@ -26,7 +26,7 @@ use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::init_state::SharedInitState;
-use super::line::{Delivery, Line, Origin, Update};
+use super::line::{Delivery, Line, Origin, Push};
 use super::protocol::{self, Refusal, Unsubscribe};
 use crate::app::App;
 use crate::app::reads::{Keep, Published};
@@ -174,7 +174,7 @@ impl Hub {
     /// Hands an update to `lines` in groups of [`GROUP`], [`FANOUT_TASKS`] groups
     /// at once; returns how many sessions got it (written or queued). Returns once
     /// every line has it: the next update of any of them comes after.
-    pub async fn fan_out(lines: Vec<Arc<Line>>, update: Arc<Update>) -> u64 {
+    pub async fn fan_out(lines: Vec<Arc<Line>>, update: Arc<Push>) -> u64 {
         if lines.len() <= GROUP {
             return deliver(&lines, &update);
         }
@@ -211,7 +211,7 @@ impl Hub {
             return 0;
         }
         let zlib = lines.iter().any(|line| line.zlib());
-        Hub::fan_out(lines, Arc::new(Update::new(text, zlib, origin).await)).await
+        Hub::fan_out(lines, Arc::new(Push::new(text, zlib, origin).await)).await
     }
 
     /// Drains `app`'s change feed until `stop`, pushing each changed user's
@@ -233,7 +233,7 @@ impl Hub {
                 if !self.watched(user) {
                     continue;
                 }
-                match app.reads.get(user, Keep::Extras).await {
+                match app.reads.get(user, Keep::Stored).await {
                     Ok(Some(published)) => self.push(user, &published, generation).await,
                     Ok(None) => app.reads.forget(user),
                     Err(e) => tracing::warn!(%user, "presence update not pushed: {e}"),
@@ -256,13 +256,13 @@ impl Hub {
 }
 
 /// Hands an update to each line in turn; returns how many got it.
-fn deliver(lines: &[Arc<Line>], update: &Arc<Update>) -> u64 {
+fn deliver(lines: &[Arc<Line>], update: &Arc<Push>) -> u64 {
     let mut sent = 0;
     for line in lines {
         match line.push(update) {
             Delivery::Written | Delivery::Queued => sent += 1,
             Delivery::Lagged => tracing::debug!("socket send queue over socket.max_queue_bytes: closing"),
-            Delivery::Shown | Delivery::Closed => {}
+            Delivery::Covered | Delivery::Closed => {}
         }
     }
     sent

@@ -6,7 +6,7 @@
 //! **The one fast path** (docs/BENCHMARKS.md, "Hot fan-out"): a push reaches
 //! a session with nothing else to write (no queue, nothing tokio-websockets
 //! holds unflushed, no frame of the session's own in progress) as a frame
-//! encoded once per update, written by the fan-out straight to the socket
+//! encoded once per push, written by the fan-out straight to the socket
 //! with one non-blocking write; so the hub's fan-out to ten thousand sockets
 //! costs one write each, not a task wake-up each. Everything else, and a
 //! push the socket does not take at once, goes the ordinary way: into the
@@ -16,13 +16,13 @@
 //!
 //! Limits (docs/SECURITY.md):
 //! * pushes queued or handed to tokio-websockets and not yet flushed count
-//!   against `socket.max_queue_bytes` (their [`Update::cost`]); a push past it
+//!   against `socket.max_queue_bytes` (their [`Push::cost`]); a push past it
 //!   is refused and the line is marked lagged (the session closes with 1008);
 //! * [`Line::stalled`] says when bytes written to the socket have not been
 //!   received by the client (the kernel's send queue has not drained) within
 //!   `socket.write_timeout`: the session then ends.
 //!
-//! A push of a user that the session's INIT_STATE showed ([`Shown`]) is left
+//! A push of a user that the session's INIT_STATE showed ([`Covered`]) is left
 //! out when it was made for that state or an older one.
 
 use std::collections::VecDeque;
@@ -110,40 +110,40 @@ pub struct Origin {
 /// made for changes marked by the generation it read before reading them
 /// (their state, or an older one).
 #[derive(Debug, Default)]
-pub struct Shown {
+pub struct Covered {
     /// The users it shows, sorted.
     pub users: Vec<UserId>,
     /// The generation read before their state was.
     pub generation: u64,
 }
 
-impl Shown {
-    fn shows(&self, origin: Origin) -> bool {
+impl Covered {
+    fn covers(&self, origin: Origin) -> bool {
         origin.generation <= self.generation && self.users.binary_search(&origin.user).is_ok()
     }
 }
 
-/// One update, encoded once for every subscriber.
-pub struct Update {
+/// One push, encoded once for every subscriber.
+pub struct Push {
     text: Encoded,
     /// The `zlib_json` form, when a subscriber wants it.
     zlib: Option<Encoded>,
     /// What it counts against a session's queue bound (a compressed session is
-    /// charged the text too: the update keeps it in memory either way).
+    /// charged the text too: the push keeps it in memory either way).
     cost: usize,
     /// What it shows, when it is a presence (INIT_STATEs can make it redundant).
     origin: Option<Origin>,
 }
 
-impl Update {
+impl Push {
     /// The frame `text` from `origin`, deflated too when `zlib`.
-    pub async fn new(text: Bytes, zlib: bool, origin: Option<Origin>) -> Update {
+    pub async fn new(text: Bytes, zlib: bool, origin: Option<Origin>) -> Push {
         let cost = text.len() + FRAME_OVERHEAD;
         let zlib = if zlib { protocol::deflate_off_thread(text.clone()).await.map(Encoded::binary) } else { None };
-        Update { text: Encoded::text(text), zlib, cost, origin }
+        Push { text: Encoded::text(text), zlib, cost, origin }
     }
 
-    /// What the update counts against a session's queue bound.
+    /// What the push counts against a session's queue bound.
     pub fn cost(&self) -> usize {
         self.cost
     }
@@ -165,7 +165,7 @@ pub enum Delivery {
     /// Refused: the session is closing, lagged already, or its socket failed.
     Closed,
     /// Left out: the session's INIT_STATE showed that state or a later one.
-    Shown,
+    Covered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +179,7 @@ enum Status {
 
 struct State {
     /// Pushes for the session to write, with their cost.
-    queue: VecDeque<(Arc<Update>, usize)>,
+    queue: VecDeque<(Arc<Push>, usize)>,
     /// Cost of the queued pushes and of those the session is writing.
     counted: usize,
     /// Of `counted`, what the session took to write.
@@ -193,7 +193,7 @@ struct State {
     unflushed: bool,
     status: Status,
     /// What the last INIT_STATE showed.
-    shown: Option<Shown>,
+    covered: Option<Covered>,
     /// Bytes written to the socket since it opened.
     written: u64,
 }
@@ -219,7 +219,7 @@ impl Line {
             claimed: false,
             unflushed: false,
             status: Status::Open,
-            shown: None,
+            covered: None,
             written: 0,
         };
         Line { stream, state: Mutex::new(state), wake: Notify::new(), zlib, max_queue_bytes }
@@ -236,16 +236,16 @@ impl Line {
 
     /// Sends a push: straight to the socket when the session has nothing else to
     /// write and the socket takes it, else queued for the session. Never waits.
-    pub fn push(&self, update: &Arc<Update>) -> Delivery {
-        let Some(frame) = update.frame(self.zlib) else { return Delivery::Closed };
+    pub fn push(&self, push: &Arc<Push>) -> Delivery {
+        let Some(frame) = push.frame(self.zlib) else { return Delivery::Closed };
         let mut state = self.lock();
         if state.status != Status::Open {
             return Delivery::Closed;
         }
-        if let (Some(origin), Some(shown)) = (update.origin, &state.shown)
-            && shown.shows(origin)
+        if let (Some(origin), Some(covered)) = (push.origin, &state.covered)
+            && covered.covers(origin)
         {
-            return Delivery::Shown;
+            return Delivery::Covered;
         }
         let idle = !state.claimed && !state.unflushed && state.rest.is_empty() && state.queue.is_empty();
         if idle {
@@ -269,15 +269,15 @@ impl Line {
             }
         }
         // A session with nothing counted takes any push, even one larger than the bound.
-        if state.counted > 0 && state.counted + update.cost > self.max_queue_bytes {
+        if state.counted > 0 && state.counted + push.cost > self.max_queue_bytes {
             state.status = Status::Lagged;
             state.queue = VecDeque::new();
             drop(state);
             self.wake.notify_one();
             return Delivery::Lagged;
         }
-        state.counted += update.cost;
-        state.queue.push_back((update.clone(), update.cost));
+        state.counted += push.cost;
+        state.queue.push_back((push.clone(), push.cost));
         drop(state);
         self.wake.notify_one();
         Delivery::Queued
@@ -305,7 +305,7 @@ impl Line {
         state.claimed = true;
         state.taken = state.counted;
         let zlib = self.zlib;
-        let messages = state.queue.drain(..).filter_map(|(update, _)| update.frame(zlib).map(Encoded::message));
+        let messages = state.queue.drain(..).filter_map(|(push, _)| push.frame(zlib).map(Encoded::message));
         let messages: Vec<Message> = messages.collect();
         Ok((messages, !state.rest.is_empty()))
     }
@@ -326,19 +326,19 @@ impl Line {
 
     /// Records what an INIT_STATE shows: queued pushes it makes redundant are
     /// dropped, and later ones left out.
-    pub fn show(&self, shown: Shown) {
+    pub fn cover(&self, covered: Covered) {
         let mut state = self.lock();
         let before = state.queue.len();
         let mut dropped = 0;
-        state.queue.retain(|(update, cost)| {
-            let redundant = update.origin.is_some_and(|origin| shown.shows(origin));
+        state.queue.retain(|(push, cost)| {
+            let redundant = push.origin.is_some_and(|origin| covered.covers(origin));
             dropped += if redundant { *cost } else { 0 };
             !redundant
         });
         if state.queue.len() != before {
             state.counted -= dropped;
         }
-        state.shown = (!shown.users.is_empty()).then_some(shown);
+        state.covered = (!covered.users.is_empty()).then_some(covered);
     }
 
     /// Refuses pushes from now on (the session is closing); what is queued can

@@ -29,7 +29,7 @@ use tokio_websockets::{CloseCode, Config, Limits, Message, ServerBuilder, WebSoc
 
 use super::hub::SessionId;
 use super::init_state::Build;
-use super::line::{Conn, Line, Receipt, Shown, receipt_check_period};
+use super::line::{Conn, Covered, Line, Receipt, receipt_check_period};
 use super::protocol::{self, ClientOp, Refusal, Subscribe};
 use crate::app::reads::{Json, Keep};
 use crate::http::Api;
@@ -229,7 +229,7 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                             made = init_state(&api, id, what) => made,
                             () = &mut stopped => return close(ws, &line, 1001, "server shutting down").await,
                         };
-                        let (build, shown) = match made {
+                        let (build, covered) = match made {
                             Ok(made) => made,
                             Err(refusal) => return refuse(ws, &line, refusal).await,
                         };
@@ -239,7 +239,7 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                         };
                         // Pushes of the state it shows, or an older one, would follow it with
                         // what the client has already, or take it back: left out.
-                        line.show(shown);
+                        line.cover(covered);
                         if ws.feed(message).await.is_err() {
                             return;
                         }
@@ -342,17 +342,17 @@ fn cap_send_buffer(stream: &TcpStream, bytes: usize) {
 }
 
 /// Subscribes, then makes the INIT_STATE (subscribing first, so no update falls between).
-async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(Arc<Build>, Shown), Refusal> {
+async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(Arc<Build>, Covered), Refusal> {
     match what {
         Subscribe::Id(user) => {
             api.hub.subscribe(id, &[user])?;
-            let (frame, shown) = read_init_state(api, vec![user], Form::One).await;
-            Ok((Build::own(frame), shown))
+            let (frame, covered) = read_init_state(api, vec![user], Form::One).await;
+            Ok((Build::own(frame), covered))
         }
         Subscribe::Ids(users) => {
             api.hub.subscribe(id, &users)?;
-            let (frame, shown) = read_init_state(api, users, Form::Map).await;
-            Ok((Build::own(frame), shown))
+            let (frame, covered) = read_init_state(api, users, Form::Map).await;
+            Ok((Build::own(frame), covered))
         }
         Subscribe::All => {
             if !api.app.config().socket.subscribe_to_all {
@@ -364,7 +364,7 @@ async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(A
             let build = || async { read_init_state(api, api.app.presences.served_users(), Form::Map).await.0 };
             // It shows the users monitored when it started, which may lag behind the
             // change feed: every push made meanwhile goes out after it.
-            Ok((api.hub.everyone.get(ticket, stamp, build).await, Shown::default()))
+            Ok((api.hub.everyone.get(ticket, stamp, build).await, Covered::default()))
         }
     }
 }
@@ -383,7 +383,7 @@ enum Form {
 /// nothing, and each is written into the frame as it is read, so that an
 /// INIT_STATE of every monitored user costs the frame and no more. On the
 /// blocking pool: rendering up to every monitored user takes a while.
-async fn read_init_state(api: &Arc<Api>, users: Vec<UserId>, form: Form) -> (Bytes, Shown) {
+async fn read_init_state(api: &Arc<Api>, users: Vec<UserId>, form: Form) -> (Bytes, Covered) {
     let (app, runtime) = (api.app.clone(), tokio::runtime::Handle::current());
     let read = tokio::task::spawn_blocking(move || {
         let mut generation = app.changes.generation();
@@ -405,11 +405,11 @@ async fn read_init_state(api: &Arc<Api>, users: Vec<UserId>, form: Form) -> (Byt
             Form::One => protocol::init_state_one({ presences }.next().map(|(_, presence)| presence)),
             Form::Map => protocol::init_state_map(presences),
         };
-        (frame, Shown { users: shown, generation })
+        (frame, Covered { users: shown, generation })
     });
     read.await.unwrap_or_else(|e| {
         tracing::error!("INIT_STATE read failed: {e}");
-        (protocol::init_state_map(std::iter::empty::<(UserId, Json)>()), Shown::default())
+        (protocol::init_state_map(std::iter::empty::<(UserId, Json)>()), Covered::default())
     })
 }
 

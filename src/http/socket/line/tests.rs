@@ -21,10 +21,10 @@ async fn pair(max_queue_bytes: usize) -> (Arc<Line>, TcpStream) {
 }
 
 /// An update whose text is `n`, padded to `len` bytes with spaces.
-async fn numbered(n: usize, len: usize, origin: Option<Origin>) -> Arc<Update> {
+async fn numbered(n: usize, len: usize, origin: Option<Origin>) -> Arc<Push> {
     let mut text = n.to_string().into_bytes();
     text.resize(len, b' ');
-    Arc::new(Update::new(Bytes::from(text), false, origin).await)
+    Arc::new(Push::new(Bytes::from(text), false, origin).await)
 }
 
 /// Reads one unmasked frame: (opcode, payload).
@@ -138,9 +138,9 @@ async fn pushes_of_a_state_the_init_state_showed_or_an_older_one_are_left_out() 
     for (n, origin) in [(1, at(1, 4)), (2, at(2, 5)), (3, at(1, 6))] {
         assert_eq!(line.push(&numbered(n, 20, origin).await), Delivery::Queued);
     }
-    line.show(Shown { users: vec![UserId(1)], generation: 5 });
+    line.cover(Covered { users: vec![UserId(1)], generation: 5 });
     assert_eq!(line.counted(), 2 * (20 + FRAME_OVERHEAD), "the push of 1 at 4 went");
-    assert_eq!(line.push(&numbered(4, 20, at(1, 5)).await), Delivery::Shown, "later, of what it showed");
+    assert_eq!(line.push(&numbered(4, 20, at(1, 5)).await), Delivery::Covered, "later, of what it showed");
     let writer = writer(line.clone());
     line.wake.notify_one();
     assert_eq!(number(&read_frame(&mut client).await.1), 2, "2 was not shown");
