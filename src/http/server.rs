@@ -127,9 +127,11 @@ async fn accept(api: Arc<Api>, listener: TcpListener, scope: Scope) {
 /// Serves one connection until it ends, its header timeout passes, or shutdown.
 async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAddr, scope: Scope) {
     let _open = api.metrics.connection();
-    let service_api = api.clone();
+    // Cloned per request, this touches only this connection's reference count, not
+    // the one every connection shares (a cache line both cores would pass around).
+    let own = Arc::new(api.clone());
     let service = service_fn(move |req| {
-        let api = service_api.clone();
+        let api = own.clone();
         guarded(async move { router::handle(&api, req, peer, scope).await }).map(Ok::<_, Infallible>)
     });
     let mut builder = http1::Builder::new();
