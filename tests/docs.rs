@@ -60,7 +60,7 @@ fn the_systemd_unit_is_hardened() {
         "LimitNOFILE=",
         "MemoryMax=",
         "TasksMax=",
-        "ExecStart=/usr/local/bin/harmy serve",
+        "ExecStart=harmy serve",
     ] {
         assert!(unit.lines().any(|l| l.starts_with(line)), "harmy.service lacks {line}");
     }
@@ -75,4 +75,13 @@ fn readme_starts_with_the_two_commands_and_ci_runs_the_test_one() {
     assert!(head.contains("cargo test --locked"), "{head}");
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
     assert!(ci.lines().any(|l| l.trim() == "cargo test --locked"), ".ci/run runs the README's test command");
+}
+
+#[test]
+fn the_debian_changelog_is_at_this_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let changelog = std::fs::read_to_string(root.join("packaging/debian/changelog")).unwrap();
+    let first = changelog.lines().next().unwrap();
+    let expected = format!("harmy ({}-1) ", env!("CARGO_PKG_VERSION"));
+    assert!(first.starts_with(&expected), "packaging/debian/changelog starts with {first:?}, not {expected:?}…");
 }
