@@ -63,6 +63,11 @@ inside() {
     [[ $conffiles == " /etc/harmy/config.toml "* ]] || fail "conffiles: $conffiles"
     harmy --config /etc/harmy/config.toml config check
     echo "ok: /etc/harmy/config.toml is a conffile and parses"
+    for doc in README.md copyright changelog.Debian.gz; do
+        [ -s "/usr/share/doc/harmy/$doc" ] || fail "no /usr/share/doc/harmy/$doc"
+    done
+    grep -q '^License: Expat$' /usr/share/doc/harmy/copyright || fail "the copyright file names no license"
+    echo "ok: README, copyright and changelog in /usr/share/doc/harmy"
 
     # Files and directories of the package, then removal: the conffile stays until the purge.
     local listed
