@@ -33,6 +33,8 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand user 'Serve or hide a user, forget them, or export what is stored about them'
             cand migrate 'Create or upgrade the database schema'
+            cand config 'Check the configuration without starting anything'
+            cand health 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -44,6 +46,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand --demo 'Serve a simulated guild of 20 members instead of Discord''s: no config file, no token, no network'
+            cand --migrate 'Create or upgrade the database first, as `harmy migrate` does: for a container, which has no ExecStartPre to run it. Without it, serve refuses a missing or older database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -365,6 +368,48 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'harmy;config'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Load the configuration as `harmy serve` would and print what it came to'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;config;check'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;config;help'= {
+            cand check 'Load the configuration as `harmy serve` would and print what it came to'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;config;help;check'= {
+        }
+        &'harmy;config;help;help'= {
+        }
+        &'harmy;health'= {
+            cand --url 'The URL to ask [default: http://<http.listen>/health, a wildcard address asked on loopback]'
+            cand --timeout 'Give up after this long'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'harmy;init'= {
             cand --token-file 'Read the bot token from this file instead of asking for it'
             cand --guild 'The id of the guild (server) to monitor, instead of asking for it'
@@ -396,6 +441,8 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand user 'Serve or hide a user, forget them, or export what is stored about them'
             cand migrate 'Create or upgrade the database schema'
+            cand config 'Check the configuration without starting anything'
+            cand health 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -461,6 +508,13 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;help;user;export'= {
         }
         &'harmy;help;migrate'= {
+        }
+        &'harmy;help;config'= {
+            cand check 'Load the configuration as `harmy serve` would and print what it came to'
+        }
+        &'harmy;help;config;check'= {
+        }
+        &'harmy;help;health'= {
         }
         &'harmy;help;init'= {
         }

@@ -2,8 +2,10 @@
 //! pages and the completions) and the dispatch to one file per command group.
 
 mod bot;
+mod config;
 mod docs;
 mod github;
+mod health;
 mod init;
 mod kv;
 mod migrate;
@@ -16,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{self, Loaded};
+use crate::config::Loaded;
 
 pub use docs::generate as generate_docs;
 
@@ -89,6 +91,17 @@ pub enum Command {
     User(user::UserCommand),
     /// Create or upgrade the database schema.
     Migrate(migrate::MigrateArgs),
+    /// Check the configuration without starting anything.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Ask a running server's /health: exit 0 when it answers 200, 1 otherwise.
+    ///
+    /// For a container's HEALTHCHECK, which has no curl to ask with. The URL is
+    /// http://<http.listen>/health from the configuration (a wildcard address such as
+    /// 0.0.0.0 is asked on loopback), unless --url names one. The answer's body is
+    /// printed; any failure (no answer, a status other than 200, a configuration that
+    /// does not load) exits 1, with the reason on stderr.
+    Health(health::HealthArgs),
     /// Write a first config: ask for the bot token and guild, check the bot, create the database.
     ///
     /// Asks for the bot token (not shown as it is typed) and the guild id, unless
@@ -108,9 +121,10 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::GenerateDocs(args) => return docs::run(args),
         Command::Serve(args) if args.demo => return serve::run_demo(&cli.global, args),
         Command::Init(args) => return init::run(&cli.global, args, flags(&cli)?),
+        Command::Health(args) => return health::run(&cli.global, args, flags(&cli)),
         _ => {}
     }
-    let loaded = config::load_from_env(cli.global.config.clone(), flags(&cli)?)?;
+    let loaded = crate::config::load_from_env(cli.global.config.clone(), flags(&cli)?)?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -122,7 +136,8 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Github(command) => github::run(&loaded, command),
         Command::User(command) => user::run(&loaded, command),
         Command::Migrate(args) => migrate::run(&loaded, args),
-        Command::GenerateDocs(_) | Command::Init(_) => unreachable!("handled above"),
+        Command::Config(command) => config::run(&loaded, command),
+        Command::GenerateDocs(_) | Command::Init(_) | Command::Health(_) => unreachable!("handled above"),
     }
 }
 
