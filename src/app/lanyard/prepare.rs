@@ -24,7 +24,8 @@ pub enum RawHash {
     Absent,
     /// Its fields and values, bytes as stored.
     Pairs(Vec<(Vec<u8>, Vec<u8>)>),
-    /// Not read: larger than the import reads for one user.
+    /// Not read: more fields than harmy's key limit, or more bytes than the
+    /// import reads for one user.
     TooBig {
         /// Fields in the hash.
         fields: u64,
@@ -147,8 +148,13 @@ fn prepare_kv(
         _ => None,
     };
     if let Some((fields, bytes)) = too_big(&kv).or(too_big(&json_kv)) {
-        let count = [&kv, &json_kv].iter().map(|h| pairs_in(h)).sum::<u64>().max(fields);
-        skips.push(Skip::whole(user, Kind::Kv, count as usize, Reason::TooBigToRead { fields, bytes }));
+        let count = [&kv, &json_kv].iter().map(|h| pairs_in(h)).sum::<u64>().max(fields) as usize;
+        let reason = if fields > limits.max_keys as u64 {
+            Reason::TooManyKeys { count: fields as usize, max: limits.max_keys }
+        } else {
+            Reason::TooBigToRead { fields, bytes }
+        };
+        skips.push(Skip::whole(user, Kind::Kv, count, reason));
         return Vec::new();
     }
     // The JSON layout second: where both hold a key, its value wins.
