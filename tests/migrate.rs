@@ -155,6 +155,76 @@ fn a_password_protected_redis_is_read_with_its_password_and_never_shows_it() {
     assert!(out.status.success() && stdout(&out).contains("unchanged 1"), "{}", stderr(&out));
 }
 
+/// Runs `migrate --from-lanyard` and returns its report and its peak RSS in KiB.
+// Reaped by wait4, which (unlike `Child::wait`) also hands over the peak RSS.
+#[allow(clippy::zombie_processes)]
+fn migrate_measured(h: &Instance, redis: &RedisServer) -> (String, u64) {
+    let url = redis.url();
+    let mut child = h
+        .command(&["migrate", "--from-lanyard", &url])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
+        text
+    });
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waits for our own child, writing into the two values given.
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(waited > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "migrate failed: {status}");
+    (reader.join().unwrap(), usage.ru_maxrss as u64)
+}
+
+#[test]
+fn a_hostile_redis_with_huge_values_and_hashes_costs_the_import_no_memory_for_them() {
+    let h = Instance::new("");
+    let redis = RedisServer::start();
+    let users: Vec<String> = (0..4).map(|n| (200_000_000_000_000_000u64 + n).to_string()).collect();
+    // 48 MiB values, made inside Redis: this process (whose peak a child's is counted from) stays small.
+    let huge = |command: &str, key: String, field: Option<&str>| {
+        let script = match field {
+            Some(_) => format!("return redis.call('{command}', KEYS[1], ARGV[1], string.rep('x', 50331648))"),
+            None => format!("return redis.call('{command}', KEYS[1], string.rep('x', 50331648))"),
+        };
+        let mut call = redis::cmd("EVAL");
+        call.arg(script).arg(1).arg(key);
+        if let Some(field) = field {
+            call.arg(field);
+        }
+        call.query::<redis::Value>(&mut redis.conn()).unwrap();
+    };
+    huge("HSET", format!("lanyard_kv:{}", users[0]), Some("big"));
+    huge("SET", format!("user_api_key:{}", users[1]), None);
+    huge("SET", format!("lanyard:user_last_seen:{}", users[1]), None);
+    huge("HSET", format!("lanyard:user_kv:{}", users[2]), Some("big"));
+    redis.fill(|p| {
+        for chunk in 0..10 {
+            let fields: Vec<(String, &str)> = (0..10_000).map(|i| (format!("f{chunk}_{i}"), "v")).collect();
+            p.hset_multiple(format!("lanyard_kv:{}", users[3]), &fields).ignore();
+        }
+    });
+    let (report, peak) = migrate_measured(&h, &redis);
+    for line in [
+        format!("user {}: KV skipped (1 pairs): the hash has 1 fields and", users[0]),
+        format!("user {}: API key skipped: not a Lanyard key", users[1]),
+        format!("user {}: last seen skipped: not a time", users[1]),
+        format!("user {}: KV skipped (1 pairs): the hash has 1 fields and", users[2]),
+        format!("user {}: KV skipped (100000 pairs): 100000 keys; the limit is 512 per user", users[3]),
+    ] {
+        assert!(report.contains(&line), "no {line:?} in\n{report}");
+    }
+    // Measured after: a child's peak counts from this process's, which only grows.
+    let small = RedisServer::start();
+    small.fill(|p| kv(p, ALICE, &[("a", "1")]));
+    let (_, baseline) = migrate_measured(&h, &small);
+    // Reading one of those 48 MiB values would have cost at least that much.
+    assert!(peak < baseline + 24 * 1024, "peak RSS {peak} KiB, {baseline} KiB for a one-pair import");
+}
+
 /// 10 000 users × 10 keys (even users in the older layout, odd ones in the JSON
 /// layout) and a last seen each.
 fn fill_many(redis: &RedisServer) {
