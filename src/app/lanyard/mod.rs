@@ -40,7 +40,22 @@ impl App {
     pub async fn import_lanyard(&self, records: Vec<Record>, overwrite: bool, dry_run: bool) -> Result<Report> {
         let mut report = Report::default();
         let limits = self.kv.limits();
-        let mut records = records;
+        // A user who hid (or asked to be forgotten) said what they want kept: nothing.
+        let (hidden, mut records): (Vec<Record>, Vec<Record>) = records
+            .into_iter()
+            .partition(|r| self.privacy.visibility().choice(r.user) == Some(super::privacy::Choice::Hidden));
+        for record in hidden {
+            let user = record.user;
+            if !record.kv.is_empty() {
+                report.skip(Skip::whole(user, Kind::Kv, record.kv.len(), Reason::UserHidden));
+            }
+            if record.key.is_some() {
+                report.skip(Skip::whole(user, Kind::Key, 1, Reason::UserHidden));
+            }
+            if record.last_seen.is_some() {
+                report.skip(Skip::whole(user, Kind::LastSeen, 1, Reason::UserHidden));
+            }
+        }
         for record in &mut records {
             // Checked by the reader already, against its config; this process's limits rule.
             record.kv.retain(|(key, value)| match limits.check_pair(key, value) {

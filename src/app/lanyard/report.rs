@@ -58,6 +58,8 @@ pub enum Reason {
     NotATime,
     /// harmy has its own last-seen time for the user, kept (`--overwrite` replaces it).
     HarmyTimeKept,
+    /// The user hid themselves in harmy (`.hide`, `.forget`): nothing of theirs is brought in.
+    UserHidden,
 }
 
 impl Reason {
@@ -80,6 +82,7 @@ impl Reason {
             Reason::KeyOfAnotherUser => "another user's key",
             Reason::NotATime => "not a time",
             Reason::HarmyTimeKept => "harmy's time kept",
+            Reason::UserHidden => "user hid in harmy",
         }
     }
 }
@@ -111,6 +114,7 @@ impl fmt::Display for Reason {
             Reason::KeyOfAnotherUser => f.write_str("another user's token is this key"),
             Reason::NotATime => f.write_str("not a time in Unix milliseconds up to now"),
             Reason::HarmyTimeKept => f.write_str("harmy has its own time, kept (--overwrite replaces it)"),
+            Reason::UserHidden => f.write_str("the user chose to hide (or be forgotten) in harmy"),
         }
     }
 }

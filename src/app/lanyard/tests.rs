@@ -168,3 +168,14 @@ async fn the_leak_guard_knows_imported_keys() {
     let leaks = app.tokens.leaked(&format!("my key is {KEY} and {bare}, and lnyd_{}", "e".repeat(32))).await.unwrap();
     assert_eq!(leaks.owners, vec![ALICE, bob]);
 }
+
+#[tokio::test]
+async fn nothing_is_brought_back_for_a_user_who_hid_or_was_forgotten() {
+    let (_dir, app) = App::temporary(Config::default());
+    app.forget(ALICE).await.unwrap();
+    let report = app.import_lanyard(vec![record(&[("a", "1")], Some(KEY), Some(1))], false, false).await.unwrap();
+    assert_eq!(report.skips.iter().filter(|s| s.reason == Reason::UserHidden).count(), 3);
+    assert!(app.kv.all(ALICE).await.unwrap().is_empty());
+    assert!(matches!(app.tokens.authenticate(KEY).await, Err(Error::Unauthorized)));
+    assert_eq!(app.presences.last_seen().get(ALICE), None);
+}
