@@ -263,4 +263,24 @@ mod tests {
         verifier.changed(UserId(7));
         assert!(matches!(check(&verifier, &issued.token, &issued).await, Outcome::Locked { .. }));
     }
+
+    #[tokio::test]
+    async fn an_imported_keys_failures_are_counted_by_its_digest() {
+        let verifier = Verifier::new(1);
+        let issued = verifier.issue().await.unwrap();
+        // An imported key's row is found by a 64-hex digest; its lockout counts by the first 16.
+        let digest = "ab".repeat(32);
+        let claim = |n: usize| Claim { selector: digest.clone(), secret: format!("lnyd_{n:032x}") };
+        let tokens: Vec<String> = (0..20).map(|n| format!("lnyd_{n:032x}")).collect();
+        let outcomes = futures_util::future::join_all(
+            tokens
+                .iter()
+                .enumerate()
+                .map(|(n, t)| verifier.verify(verifier.attempt(), t, claim(n), UserId(7), issued.phc.clone())),
+        )
+        .await;
+        let locked = outcomes.iter().filter(|o| matches!(o, Outcome::Locked { .. })).count();
+        assert_eq!(locked, 20 - MAX_FAILURES as usize, "{outcomes:?}");
+        assert_eq!(claim(0).lockout_id(), "abababababababab");
+    }
 }
