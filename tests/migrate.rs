@@ -155,6 +155,28 @@ fn a_password_protected_redis_is_read_with_its_password_and_never_shows_it() {
     assert!(out.status.success() && stdout(&out).contains("unchanged 1"), "{}", stderr(&out));
 }
 
+#[test]
+fn rediss_is_read_over_tls_verified_against_the_trusted_certificates() {
+    let redis = RedisServer::start_tls("tls-pass");
+    redis.fill(|p| kv(p, ALICE, &[("over", "tls")]));
+    let h = Instance::new("");
+    let url = redis.url();
+    // Not trusted: the test CA is in no system store.
+    let out = h.cli(&["migrate", "--from-lanyard", &url]);
+    let err = stderr(&out);
+    assert!(!out.status.success() && err.contains("certificate") && !err.contains("tls-pass"), "{err}");
+    assert_eq!(kv_of(&h, ALICE), serde_json::json!({}));
+    // Trusted through SSL_CERT_FILE, as an operator with a private CA would.
+    let out = h
+        .command(&["migrate", "--from-lanyard", &url])
+        .env("SSL_CERT_FILE", support::redis::tls_ca())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("rediss://default:***@localhost"), "{}", stdout(&out));
+    assert_eq!(kv_of(&h, ALICE), serde_json::json!({"over": "tls"}));
+}
+
 /// Runs `migrate --from-lanyard` and returns its report and its peak RSS in KiB.
 // Reaped by wait4, which (unlike `Child::wait`) also hands over the peak RSS.
 #[allow(clippy::zombie_processes)]

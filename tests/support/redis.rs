@@ -14,7 +14,15 @@ pub struct RedisServer {
     pub port: u16,
     /// The password `requirepass` asks for, if any.
     password: Option<String>,
+    /// Whether it speaks TLS only (with the certificate of `redis-tls/`).
+    tls: bool,
     _dir: tempfile::TempDir,
+}
+
+/// The test CA (in `tests/support/redis-tls/`, for tests only: its key is not kept)
+/// that signed the TLS redis-server's certificate for localhost and 127.0.0.1.
+pub fn tls_ca() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/redis-tls/ca.crt")
 }
 
 impl RedisServer {
@@ -25,12 +33,29 @@ impl RedisServer {
 
     /// A redis-server that asks for `password` (as user `default`), when given.
     pub fn start_with(password: Option<&str>) -> RedisServer {
+        RedisServer::launch(password, false)
+    }
+
+    /// A redis-server speaking TLS only, asking for `password`.
+    pub fn start_tls(password: &str) -> RedisServer {
+        RedisServer::launch(Some(password), true)
+    }
+
+    fn launch(password: Option<&str>, tls: bool) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path());
+        if tls {
+            let certs = tls_ca().parent().unwrap().to_path_buf();
+            cmd.args(["--port", "0", "--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
+                .arg("--tls-cert-file")
+                .arg(certs.join("redis.crt"))
+                .arg("--tls-key-file")
+                .arg(certs.join("redis.key"));
+        } else {
+            cmd.args(["--port", &port.to_string()]);
+        }
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir.path());
         if let Some(password) = password {
             cmd.args(["--requirepass", password]);
         }
@@ -38,29 +63,40 @@ impl RedisServer {
             Ok(child) => child,
             Err(e) => panic!("redis-server could not be started ({e}): install Debian's redis-server package"),
         };
-        let mut server = RedisServer { child, port, password: password.map(String::from), _dir: dir };
+        let mut server = RedisServer { child, port, password: password.map(String::from), tls, _dir: dir };
         server.wait_until_ready();
         server
     }
 
-    /// `redis://` URL of the server, with its password if it has one.
+    /// `redis://` (or `rediss://` to localhost) URL of the server, with its password if it has one.
     pub fn url(&self) -> String {
+        let (scheme, host) = if self.tls { ("rediss", "localhost") } else { ("redis", "127.0.0.1") };
         match &self.password {
-            Some(password) => format!("redis://default:{password}@127.0.0.1:{}/0", self.port),
-            None => format!("redis://127.0.0.1:{}/0", self.port),
+            Some(password) => format!("{scheme}://default:{password}@{host}:{}/0", self.port),
+            None => format!("{scheme}://{host}:{}/0", self.port),
         }
+    }
+
+    /// A client trusting the test CA when the server speaks TLS.
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        if !self.tls {
+            return redis::Client::open(self.url());
+        }
+        let root_cert = Some(std::fs::read(tls_ca()).expect("the test CA"));
+        redis::Client::build_with_tls(self.url(), redis::TlsCertificates { client_tls: None, root_cert })
     }
 
     /// A connection to fill it.
     pub fn conn(&self) -> redis::Connection {
-        redis::Client::open(self.url()).unwrap().get_connection().expect("a connection to the test redis")
+        self.client().unwrap().get_connection().expect("a connection to the test redis")
     }
 
     /// Polls PING until it answers PONG (or the process died, or 20 s passed).
     fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let pong = redis::Client::open(self.url())
+            let pong = self
+                .client()
                 .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
                 .and_then(|mut conn| redis::cmd("PING").query::<String>(&mut conn));
             if pong.as_deref() == Ok("PONG") {

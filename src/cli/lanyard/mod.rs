@@ -96,6 +96,10 @@ async fn import(config: &Config, url: String, overwrite: bool, dry_run: bool) ->
     .await;
     progress.iter().for_each(Progress::finish);
     let _ = reader.join();
+    if progress.is_none() {
+        // Redis was never read (unreachable, refused the password): no report to give.
+        return Err(outcome.err().unwrap_or_else(|| anyhow!("Lanyard's Redis was not read")));
+    }
 
     let mut stdout = String::new();
     for skip in &report.skips {
