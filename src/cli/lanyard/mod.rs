@@ -33,8 +33,8 @@ const CHUNK_USERS: usize = 512;
 enum Read {
     /// The users found by SCAN, and keys with no user id.
     Found { users: usize, stray: u64 },
-    /// A chunk of users, prepared.
-    Chunk { records: Vec<Record>, skips: Vec<Skip>, users: usize },
+    /// A chunk of users, prepared; `empty`: how many had nothing left to import.
+    Chunk { records: Vec<Record>, skips: Vec<Skip>, empty: usize },
 }
 
 /// Runs the import; `url` of `-` is read from standard input (so that a
@@ -73,7 +73,7 @@ async fn import(config: &Config, url: String, overwrite: bool, dry_run: bool) ->
                     (total, stray) = (users, s);
                     progress = Some(Progress::new(users, BATCH_USERS, dry_run));
                 }
-                Read::Chunk { records, skips, users } => {
+                Read::Chunk { records, skips, empty } => {
                     for skip in skips {
                         report.skip(skip);
                     }
@@ -87,7 +87,7 @@ async fn import(config: &Config, url: String, overwrite: bool, dry_run: bool) ->
                             progress.iter().for_each(|p| p.update(done));
                         }
                     }
-                    done += users; // users with nothing to import
+                    done += empty;
                 }
             }
         }
@@ -160,7 +160,7 @@ fn read_all(url: &str, limits: KvLimits, sender: &mpsc::Sender<anyhow::Result<Re
                 skips.extend(skipped);
                 if record.is_empty() { empty += 1 } else { records.push(record) }
             }
-            if sender.blocking_send(Ok(Read::Chunk { records, skips, users: empty })).is_err() {
+            if sender.blocking_send(Ok(Read::Chunk { records, skips, empty })).is_err() {
                 return Ok(()); // the importer stopped
             }
         }
