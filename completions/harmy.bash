@@ -1564,12 +1564,16 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__migrate)
-            opts="-h -V --dry-run --config --database --admin-socket --set --help --version"
+            opts="-h -V --dry-run --from-lanyard --overwrite --config --database --admin-socket --set --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --from-lanyard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -32,7 +32,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand user 'Serve or hide a user, forget them, or export what is stored about them'
-            cand migrate 'Create or upgrade the database schema'
+            cand migrate 'Create or upgrade the database schema, or bring in a Lanyard instance''s data'
             cand config 'Check the configuration without starting anything'
             cand health 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
@@ -358,13 +358,15 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;user;help;help'= {
         }
         &'harmy;migrate'= {
+            cand --from-lanyard 'Import a Lanyard instance''s KV, API keys and last-seen times from its Redis, read-only: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS, or `-` to read the URL from standard input (keeps a password out of the process list). Goes through the running server when there is one. The database must exist (run `harmy migrate` first)'
             cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
             cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
             cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand --dry-run 'Say what would be done, change nothing'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --overwrite 'With --from-lanyard: Lanyard''s data replaces what harmy already has (KV values, a user''s token, last seen); without it, harmy''s own wins'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -440,7 +442,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand user 'Serve or hide a user, forget them, or export what is stored about them'
-            cand migrate 'Create or upgrade the database schema'
+            cand migrate 'Create or upgrade the database schema, or bring in a Lanyard instance''s data'
             cand config 'Check the configuration without starting anything'
             cand health 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'

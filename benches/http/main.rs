@@ -5,7 +5,8 @@
 //! `cargo bench --bench http -- rest`   GET /user/:id vs the bare server (throughput, p99)
 //! `cargo bench --bench http -- bulk`   GET /v1/users?ids= of 50 cached users vs the bare server's
 //!                                      GET /user/:id (ids served per second vs its requests per second)
-//! `cargo bench --bench http -- kv`     authenticated KV writes/s with one valid token, and
+//! `cargo bench --bench http -- kv`     authenticated KV writes/s with one valid token (and with
+//!                                      one key imported from Lanyard), and
 //!                                      read p99 with and without 100 wrong-token requests/s
 //!                                      (over 100 real selectors, so each runs argon2)
 //! `cargo bench --bench http -- wrong-tokens`  RSS growth after 1 000 wrong-token attempts
@@ -460,6 +461,18 @@ async fn kv(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
         "KV writes, one valid token     : {:>8.0} /s  p99 {:>7.2} ms (target >= 2000/s)",
         writes.rps, writes.p99_ms
     );
+    // The same writer with a key imported from Lanyard (`harmy migrate --from-lanyard`).
+    let imported = UserId(FIRST + 8);
+    let key = "lnyd_0123456789abcdef0123456789abcdef";
+    let record = harmy::app::lanyard::Record { user: imported, kv: Vec::new(), key: Some(key.into()), last_seen: None };
+    app.import_lanyard(vec![record], false, false).await?;
+    std::fs::write(
+        &script,
+        format!("wrk.method = \"PUT\"\nwrk.body = \"sunny\"\nwrk.headers[\"Authorization\"] = \"{key}\"\n"),
+    )?;
+    fetch(addr, &format!("/user/{imported}/kv"), &[("authorization", key)]).await?;
+    let writes = wrk(&format!("http://{addr}/user/{imported}/kv/mood"), &["-s", script.to_str().unwrap()]).await?;
+    println!("KV writes, one imported lnyd_ key: {:>6.0} /s  p99 {:>7.2} ms", writes.rps, writes.p99_ms);
 
     let read_url = format!("http://{addr}/user/{}", FIRST + 1);
     let quiet = wrk(&read_url, &[]).await?;

@@ -11,6 +11,7 @@
 //!   the API serves.
 //! * [`writes`]: the write path of the stored public state (KV, GitHub): group
 //!   commit, stored state refreshed, change marked.
+//! * [`lanyard`]: a Lanyard instance's KV, keys and last seen brought in.
 //! * [`privacy`]: who is served (`.show` / `.hide`), `forget`, the export,
 //!   and last seen; its choices apply inside [`presence`].
 //! * [`changes`]: who changed, for the WebSocket hub and the caches.
@@ -20,6 +21,7 @@ pub(crate) mod changes;
 pub mod github;
 pub(crate) mod health;
 pub mod kv;
+pub mod lanyard;
 pub mod presence;
 pub mod privacy;
 pub mod reads;
@@ -62,6 +64,8 @@ pub struct App {
     pub privacy: Privacy,
     /// The gateway's session and counters.
     pub gateway: GatewayHealth,
+    /// The write path of the stored public state (for writes that span services: an import).
+    writes: Arc<Writes>,
 }
 
 impl App {
@@ -91,8 +95,9 @@ impl App {
             kv: Kv::new(config.kv.into(), store.clone(), writes.clone()),
             tokens: Tokens::new(store.clone()),
             github: Arc::new(Github::new(&config.github, store.clone(), writes.clone())),
-            privacy: Privacy::new(store.clone(), presences.clone(), writes, changes.clone()),
+            privacy: Privacy::new(store.clone(), presences.clone(), writes.clone(), changes.clone()),
             gateway: GatewayHealth::new(source),
+            writes,
             config,
             store,
             changes,

@@ -43,10 +43,28 @@ impl Writes {
         user: UserId,
         write: impl FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.run_many(vec![user], write).await
+    }
+
+    /// Like [`Writes::run`], for one transaction that writes several users' state
+    /// (an import's batch): all of it lands, or none.
+    pub async fn run_many<T: Send + 'static>(
+        &self,
+        users: Vec<UserId>,
+        write: impl FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let reads = self.reads.clone();
         let (sender, outcome) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |batch: &Batch<'_>| {
-            let done = batch.write(write).and_then(|value| Ok((value, reads.refresh_stored(batch, user)?)));
+            let done = batch.write(write).and_then(|value| {
+                let mut changed = Vec::new();
+                for user in users {
+                    if reads.refresh_stored(batch, user)? {
+                        changed.push(user);
+                    }
+                }
+                Ok((value, changed))
+            });
             Box::new(move |persisted| {
                 let _ = sender.send(persisted.map_err(Error::from).and(done));
             })
@@ -56,7 +74,7 @@ impl Writes {
             .await
             .map_err(|e| Error::Internal(format!("store task: {e}")))?;
         let (value, changed) = outcome.await.map_err(|_| Error::Internal("a store write was lost".into()))??;
-        if changed {
+        for user in changed {
             self.changes.mark(user);
         }
         Ok(value)

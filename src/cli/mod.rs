@@ -8,6 +8,7 @@ mod github;
 mod health;
 mod init;
 mod kv;
+mod lanyard;
 mod migrate;
 mod prompt;
 mod serve;
@@ -89,7 +90,18 @@ pub enum Command {
     /// Serve or hide a user, forget them, or export what is stored about them.
     #[command(subcommand)]
     User(user::UserCommand),
-    /// Create or upgrade the database schema.
+    /// Create or upgrade the database schema, or bring in a Lanyard instance's data.
+    ///
+    /// Without --from-lanyard: creates the database, or upgrades its schema to this harmy's.
+    ///
+    /// With --from-lanyard URL: reads a Lanyard instance's Redis (read-only, with SCAN) and
+    /// imports each user's KV (`lanyard_kv:<id>` as stored, `lanyard:user_kv:<id>` JSON-decoded;
+    /// where both hold a key, the latter's value), API key (`user_api_key:<id>`, when
+    /// `api_key:<key>` names the user: it keeps working as the user's token) and last seen
+    /// (`lanyard:user_last_seen:<id>`). What breaks harmy's KV limits is reported per user and
+    /// skipped, never truncated; what harmy already has wins unless --overwrite. Prints every
+    /// skip, then what was imported, unchanged and skipped per kind; --dry-run prints the same
+    /// and writes nothing. Stores in batches: a run stopped half-way can be run again.
     Migrate(migrate::MigrateArgs),
     /// Check the configuration without starting anything.
     #[command(subcommand)]
