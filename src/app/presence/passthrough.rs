@@ -11,8 +11,9 @@
 //! that camelCase alike (`large_image`, `largeImage`), is written once, the
 //! first ([`Object`]); re-encoded strings and numbers are written by
 //! serde_json's own writers. serde_json's `Value` would break the first two:
-//! its map keeps the last of a key sent twice, and sorts keys unless the
-//! crate-wide `preserve_order` feature reorders every map in the program.
+//! its map keeps the last of a key sent twice, and it sorts keys unless the
+//! `preserve_order` feature is on, which would reorder every map of the crate
+//! (`/health`'s body, `clientStatus`) too.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -28,7 +29,8 @@ struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// The text of a raw JSON string; `None` for any other value.
 pub(super) fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<Text>(raw.get()).ok().map(|t| t.0)
+    // Looked at first: serde_json formats a message for every error.
+    raw.get().starts_with('"').then(|| serde_json::from_str::<Text>(raw.get()).ok().map(|t| t.0)).flatten()
 }
 
 /// An object's entries in the order sent, values raw; a key sent twice is
@@ -108,6 +110,7 @@ pub(super) struct Object<'k, M> {
 }
 
 impl<'k, M: SerializeMap> Object<'k, M> {
+    /// Writes into `map`, which nothing has been written to.
     pub(super) fn new(map: M) -> Self {
         Object { map, written: Vec::with_capacity(16) }
     }
@@ -126,6 +129,7 @@ impl<'k, M: SerializeMap> Object<'k, M> {
         Ok(())
     }
 
+    /// Closes the object.
     pub(super) fn end(self) -> Result<M::Ok, M::Error> {
         self.map.end()
     }

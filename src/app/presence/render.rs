@@ -146,7 +146,7 @@ impl Serialize for NativeValue<'_> {
                 Some(emoji) => {
                     let mut out = Object::new(s.serialize_map(None)?);
                     for (k, v) in &emoji.0 {
-                        match number(v).filter(|_| k == "id") {
+                        match (k == "id").then(|| number(v)).flatten() {
                             Some(id) => out.entry(camel_case(k), &id.to_string())?,
                             None => out.entry(camel_case(k), &Cased { raw: v, camel: true })?,
                         }
@@ -162,7 +162,9 @@ impl Serialize for NativeValue<'_> {
 
 /// The number `raw` holds, if it is one.
 fn number(raw: &RawValue) -> Option<serde_json::Number> {
-    serde_json::from_str(raw.get()).ok()
+    // Looked at first: serde_json formats a message for every error.
+    let numeric = raw.get().starts_with(|c: char| c == '-' || c.is_ascii_digit());
+    numeric.then(|| serde_json::from_str(raw.get()).ok()).flatten()
 }
 
 /// A Spotify activity's assets, camelCased, `largeImage` without `spotify:`.
@@ -173,7 +175,7 @@ impl Serialize for SpotifyAssets<'_> {
         let Some(assets) = Entries::of(self.0.get()) else { return Cased { raw: self.0, camel: true }.serialize(s) };
         let mut out = Object::new(s.serialize_map(None)?);
         for (k, v) in &assets.0 {
-            let image = text(v).filter(|_| k == "large_image");
+            let image = (k == "large_image").then(|| text(v)).flatten();
             match image.as_deref().and_then(|image| image.strip_prefix("spotify:")) {
                 Some(id) => out.entry(camel_case(k), id)?,
                 None => out.entry(camel_case(k), &Cased { raw: v, camel: true })?,
