@@ -18,6 +18,8 @@
 //! `cargo bench --bench http -- card`   GET /user/:id/card.svg (kept) vs the bare server, and the
 //!                                      CPU time of a cold render (see `card.rs`)
 //! `cargo bench --bench http -- hold`   serves harmy and the bare server until killed (for perf)
+//! `cargo bench --bench http -- render` CPU time of both views of one presence rendered anew
+//!                                      (what a read costs when no kept body is current)
 //!
 //! Needs `wrk` on the PATH (apt-get install wrk).
 
@@ -54,6 +56,10 @@ fn main() -> anyhow::Result<()> {
     if mode == "card" {
         return runtime.block_on(card::run());
     }
+    if mode == "render" {
+        render();
+        return Ok(());
+    }
     runtime.block_on(async {
         let (app, addr, _dir) = harmy_server().await?;
         match mode.as_str() {
@@ -85,6 +91,34 @@ pub fn presence(user: u64, status: &str, first: Option<&str>) -> RawPresence {
         None => format!("[{spotify}]"),
     };
     RawPresence { user: raw_user.into(), activities: Some(activities.into()), status: Status::from_gateway(status) }
+}
+
+/// `render`: `Presences::view` of a Spotify listener, alone and with a custom status and a
+/// game beside, on this thread: CPU time per view (the thread's own clock, so that
+/// neighbours on a shared machine count less), the best and the median of 9 rounds of 20 000.
+fn render() {
+    let beside = r#"{"name":"Custom Status","type":4,"id":"custom","state":"hi","emoji":{"name":"🔥","id":"1","animated":false},"created_at":1720814203334},{"name":"Game","type":0,"id":"g1","application_id":"383226320970055681","details":"Survival","state":"In a party","party":{"size":[2,4]},"timestamps":{"start":1720814201608},"assets":{"large_image":"mp:external/x","large_text":"lt"},"status_display_type":1,"created_at":5}"#;
+    let thread_ns = || {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `t` is a valid timespec to write to.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+    };
+    for (name, first) in [("spotify", None), ("spotify + custom status + game", Some(beside))] {
+        let presences = harmy::app::presence::Presences::default();
+        presences.insert_raw(UserId(FIRST), presence(FIRST, "online", first));
+        let mut rounds: Vec<f64> = (0..9)
+            .map(|_| {
+                let start = thread_ns();
+                for _ in 0..20_000 {
+                    std::hint::black_box(presences.view(UserId(FIRST)));
+                }
+                (thread_ns() - start) / 20_000.0
+            })
+            .collect();
+        rounds.sort_by(f64::total_cmp);
+        println!("render {name}: best {:.0} ns, median {:.0} ns CPU per view (both shapes)", rounds[0], rounds[4]);
+    }
 }
 
 /// A fresh database in `dir`, and the defaults serving it on 127.0.0.1:0 with the

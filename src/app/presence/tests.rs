@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod golden;
+
 const VAQ: u64 = 470320681905684500;
 const USER: &str = r#"{"id":"470320681905684500","username":"vaq","global_name":"Vaq","avatar":"5c11d7292c91e510c2b4f07946ea6d72","discriminator":"0","public_flags":64}"#;
 const SPOTIFY: &str = r#"[{"name":"Spotify","type":2,"id":"spotify:1","details":"BMW","state":"Pashanim","sync_id":"56MDdzieU2dTT3YLpCdpcA","party":{"id":"spotify:470320681905684500"},"timestamps":{"start":1720814201608,"end":1720814322741},"assets":{"large_text":"Himmel über Berlin","large_image":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3"},"flags":48,"created_at":1720814203334}]"#;
