@@ -171,7 +171,7 @@ mod tests {
     use crate::ids::UserId;
 
     #[test]
-    fn codes_follow_the_spec_table() {
+    fn codes_follow_the_documented_table() {
         let cases: Vec<(Error, u16, &str)> = vec![
             ("x".parse::<UserId>().unwrap_err().into(), 400, "invalid_user_id"),
             (KvError::InvalidKey("a-b".into()).into(), 400, "invalid_kv_key"),

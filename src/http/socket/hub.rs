@@ -17,7 +17,9 @@
 //! distinct ids; its queue is bounded in bytes by its [`Line`]. The hub never
 //! waits for a session.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -63,6 +65,8 @@ pub struct Hub {
     pub everyone: SharedInitState,
     /// Presence messages pushed to sockets (`harmy_websocket_pushes_total`).
     pushes: AtomicU64,
+    /// The key of [`Hub::digest`].
+    digests: RandomState,
 }
 
 impl Default for Hub {
@@ -80,7 +84,14 @@ impl Hub {
             max_ids: config.max_ids,
             everyone: SharedInitState::default(),
             pushes: AtomicU64::new(0),
+            digests: RandomState::new(),
         }
+    }
+
+    /// A presence object's digest, to tell a push of the state an INIT_STATE showed.
+    /// Keyed at random per process, so that no one can make two states collide.
+    pub fn digest(&self, presence: &[u8]) -> u64 {
+        self.digests.hash_one(presence)
     }
 
     /// Presence messages pushed to sockets since start.
@@ -250,7 +261,8 @@ impl Hub {
 
     async fn push(&self, user: UserId, published: &Published, generation: u64) {
         let text = protocol::presence_update(published.lanyard_data.raw());
-        let sent = self.send(user, text, Some(Origin { user, generation })).await;
+        let digest = self.digest(published.lanyard_data.as_bytes());
+        let sent = self.send(user, text, Some(Origin { user, generation, digest })).await;
         self.pushes.fetch_add(sent, Ordering::Relaxed);
     }
 }

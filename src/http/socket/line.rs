@@ -104,22 +104,36 @@ pub struct Origin {
     pub user: UserId,
     /// The change feed's generation when the frame's batch was taken.
     pub generation: u64,
+    /// The presence object's digest ([`super::hub::Hub::digest`]).
+    pub digest: u64,
 }
 
-/// Which pushes an INIT_STATE makes redundant: of the users it shows, those
-/// made for changes marked by the generation it read before reading them
-/// (their state, or an older one).
+/// Which pushes an INIT_STATE makes redundant, for each user it shows until a
+/// push brings that user's next state: those made for changes marked by the
+/// generation it read before reading them (their state, or an older one), and
+/// those whose presence object is the one it showed (a change marked after
+/// that read, which the read saw already).
 #[derive(Debug, Default)]
 pub struct Covered {
-    /// The users it shows, sorted.
-    pub users: Vec<UserId>,
+    /// The users it shows with their presence object's digest, sorted by user.
+    pub users: Vec<(UserId, u64)>,
     /// The generation read before their state was.
     pub generation: u64,
 }
 
 impl Covered {
     fn covers(&self, origin: Origin) -> bool {
-        origin.generation <= self.generation && self.users.binary_search(&origin.user).is_ok()
+        match self.users.binary_search_by_key(&origin.user, |(user, _)| *user) {
+            Ok(at) => origin.generation <= self.generation || origin.digest == self.users[at].1,
+            Err(_) => false,
+        }
+    }
+
+    /// The client has a newer state of `user` than the one shown.
+    fn moved_on(&mut self, user: UserId) {
+        if let Ok(at) = self.users.binary_search_by_key(&user, |(user, _)| *user) {
+            self.users.remove(at);
+        }
     }
 }
 
@@ -242,10 +256,14 @@ impl Line {
         if state.status != Status::Open {
             return Delivery::Closed;
         }
-        if let (Some(origin), Some(covered)) = (push.origin, &state.covered)
-            && covered.covers(origin)
-        {
-            return Delivery::Covered;
+        if let (Some(origin), Some(covered)) = (push.origin, &mut state.covered) {
+            if covered.covers(origin) {
+                return Delivery::Covered;
+            }
+            covered.moved_on(origin.user);
+            if covered.users.is_empty() {
+                state.covered = None;
+            }
         }
         let idle = !state.claimed && !state.unflushed && state.rest.is_empty() && state.queue.is_empty();
         if idle {

@@ -384,14 +384,15 @@ enum Form {
 /// INIT_STATE of every monitored user costs the frame and no more. On the
 /// blocking pool: rendering up to every monitored user takes a while.
 async fn read_init_state(api: &Arc<Api>, users: Vec<UserId>, form: Form) -> (Bytes, Covered) {
-    let (app, runtime) = (api.app.clone(), tokio::runtime::Handle::current());
+    let (api, runtime) = (api.clone(), tokio::runtime::Handle::current());
     let read = tokio::task::spawn_blocking(move || {
+        let app = &api.app;
         let mut generation = app.changes.generation();
         let mut shown = Vec::new();
         let presences =
             users.into_iter().filter_map(|user| match runtime.block_on(app.reads.get(user, Keep::Nothing)) {
                 Ok(Some(published)) => {
-                    shown.push(user);
+                    shown.push((user, api.hub.digest(published.lanyard_data.as_bytes())));
                     Some((user, published.lanyard_data.clone()))
                 }
                 Ok(None) => None,

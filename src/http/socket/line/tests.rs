@@ -132,15 +132,17 @@ async fn the_rest_of_a_frame_written_in_part_goes_out_before_anything_else() {
 #[tokio::test]
 async fn pushes_of_a_state_the_init_state_showed_or_an_older_one_are_left_out() {
     let (line, mut client) = pair(1 << 20).await;
-    let at = |user, generation| Some(Origin { user: UserId(user), generation });
+    let at = |user, generation| Some(Origin { user: UserId(user), generation, digest: generation });
     line.claim();
     // Queued while the INIT_STATE was made: 1 at generations 4 and 6, 2 at 5.
     for (n, origin) in [(1, at(1, 4)), (2, at(2, 5)), (3, at(1, 6))] {
         assert_eq!(line.push(&numbered(n, 20, origin).await), Delivery::Queued);
     }
-    line.cover(Covered { users: vec![UserId(1)], generation: 5 });
+    line.cover(Covered { users: vec![(UserId(1), 99)], generation: 5 });
     assert_eq!(line.counted(), 2 * (20 + FRAME_OVERHEAD), "the push of 1 at 4 went");
     assert_eq!(line.push(&numbered(4, 20, at(1, 5)).await), Delivery::Covered, "later, of what it showed");
+    let same = Some(Origin { user: UserId(1), generation: 7, digest: 99 });
+    assert_eq!(line.push(&numbered(5, 20, same).await), Delivery::Covered, "marked after, but the state it showed");
     let writer = writer(line.clone());
     line.wake.notify_one();
     assert_eq!(number(&read_frame(&mut client).await.1), 2, "2 was not shown");
