@@ -4,8 +4,9 @@
 //! * `session` — one socket: its client's ops, its own frames, its timers;
 //!   `hub` — subscriptions and the fan-out of presence updates; `line` — a
 //!   session's socket and its queue of pushes (with the one fast path: a push
-//!   written straight to an idle socket); `init_state` — the shared INIT_STATE
-//!   of `subscribe_to_all`; `protocol` — Lanyard's ops and frames.
+//!   written straight to an idle socket); `push` — a pushed frame, encoded
+//!   once; `init_state` — INIT_STATEs, and the shared one of
+//!   `subscribe_to_all`; `protocol` — Lanyard's ops and frames.
 //! * The limits of docs/SECURITY.md and where they hold: message size, message rate
 //!   (`session`), ids per session (`hub`), queue bytes and receipt (`line`),
 //!   sockets per address (here, before the upgrade), `subscribe_to_all`
@@ -15,6 +16,7 @@ pub mod hub;
 pub mod init_state;
 pub mod line;
 pub mod protocol;
+pub mod push;
 pub mod session;
 
 use std::net::IpAddr;

@@ -9,6 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_websockets::{Config, ServerBuilder};
 
 use super::*;
+use crate::ids::UserId;
 
 /// A line over one end of a loopback connection, and the other end.
 async fn pair(max_queue_bytes: usize) -> (Arc<Line>, TcpStream) {
