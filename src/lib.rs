@@ -32,7 +32,8 @@
 //!   goes through that process's admin socket, or opens the file itself when
 //!   no server runs ([`admin::execute`] either way).
 //! * Shared leaves: [`config`], [`ids`] (user ids and the one id mixer),
-//!   [`sharded`] (the one sharded map), [`outbound`] (the one outbound HTTP
+//!   [`sharded`] (the one sharded map), [`limit`] (the one rate-limit helper:
+//!   windows, token buckets, bounded per-key state), [`outbound`] (the one outbound HTTP
 //!   stack: GitHub, the card's images), [`error`].
 
 pub(crate) mod admin;
@@ -48,6 +49,7 @@ pub mod fuzz;
 pub mod gateway;
 pub mod http;
 pub mod ids;
+pub mod limit;
 pub(crate) mod outbound;
 pub(crate) mod query;
 pub(crate) mod serve;

@@ -27,7 +27,7 @@ mod openapi;
 mod page;
 pub(crate) mod peer;
 mod presence;
-mod ratelimit;
+pub mod ratelimit;
 mod response;
 pub(crate) mod router;
 mod server;

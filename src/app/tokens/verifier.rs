@@ -2,13 +2,12 @@
 //! rotation ahead of verifications in flight, shared runs, the lockout and the
 //! argon2 threads (see the module docs of `app::tokens`).
 
-use std::time::Instant;
-
 use super::flights::{self, Flight};
 use super::format::{PREFIX, SALT_BYTES, SECRET_BYTES, SELECTOR_BYTES, hex, parse, random};
 use super::remembered::{self, Attempt};
 use super::{argon, lockout};
 use crate::ids::UserId;
+use crate::limit::Instant;
 
 /// A freshly issued token: shown once, then only `phc` is kept.
 pub struct IssuedToken {
@@ -103,7 +102,7 @@ impl Verifier {
         let Some((selector, secret)) = parse(token) else { return Outcome::Invalid };
         let ticket = match self.lockout.begin(selector, Instant::now()) {
             Ok(ticket) => ticket,
-            Err(wait) => return Outcome::Locked { retry_after: lockout::seconds(wait) },
+            Err(retry_after) => return Outcome::Locked { retry_after },
         };
         let secret = secret.to_string();
         let Some(matched) = self.argon.run(move |memory| memory.verify(&phc, secret.as_bytes())).await else {
