@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use redb::WriteTransaction;
+
 pub(crate) use self::limits::rendered_string_len;
 pub use self::limits::{KvError, KvLimits};
 use super::writes::Writes;
@@ -108,6 +110,11 @@ impl Kv {
     pub async fn all(&self, user: UserId) -> Result<BTreeMap<String, String>> {
         let pairs = store::blocking(&self.store, move |store| store.read(|txn| data::all(txn, user))).await?;
         Ok(pairs.into_iter().collect())
+    }
+
+    /// Deletes every pair of a user inside `txn` (`App::forget`); how many there were.
+    pub(crate) fn forget_in(txn: &WriteTransaction, user: UserId) -> Result<usize> {
+        data::forget(txn, user)
     }
 
     /// Writes (sets, merges and deletes) that succeeded since start.
