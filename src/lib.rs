@@ -22,8 +22,9 @@
 //!   as an SVG status card, with images fetched from Discord's CDN.
 //! * **Core**: [`app::App`] composes the domain services, each owning its
 //!   state, its tables and its write path: [`app::presence`] (in memory, fed
-//!   by the gateway), [`app::kv`], [`app::tokens`] and [`app::github`] (in the
-//!   store). Every change of public state is marked in [`app::changes`]; the
+//!   by the gateway), [`app::privacy`] (who is served and last seen, which the
+//!   presence service asks), [`app::kv`], [`app::tokens`] and [`app::github`]
+//!   (in the store). Every change of public state is marked in [`app::changes`]; the
 //!   read path [`app::reads`] serves the bodies (and keeps them, once per
 //!   change) and the WebSocket hub pushes them.
 //! * **Storage**: [`store`], the redb file: schema, migrations, transactions
