@@ -132,9 +132,12 @@ async fn writes_with(per_minute: u32, length: Duration) -> anyhow::Result<Writte
     let pushed = Arc::new(AtomicU64::new(0));
     let ready = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
-    for _ in 0..READERS {
+    for n in 0..READERS {
         let uri = format!("ws://{addr}/socket");
-        let (mut ws, _) = tokio_websockets::ClientBuilder::new().uri(&uri)?.connect().await?;
+        // Each reader its own address, as readers are.
+        let from = http::HeaderValue::from_str(&format!("10.8.0.{}", n + 1))?;
+        let builder = tokio_websockets::ClientBuilder::new().uri(&uri)?;
+        let (mut ws, _) = builder.add_header(http::HeaderName::from_static("x-forwarded-for"), from)?.connect().await?;
         ws.next().await; // HELLO
         ws.send(tokio_websockets::Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#.to_string())).await?;
         ws.next().await; // INIT_STATE
@@ -146,7 +149,8 @@ async fn writes_with(per_minute: u32, length: Duration) -> anyhow::Result<Writte
             }
         }));
     }
-    let value = "x".repeat(10_000);
+    // With the 8 bytes that make each write new: the largest value a member may write.
+    let value = "x".repeat(9_992);
     let end = Instant::now() + length;
     let mut writers = Vec::new();
     for n in 0..WRITERS {
@@ -207,6 +211,7 @@ async fn response_status(stream: &mut TcpStream) -> anyhow::Result<u16> {
         head.push(byte[0]);
     }
     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let length: usize =
         head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
