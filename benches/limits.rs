@@ -5,6 +5,9 @@
 //!   addresses (the default `rate_limit.max_addresses`), driven directly: the
 //!   process's RSS before, at the end of the flood, and after it (a minute
 //!   later, one more request), and the time per check.
+//! * `check`: the cost of the limiter on the request path: one busy client
+//!   checked from two threads at once (as the `rest` benchmark's one wrk
+//!   client is), nanoseconds per check.
 //! * `writes`: one member's token writing KV from 10 addresses, each at its own
 //!   limit (2 writes a second, its 120 a minute), for a minute (`BENCH_SECONDS`
 //!   for shorter runs), while 20 `subscribe_to_all` readers read everything:
@@ -35,11 +38,12 @@ fn main() -> anyhow::Result<()> {
     let mode = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_else(|| "addresses".into());
     match mode.as_str() {
         "addresses" => addresses(),
+        "check" => check(),
         "writes" => {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             runtime.block_on(writes())
         }
-        other => anyhow::bail!("unknown mode {other} (addresses, writes)"),
+        other => anyhow::bail!("unknown mode {other} (addresses, check, writes)"),
     }
 }
 
@@ -79,6 +83,28 @@ fn addresses() -> anyhow::Result<()> {
         mib(after),
         mib(after.saturating_sub(idle))
     );
+    Ok(())
+}
+
+fn check() -> anyhow::Result<()> {
+    const CHECKS: u32 = 20_000_000;
+    let config = RateLimitConfig { per_second: 1_000_000_000, per_minute: 1_000_000_000, ..Default::default() };
+    let limiter = RateLimiter::new(&config);
+    let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    for round in 0..3 {
+        let began = std::time::Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..CHECKS / 2 {
+                        assert!(limiter.check(client, std::time::Instant::now()).allowed);
+                    }
+                });
+            }
+        });
+        let ns = began.elapsed().as_nanos() as f64 / f64::from(CHECKS);
+        println!("round {round}: {ns:.1} ns per check (2 threads, one client; wall time over all checks)");
+    }
     Ok(())
 }
 
