@@ -35,7 +35,9 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'Read and write users'' key/value pairs')
             [CompletionResult]::new('github', 'github', [CompletionResultType]::ParameterValue, 'Link, unlink and refresh users'' GitHub profiles')
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Serve or hide a user, forget them, or export what is stored about them')
-            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the database schema')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the database schema, or bring in a Lanyard instance''s data')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check the configuration without starting anything')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a first config: ask for the bot token and guild, check the bot, create the database')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write the man pages and shell completions (for packagers and the repo''s own docs)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -48,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
             [CompletionResult]::new('--demo', '--demo', [CompletionResultType]::ParameterName, 'Serve a simulated guild of 20 members instead of Discord''s: no config file, no token, no network')
+            [CompletionResult]::new('--migrate', '--migrate', [CompletionResultType]::ParameterName, 'Create or upgrade the database first, as `harmy migrate` does: for a container, which has no ExecStartPre to run it. Without it, serve refuses a missing or older database')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -407,13 +410,63 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             break
         }
         'harmy;migrate' {
+            [CompletionResult]::new('--from-lanyard', '--from-lanyard', [CompletionResultType]::ParameterName, 'Import a Lanyard instance''s KV, API keys and last-seen times from its Redis, read-only: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS, or `-` to read the URL from standard input (keeps a password out of the process list). Goes through the running server when there is one. The database must exist (run `harmy migrate` first)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
             [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would be done, change nothing')
+            [CompletionResult]::new('--overwrite', '--overwrite', [CompletionResultType]::ParameterName, 'With --from-lanyard: Lanyard''s data replaces what harmy already has (KV values, a user''s token, last seen); without it, harmy''s own wins')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'harmy;config' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Load the configuration as `harmy serve` would and print what it came to')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'harmy;config;check' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'harmy;config;help' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Load the configuration as `harmy serve` would and print what it came to')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'harmy;config;help;check' {
+            break
+        }
+        'harmy;config;help;help' {
+            break
+        }
+        'harmy;health' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The URL to ask [default: http://<http.listen>/health, a wildcard address asked on loopback]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
+            [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -450,7 +503,9 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'Read and write users'' key/value pairs')
             [CompletionResult]::new('github', 'github', [CompletionResultType]::ParameterValue, 'Link, unlink and refresh users'' GitHub profiles')
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Serve or hide a user, forget them, or export what is stored about them')
-            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the database schema')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the database schema, or bring in a Lanyard instance''s data')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check the configuration without starting anything')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a first config: ask for the bot token and guild, check the bot, create the database')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write the man pages and shell completions (for packagers and the repo''s own docs)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -539,6 +594,16 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
             break
         }
         'harmy;help;migrate' {
+            break
+        }
+        'harmy;help;config' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Load the configuration as `harmy serve` would and print what it came to')
+            break
+        }
+        'harmy;help;config;check' {
+            break
+        }
+        'harmy;help;health' {
             break
         }
         'harmy;help;init' {

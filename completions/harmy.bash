@@ -19,11 +19,17 @@ _harmy() {
             harmy,bot)
                 cmd="harmy__subcmd__bot"
                 ;;
+            harmy,config)
+                cmd="harmy__subcmd__config"
+                ;;
             harmy,generate-docs)
                 cmd="harmy__subcmd__generate__subcmd__docs"
                 ;;
             harmy,github)
                 cmd="harmy__subcmd__github"
+                ;;
+            harmy,health)
+                cmd="harmy__subcmd__health"
                 ;;
             harmy,help)
                 cmd="harmy__subcmd__help"
@@ -70,6 +76,18 @@ _harmy() {
             harmy__subcmd__bot__subcmd__help,invite)
                 cmd="harmy__subcmd__bot__subcmd__help__subcmd__invite"
                 ;;
+            harmy__subcmd__config,check)
+                cmd="harmy__subcmd__config__subcmd__check"
+                ;;
+            harmy__subcmd__config,help)
+                cmd="harmy__subcmd__config__subcmd__help"
+                ;;
+            harmy__subcmd__config__subcmd__help,check)
+                cmd="harmy__subcmd__config__subcmd__help__subcmd__check"
+                ;;
+            harmy__subcmd__config__subcmd__help,help)
+                cmd="harmy__subcmd__config__subcmd__help__subcmd__help"
+                ;;
             harmy__subcmd__github,help)
                 cmd="harmy__subcmd__github__subcmd__help"
                 ;;
@@ -97,11 +115,17 @@ _harmy() {
             harmy__subcmd__help,bot)
                 cmd="harmy__subcmd__help__subcmd__bot"
                 ;;
+            harmy__subcmd__help,config)
+                cmd="harmy__subcmd__help__subcmd__config"
+                ;;
             harmy__subcmd__help,generate-docs)
                 cmd="harmy__subcmd__help__subcmd__generate__subcmd__docs"
                 ;;
             harmy__subcmd__help,github)
                 cmd="harmy__subcmd__help__subcmd__github"
+                ;;
+            harmy__subcmd__help,health)
+                cmd="harmy__subcmd__help__subcmd__health"
                 ;;
             harmy__subcmd__help,help)
                 cmd="harmy__subcmd__help__subcmd__help"
@@ -132,6 +156,9 @@ _harmy() {
                 ;;
             harmy__subcmd__help__subcmd__bot,invite)
                 cmd="harmy__subcmd__help__subcmd__bot__subcmd__invite"
+                ;;
+            harmy__subcmd__help__subcmd__config,check)
+                cmd="harmy__subcmd__help__subcmd__config__subcmd__check"
                 ;;
             harmy__subcmd__help__subcmd__github,link)
                 cmd="harmy__subcmd__help__subcmd__github__subcmd__link"
@@ -257,7 +284,7 @@ _harmy() {
 
     case "${cmd}" in
         harmy)
-            opts="-h -V --config --database --admin-socket --set --help --version serve bot token kv github user migrate init generate-docs help"
+            opts="-h -V --config --database --admin-socket --set --help --version serve bot token kv github user migrate config health init generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -473,6 +500,108 @@ _harmy() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__config)
+            opts="-h -V --config --database --admin-socket --set --help --version check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__config__subcmd__check)
+            opts="-h -V --config --database --admin-socket --set --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__config__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__config__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -704,8 +833,46 @@ _harmy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        harmy__subcmd__health)
+            opts="-h -V --url --timeout --config --database --admin-socket --set --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         harmy__subcmd__help)
-            opts="serve bot token kv github user migrate init generate-docs help"
+            opts="serve bot token kv github user migrate config health init generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -761,6 +928,34 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__help__subcmd__bot__subcmd__invite)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__config)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__config__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -833,6 +1028,20 @@ _harmy() {
         harmy__subcmd__help__subcmd__github__subcmd__unlink)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        harmy__subcmd__help__subcmd__health)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1355,12 +1564,16 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__migrate)
-            opts="-h -V --dry-run --config --database --admin-socket --set --help --version"
+            opts="-h -V --dry-run --from-lanyard --overwrite --config --database --admin-socket --set --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --from-lanyard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1385,7 +1598,7 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__serve)
-            opts="-h -V --listen --demo --config --database --admin-socket --set --help --version"
+            opts="-h -V --listen --demo --migrate --config --database --admin-socket --set --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -32,7 +32,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand user 'Serve or hide a user, forget them, or export what is stored about them'
-            cand migrate 'Create or upgrade the database schema'
+            cand migrate 'Create or upgrade the database schema, or bring in a Lanyard instance''s data'
+            cand config 'Check the configuration without starting anything'
+            cand health 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -44,6 +46,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand --demo 'Serve a simulated guild of 20 members instead of Discord''s: no config file, no token, no network'
+            cand --migrate 'Create or upgrade the database first, as `harmy migrate` does: for a container, which has no ExecStartPre to run it. Without it, serve refuses a missing or older database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -355,13 +358,57 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;user;help;help'= {
         }
         &'harmy;migrate'= {
+            cand --from-lanyard 'Import a Lanyard instance''s KV, API keys and last-seen times from its Redis, read-only: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS, or `-` to read the URL from standard input (keeps a password out of the process list). Goes through the running server when there is one. The database must exist (run `harmy migrate` first)'
             cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
             cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
             cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
             cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand --dry-run 'Say what would be done, change nothing'
+            cand --overwrite 'With --from-lanyard: Lanyard''s data replaces what harmy already has (KV values, a user''s token, last seen); without it, harmy''s own wins'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;config'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Load the configuration as `harmy serve` would and print what it came to'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;config;check'= {
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'harmy;config;help'= {
+            cand check 'Load the configuration as `harmy serve` would and print what it came to'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'harmy;config;help;check'= {
+        }
+        &'harmy;config;help;help'= {
+        }
+        &'harmy;health'= {
+            cand --url 'The URL to ask [default: http://<http.listen>/health, a wildcard address asked on loopback]'
+            cand --timeout 'Give up after this long'
+            cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
+            cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
+            cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'
+            cand --set 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -395,7 +442,9 @@ set edit:completion:arg-completer[harmy] = {|@words|
             cand kv 'Read and write users'' key/value pairs'
             cand github 'Link, unlink and refresh users'' GitHub profiles'
             cand user 'Serve or hide a user, forget them, or export what is stored about them'
-            cand migrate 'Create or upgrade the database schema'
+            cand migrate 'Create or upgrade the database schema, or bring in a Lanyard instance''s data'
+            cand config 'Check the configuration without starting anything'
+            cand health 'Ask a running server''s /health: exit 0 when it answers 200, 1 otherwise'
             cand init 'Write a first config: ask for the bot token and guild, check the bot, create the database'
             cand generate-docs 'Write the man pages and shell completions (for packagers and the repo''s own docs)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -461,6 +510,13 @@ set edit:completion:arg-completer[harmy] = {|@words|
         &'harmy;help;user;export'= {
         }
         &'harmy;help;migrate'= {
+        }
+        &'harmy;help;config'= {
+            cand check 'Load the configuration as `harmy serve` would and print what it came to'
+        }
+        &'harmy;help;config;check'= {
+        }
+        &'harmy;help;health'= {
         }
         &'harmy;help;init'= {
         }

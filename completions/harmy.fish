@@ -36,7 +36,9 @@ complete -c harmy -n "__fish_harmy_needs_command" -f -a "token" -d 'Issue and re
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "kv" -d 'Read and write users\' key/value pairs'
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "github" -d 'Link, unlink and refresh users\' GitHub profiles'
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "user" -d 'Serve or hide a user, forget them, or export what is stored about them'
-complete -c harmy -n "__fish_harmy_needs_command" -f -a "migrate" -d 'Create or upgrade the database schema'
+complete -c harmy -n "__fish_harmy_needs_command" -f -a "migrate" -d 'Create or upgrade the database schema, or bring in a Lanyard instance\'s data'
+complete -c harmy -n "__fish_harmy_needs_command" -f -a "config" -d 'Check the configuration without starting anything'
+complete -c harmy -n "__fish_harmy_needs_command" -f -a "health" -d 'Ask a running server\'s /health: exit 0 when it answers 200, 1 otherwise'
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "init" -d 'Write a first config: ask for the bot token and guild, check the bot, create the database'
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "generate-docs" -d 'Write the man pages and shell completions (for packagers and the repo\'s own docs)'
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -46,6 +48,7 @@ complete -c harmy -n "__fish_harmy_using_subcommand serve" -l database -d 'The d
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -l admin-socket -d 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -l demo -d 'Serve a simulated guild of 20 members instead of Discord\'s: no config file, no token, no network'
+complete -c harmy -n "__fish_harmy_using_subcommand serve" -l migrate -d 'Create or upgrade the database first, as `harmy migrate` does: for a container, which has no ExecStartPre to run it. Without it, serve refuses a missing or older database'
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c harmy -n "__fish_harmy_using_subcommand bot; and not __fish_seen_subcommand_from check invite commands help" -l config -d 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]' -r -F
@@ -217,13 +220,39 @@ complete -c harmy -n "__fish_harmy_using_subcommand user; and __fish_seen_subcom
 complete -c harmy -n "__fish_harmy_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "forget" -d 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them'
 complete -c harmy -n "__fish_harmy_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print everything stored about a user as one JSON document (never a token hash)'
 complete -c harmy -n "__fish_harmy_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c harmy -n "__fish_harmy_using_subcommand migrate" -l from-lanyard -d 'Import a Lanyard instance\'s KV, API keys and last-seen times from its Redis, read-only: redis://[USER:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS, or `-` to read the URL from standard input (keeps a password out of the process list). Goes through the running server when there is one. The database must exist (run `harmy migrate` first)' -r
 complete -c harmy -n "__fish_harmy_using_subcommand migrate" -l config -d 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand migrate" -l database -d 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand migrate" -l admin-socket -d 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand migrate" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
 complete -c harmy -n "__fish_harmy_using_subcommand migrate" -l dry-run -d 'Say what would be done, change nothing'
-complete -c harmy -n "__fish_harmy_using_subcommand migrate" -s h -l help -d 'Print help'
+complete -c harmy -n "__fish_harmy_using_subcommand migrate" -l overwrite -d 'With --from-lanyard: Lanyard\'s data replaces what harmy already has (KV values, a user\'s token, last seen); without it, harmy\'s own wins'
+complete -c harmy -n "__fish_harmy_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c harmy -n "__fish_harmy_using_subcommand migrate" -s V -l version -d 'Print version'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -l config -d 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -l database -d 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -l admin-socket -d 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Load the configuration as `harmy serve` would and print what it came to'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from check" -l database -d 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from check" -l admin-socket -d 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from check" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Load the configuration as `harmy serve` would and print what it came to'
+complete -c harmy -n "__fish_harmy_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c harmy -n "__fish_harmy_using_subcommand health" -l url -d 'The URL to ask [default: http://<http.listen>/health, a wildcard address asked on loopback]' -r
+complete -c harmy -n "__fish_harmy_using_subcommand health" -l timeout -d 'Give up after this long' -r
+complete -c harmy -n "__fish_harmy_using_subcommand health" -l config -d 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand health" -l database -d 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand health" -l admin-socket -d 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]' -r -F
+complete -c harmy -n "__fish_harmy_using_subcommand health" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
+complete -c harmy -n "__fish_harmy_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c harmy -n "__fish_harmy_using_subcommand health" -s V -l version -d 'Print version'
 complete -c harmy -n "__fish_harmy_using_subcommand init" -l token-file -d 'Read the bot token from this file instead of asking for it' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand init" -l guild -d 'The id of the guild (server) to monitor, instead of asking for it' -r
 complete -c harmy -n "__fish_harmy_using_subcommand init" -l config -d 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]' -r -F
@@ -239,16 +268,18 @@ complete -c harmy -n "__fish_harmy_using_subcommand generate-docs" -l admin-sock
 complete -c harmy -n "__fish_harmy_using_subcommand generate-docs" -l set -d 'Override any setting, as SECTION.KEY=VALUE (repeatable), e.g. `--set rate_limit.per_second=10`' -r
 complete -c harmy -n "__fish_harmy_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c harmy -n "__fish_harmy_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "serve" -d 'Run the Discord gateway, the bot commands, the HTTP/WebSocket API and the admin socket'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "bot" -d 'Check, invite and configure the Discord bot'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "token" -d 'Issue and revoke users\' API tokens'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "kv" -d 'Read and write users\' key/value pairs'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "github" -d 'Link, unlink and refresh users\' GitHub profiles'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "user" -d 'Serve or hide a user, forget them, or export what is stored about them'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "migrate" -d 'Create or upgrade the database schema'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "init" -d 'Write a first config: ask for the bot token and guild, check the bot, create the database'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "generate-docs" -d 'Write the man pages and shell completions (for packagers and the repo\'s own docs)'
-complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate init generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "serve" -d 'Run the Discord gateway, the bot commands, the HTTP/WebSocket API and the admin socket'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "bot" -d 'Check, invite and configure the Discord bot'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "token" -d 'Issue and revoke users\' API tokens'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "kv" -d 'Read and write users\' key/value pairs'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "github" -d 'Link, unlink and refresh users\' GitHub profiles'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "user" -d 'Serve or hide a user, forget them, or export what is stored about them'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "migrate" -d 'Create or upgrade the database schema, or bring in a Lanyard instance\'s data'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "config" -d 'Check the configuration without starting anything'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "health" -d 'Ask a running server\'s /health: exit 0 when it answers 200, 1 otherwise'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "init" -d 'Write a first config: ask for the bot token and guild, check the bot, create the database'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "generate-docs" -d 'Write the man pages and shell completions (for packagers and the repo\'s own docs)'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and not __fish_seen_subcommand_from serve bot token kv github user migrate config health init generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from bot" -f -a "check" -d 'Check the bot setup against Discord: token, privileged intents, guild membership'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from bot" -f -a "invite" -d 'Print the OAuth2 URL that adds the bot to a server'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from bot" -f -a "commands" -d 'Register the slash commands, globally or per guild'
@@ -265,3 +296,4 @@ complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcom
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "hide" -d 'Answer a user as not monitored on every route (open sockets hear nothing more of them)'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "forget" -d 'Delete everything stored about a user (KV, API token, GitHub link, last seen) and hide them'
 complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "export" -d 'Print everything stored about a user as one JSON document (never a token hash)'
+complete -c harmy -n "__fish_harmy_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Load the configuration as `harmy serve` would and print what it came to'

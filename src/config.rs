@@ -115,6 +115,9 @@ pub struct HttpConfig {
     /// Concurrent connections served; further ones wait in the listen backlog.
     /// WebSocket sessions are capped at the same number (more are closed with 1013).
     pub max_connections: usize,
+    /// Connections open at once per peer address (IPv6 per /64; 0: no limit); past
+    /// it a new connection is closed at once, so one address cannot hold every slot.
+    pub max_connections_per_ip: usize,
     /// A connection that has not sent a full request head within this time is closed.
     #[serde(with = "duration")]
     pub header_timeout: Duration,
@@ -127,6 +130,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             cors_origins: vec!["*".into()],
             max_connections: 10_000,
+            max_connections_per_ip: 256,
             header_timeout: Duration::from_secs(10),
         }
     }
@@ -251,10 +255,14 @@ pub struct SocketConfig {
     pub max_per_ip: usize,
     /// Whether `subscribe_to_all` is allowed (if not: close 4006).
     pub subscribe_to_all: bool,
-    /// Time a frame (an INIT_STATE included) may take to be written once it is the
-    /// next one out; a client that takes longer is disconnected.
+    /// Time the client of a session may take to receive what it was sent (the
+    /// kernel's send queue to drain, not merely the hand-off to the kernel); a
+    /// client that takes longer is disconnected.
     #[serde(with = "duration")]
     pub write_timeout: Duration,
+    /// Each socket's kernel send buffer (`SO_SNDBUF`), so that a client that stops
+    /// reading holds at most this much kernel memory.
+    pub send_buffer_bytes: usize,
 }
 
 impl Default for SocketConfig {
@@ -265,6 +273,7 @@ impl Default for SocketConfig {
             max_per_ip: 64,
             subscribe_to_all: true,
             write_timeout: Duration::from_secs(60),
+            send_buffer_bytes: 256 << 10,
         }
     }
 }

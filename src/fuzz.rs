@@ -17,17 +17,19 @@ use crate::app::reads::Shape;
 use crate::bot::command::{self, Action};
 use crate::bot::reply;
 use crate::gateway::members;
-use crate::gateway::payload::{self, Dispatch, GuildCreate, GuildRef, Member, MemberRemove, MembersChunk, Presence};
+use crate::gateway::payload::{
+    self, Dispatch, GuildCreate, GuildMember, GuildRef, MemberRemove, MembersChunk, Presence,
+};
 use crate::http::Who;
 use crate::http::router::Route;
 use crate::http::socket::protocol::{self, ClientOp, Subscribe, Unsubscribe};
 use crate::ids::UserId;
 
 /// A target: checks one input, panicking when an invariant does not hold.
-pub type Target = fn(&[u8]);
+pub type FuzzTarget = fn(&[u8]);
 
 /// The targets, by the name of their fuzz target and regression directory.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, FuzzTarget); 7] = [
     ("socket_message", socket_message),
     ("kv_patch", kv_patch),
     ("kv_limits", kv_limits),
@@ -252,9 +254,9 @@ pub fn gateway_event(data: &[u8]) {
 /// Applies a dispatch as `gateway::roster` does (every guild monitored, one sync
 /// epoch), collecting the users it touched.
 fn apply(presences: &Presences, kind: &str, frame: &str, touched: &mut Vec<u64>) -> Result<(), serde_json::Error> {
-    let member = |guild: u64, member: &Member<'_>, touched: &mut Vec<u64>| {
+    let member = |guild: u64, member: &GuildMember<'_>, touched: &mut Vec<u64>| {
         let user = payload::user_ref(member.user)?;
-        let data = presence::Member { user: member.user.get(), nick: member.nick.as_deref() };
+        let data = presence::MemberSeen { user: member.user.get(), nick: member.nick.as_deref() };
         presences.upsert_member(user.id, guild, 1, data);
         touched.push(user.id);
         Some(user.id)
@@ -265,7 +267,7 @@ fn apply(presences: &Presences, kind: &str, frame: &str, touched: &mut Vec<u64>)
         presences.update_presence(user.id, guild, 1, presence.update(), full);
         touched.push(user.id);
     };
-    let list = |guild: u64, members: &[Member<'_>], listed: &[Presence<'_>], touched: &mut Vec<u64>| {
+    let list = |guild: u64, members: &[GuildMember<'_>], listed: &[Presence<'_>], touched: &mut Vec<u64>| {
         for m in members {
             if let Some(user) = member(guild, m, touched) {
                 presences.update_presence(user, guild, 1, Update::default(), None);
@@ -289,13 +291,18 @@ fn apply(presences: &Presences, kind: &str, frame: &str, touched: &mut Vec<u64>)
             list(d.guild_id.0, &d.members, &d.presences, touched);
         }
         "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" => {
-            let d = serde_json::from_str::<Dispatch<Member>>(frame)?.d;
+            let d = serde_json::from_str::<Dispatch<GuildMember>>(frame)?.d;
             member(d.guild_id.map_or(1, |g| g.0), &d, touched);
         }
         "GUILD_MEMBER_REMOVE" => {
             let d = serde_json::from_str::<Dispatch<MemberRemove>>(frame)?.d;
             if let Some(user) = payload::user_ref(d.user) {
-                presences.upsert_member(user.id, d.guild_id.0, 1, presence::Member { user: d.user.get(), nick: None });
+                presences.upsert_member(
+                    user.id,
+                    d.guild_id.0,
+                    1,
+                    presence::MemberSeen { user: d.user.get(), nick: None },
+                );
                 presences.remove_member(user.id, d.guild_id.0);
             }
         }
@@ -325,7 +332,8 @@ fn check_views(user: u64, view: &presence::PresenceView) {
     assert!(lanyard["activities"].is_array(), "{lanyard}");
     assert!(statuses.contains(&lanyard["discord_status"].as_str().expect("a status")));
     // The socket frames wrap the view as it is.
-    let frame = protocol::presence_update(&view.lanyard);
+    let raw: &serde_json::value::RawValue = serde_json::from_slice(&view.lanyard).expect("the Lanyard view is JSON");
+    let frame = protocol::presence_update(raw);
     serde_json::from_slice::<Value>(&frame).expect("PRESENCE_UPDATE is JSON");
 }
 

@@ -45,6 +45,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub(crate) mod etag;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gateway;

@@ -86,7 +86,14 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
         self.write(key).remove(key)
     }
 
-    /// Runs `f` on every shard in turn, each locked for writing while `f` runs.
+    /// Runs `f` on every shard in turn, each locked for reading while `f` runs.
+    pub fn each_shard(&self, mut f: impl FnMut(&HashMap<K, V, S>)) {
+        for shard in self.shards.iter() {
+            f(&shard.0.read().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
+
+    /// Runs `f` on each shard in turn, write-locked.
     pub fn each_shard_mut(&self, mut f: impl FnMut(&mut HashMap<K, V, S>)) {
         for shard in self.shards.iter() {
             f(&mut shard.0.write().unwrap_or_else(|e| e.into_inner()));

@@ -4,6 +4,7 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
 
 use support::{Instance, stderr, stdout};
 
@@ -277,4 +278,62 @@ fn unknown_config_keys_and_bad_files_are_one_line() {
         .unwrap();
     let err = fails(out);
     assert!(err.contains("/nonexistent.toml: not found"), "{err}");
+}
+
+#[test]
+fn config_check_prints_what_the_config_comes_to_and_refuses_a_bad_file() {
+    let h = Instance::unmigrated("");
+    let out = ok(h.cli(&["config", "check"]));
+    assert!(out.contains(&format!("config file: {}", h.config_path().display())), "{out}");
+    assert!(out.contains(&format!("database: {}", h.db_path().display())), "{out}");
+    assert!(out.contains("discord token: set") && out.ends_with("ok"), "{out}");
+    assert!(!h.db_path().exists(), "config check opens no database");
+    let out = ok(h.command(&["config", "check"]).env("HARMY_HTTP_LISTEN", "0.0.0.0:4009").output().unwrap());
+    assert!(out.contains("http: 0.0.0.0:4009"), "the environment applies: {out}");
+
+    let bad = Instance::unmigrated("[kv]\nmax_keyz = 3\n");
+    let err = fails(bad.cli(&["config", "check"]));
+    assert!(err.contains("config.toml:") && err.contains("max_keyz"), "{err}");
+}
+
+/// `harmy health` as a container's HEALTHCHECK runs it: exit 0 on a 200, 1 (never 2,
+/// which container engines reserve) on anything else.
+#[test]
+fn health_exits_0_on_200_and_1_on_503_or_no_answer() {
+    let mut demo = Command::new(support::harmy_bin());
+    demo.args(["serve", "--demo", "--listen", "127.0.0.1:0"]).env("HARMY_LOG", "info");
+    let demo = support::Server::start(demo);
+    let url = format!("http://{}/health", demo.http.unwrap());
+    let healthy = support::eventually("the demo's gateway up", || {
+        let out = Command::new(support::harmy_bin()).args(["health", "--url", &url]).output().unwrap();
+        out.status.success().then_some(out)
+    });
+    assert!(stdout(&healthy).contains(r#""gateway":"demo""#), "{}", stdout(&healthy));
+    assert!(demo.stop().success(), "SIGTERM lets the demo remove its directory");
+
+    // The address from the configuration (here the environment, as in the image), a
+    // wildcard asked on loopback; this server's gateway is unreachable: 503.
+    let h = Instance::new("");
+    let server = h.serve();
+    let port = server.http.unwrap().port();
+    let listen = format!("0.0.0.0:{port}");
+    let out = h.command(&["health"]).env("HARMY_HTTP_LISTEN", &listen).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("answered 503"), "{}", stderr(&out));
+
+    drop(server);
+    let out = h.command(&["health"]).env("HARMY_HTTP_LISTEN", &listen).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("http://127.0.0.1:{port}/health")), "{}", stderr(&out));
+}
+
+#[test]
+fn serve_migrate_creates_the_database_then_serves() {
+    let h = Instance::unmigrated("");
+    let server = support::Server::start(h.command(&["serve", "--migrate"]));
+    assert!(server.log_text().contains("create database"), "{}", server.log_text());
+    assert!(server.stop().success());
+    // Once more on the database it made: nothing to do, and it serves again.
+    let server = support::Server::start(h.command(&["serve", "--migrate"]));
+    assert!(server.stop().success());
 }

@@ -60,7 +60,7 @@ fn the_systemd_unit_is_hardened() {
         "LimitNOFILE=",
         "MemoryMax=",
         "TasksMax=",
-        "ExecStart=/usr/local/bin/harmy serve",
+        "ExecStart=harmy serve",
     ] {
         assert!(unit.lines().any(|l| l.starts_with(line)), "harmy.service lacks {line}");
     }
@@ -75,4 +75,33 @@ fn readme_starts_with_the_two_commands_and_ci_runs_the_test_one() {
     assert!(head.contains("cargo test --locked"), "{head}");
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
     assert!(ci.lines().any(|l| l.trim() == "cargo test --locked"), ".ci/run runs the README's test command");
+}
+
+#[test]
+fn the_debian_changelog_is_at_this_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let changelog = std::fs::read_to_string(root.join("packaging/debian/changelog")).unwrap();
+    let first = changelog.lines().next().unwrap();
+    let expected = format!("harmy ({}-1) ", env!("CARGO_PKG_VERSION"));
+    assert!(first.starts_with(&expected), "packaging/debian/changelog starts with {first:?}, not {expected:?}…");
+}
+
+#[test]
+fn the_debian_copyright_file_carries_the_license_text() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let license = std::fs::read_to_string(root.join("LICENSE")).unwrap();
+    let copyright = std::fs::read_to_string(root.join("packaging/debian/copyright")).unwrap();
+    // DEP-5: the text indented by one space, an empty line as " .".
+    let (_, body) = copyright.rsplit_once("\nLicense: Expat\n").expect("a License: Expat paragraph");
+    let text: Vec<&str> = body.lines().map(|l| if l == " ." { "" } else { l.strip_prefix(' ').unwrap_or(l) }).collect();
+    let permission = license.find("Permission is hereby granted").unwrap();
+    assert_eq!(
+        text,
+        license[permission..].lines().collect::<Vec<_>>(),
+        "packaging/debian/copyright drifted from LICENSE"
+    );
+    assert!(
+        license.contains("Copyright (c) 2026 the harmy developers")
+            && copyright.contains("Copyright: 2026 the harmy developers")
+    );
 }

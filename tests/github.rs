@@ -5,9 +5,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use harmy::ids::UserId;
+use support::api::until;
 use support::discord_gateway::FakeGateway;
 use support::github::{VERSION, app_at, fake, instance, link, stored};
 use support::{Instance, stderr, stdout};
@@ -213,13 +212,11 @@ fn the_profile_is_served_and_a_change_is_pushed() {
     let addr = server.http.expect("the started line names the HTTP address");
 
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let user = loop {
+        let user = until("alice served", || async {
             let reply = get(addr, &format!("/user/{ALICE}")).await;
-            if reply.status == 200 {
-                break reply.json();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+            (reply.status == 200).then(|| reply.json())
+        })
+        .await;
         assert_eq!(user["github"]["username"], "alice");
         assert_eq!(user["github"]["url"], "https://github.com/alice");
         assert_eq!(user["github"]["blog"], serde_json::Value::Null);

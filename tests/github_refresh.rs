@@ -144,14 +144,14 @@ async fn a_changed_profile_marks_the_change_feed_and_a_304_does_not() {
     let (_, refreshed) = app.github.refresh(user).await.unwrap();
     assert!(matches!(refreshed, Refreshed::Changed(ref p) if p.bio.as_deref() == Some("fresh")), "{refreshed:?}");
     assert_eq!(marked(&app).await, vec![user], "a changed profile pushes");
-    let github: serde_json::Value = serde_json::from_slice(&app.reads.extras(user).await.unwrap().github).unwrap();
+    let github: serde_json::Value = serde_json::from_str(app.reads.stored(user).await.unwrap().github.get()).unwrap();
     assert_eq!(github["bio"], "fresh");
     assert_eq!(github["blog"], serde_json::Value::Null);
 
     fake.remove_user("alice");
     assert_eq!(app.github.refresh(user).await.unwrap().1, Refreshed::Unlinked);
     assert_eq!(marked(&app).await, vec![user], "an unlink pushes");
-    assert_eq!(&app.reads.extras(user).await.unwrap().github[..], b"null");
+    assert_eq!(app.reads.stored(user).await.unwrap().github.get(), "null");
 }
 
 /// In-process: many links due together are refreshed at a bounded pace, not at once.

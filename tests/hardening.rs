@@ -150,3 +150,55 @@ fn migrate_creates_an_owner_only_database_in_owner_only_directories() {
     assert_eq!(mode(path.parent().unwrap()), 0o700);
     assert_eq!(mode(&instance.dir.path().join("state")), 0o700);
 }
+
+/// A request from another local address (the whole of 127.0.0.0/8 is this host):
+/// its status and how long it took.
+async fn request_from(local: std::net::IpAddr, addr: std::net::SocketAddr, path: &str) -> (u16, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let answer = request_text(local, addr, path).await;
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, started.elapsed())
+}
+
+#[tokio::test]
+async fn one_address_flooding_idle_connections_delays_no_one_else() {
+    // The attack: 10 050 idle connections from one address, reopened as the header
+    // timeout closed them, kept harmy at its connection limit, and a request from
+    // another address waited 6-10 s. Here the server has 200 slots and an address 64.
+    let (served, addr) = start(&format!("max_connections = 200\nmax_connections_per_ip = 64\n{NO_LIMITS}"));
+    let other: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let before = served.server.memory_kib();
+    let mut flood = Vec::new();
+    for _ in 0..400 {
+        // Each connect completes (the kernel accepts), and harmy closes those past 64.
+        if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
+            flood.push(stream);
+        }
+    }
+    until("the flood's connections past the address's share closed", || async {
+        let text = request_text(other, addr, "/metrics").await;
+        let open = text.lines().find_map(|l| l.strip_prefix("harmy_http_connections ")?.parse::<u64>().ok());
+        // The flood's 64, and the metrics request itself.
+        (open == Some(65)).then_some(())
+    })
+    .await;
+    let (status, took) = request_from(other, addr, "/health").await;
+    eprintln!("/health from another address while one floods idle connections: {took:?}");
+    assert_eq!(status, 200);
+    assert!(took < std::time::Duration::from_millis(500), "another address waited {took:?}");
+    let after = served.server.memory_kib();
+    assert!(after.hwm <= before.rss + BUDGET_KIB, "{before:?} -> {after:?}");
+    drop(flood);
+}
+
+/// A request's whole answer as text, from another local address.
+async fn request_text(local: std::net::IpAddr, addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::new(local, 0)).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}

@@ -366,19 +366,25 @@ async fn sigterm_closes_sockets_with_1001_and_exits_0() {
 
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_request_finish() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let (mut served, addr) = start(NO_LIMITS);
     let t = token(&served.instance, ALICE);
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head =
-        format!("PUT /user/{ALICE}/kv/k HTTP/1.1\r\nhost: x\r\nauthorization: {t}\r\ncontent-length: 10\r\n\r\nhello");
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut stream = tokio::io::BufReader::new(stream);
+    let head = format!(
+        "PUT /user/{ALICE}/kv/k HTTP/1.1\r\nhost: x\r\nauthorization: {t}\r\ncontent-length: 10\r\nexpect: 100-continue\r\n\r\n"
+    );
     stream.write_all(head.as_bytes()).await.unwrap();
-    // The handler is now waiting for the rest of the body; nothing outside shows that, so
-    // give it a moment to get there (the token check runs first).
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // hyper answers 100 Continue once the handler reads the body: the request is in flight.
+    let mut interim = String::new();
+    stream.read_line(&mut interim).await.unwrap();
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim:?}");
+    let mut blank = String::new();
+    stream.read_line(&mut blank).await.unwrap();
     served.server.signal("TERM");
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    stream.write_all(b"world").await.unwrap();
+    // Shutdown has begun once the listener is closed.
+    until("the listener closed", || async { tokio::net::TcpStream::connect(addr).await.is_err().then_some(()) }).await;
+    stream.write_all(b"helloworld").await.unwrap();
     let mut answer = String::new();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_string(&mut answer)).await;
     assert!(answer.starts_with("HTTP/1.1 204"), "{answer:?}");
@@ -391,9 +397,10 @@ async fn connections_over_the_cap_wait_for_a_free_slot() {
     let (_served, addr) = start(&format!("max_connections = 1\n{NO_LIMITS}"));
     let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
     first.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n").await.unwrap(); // an unfinished head holds the slot
-    let second = tokio::spawn(async move { get(addr, "/").await.status });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!second.is_finished(), "the second connection waits while the first holds the only slot");
+    let mut second = tokio::spawn(async move { get(addr, "/").await.status });
+    // A bounded check of something that must not happen: no answer while the slot is held.
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut second).await;
+    assert!(early.is_err(), "the second connection waits while the first holds the only slot");
     drop(first);
     assert_eq!(second.await.unwrap(), 200);
 }

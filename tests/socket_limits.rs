@@ -350,7 +350,8 @@ async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_
     // The attack: sockets subscribe to many ids, then read nothing while beating and
     // sending op 2s, each of which used to build and keep one more INIT_STATE. Now a
     // session builds one INIT_STATE at a time (its next messages wait while one is
-    // unwritten) and a frame not taken within `socket.write_timeout` ends it.
+    // unwritten) and one whose client has not received what it was sent within
+    // `socket.write_timeout` ends.
     const MEMBERS: usize = 4_000;
     const ATTACKERS: usize = 4;
     let mut guild = Guild::new(1).large();
@@ -402,13 +403,12 @@ async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_
         }));
     }
     others_are_served(&served).await;
-    let dropped = until("the stalled sessions dropped", || async {
-        let log = served.server.log_text();
-        let n = log.matches("not taken by the client within socket.write_timeout").count();
-        (n >= ATTACKERS).then_some(n)
+    until("the stalled sessions dropped", || async {
+        (metric(addr, "harmy_websocket_sessions").await == Some(0.0)).then_some(())
     })
     .await;
-    assert_eq!(dropped, ATTACKERS);
+    let log = served.server.log_text();
+    assert_eq!(log.matches("sent bytes not received within socket.write_timeout").count(), ATTACKERS, "{log}");
     others_are_served(&served).await;
     // Budget: one INIT_STATE per session at most (20 each would be 20 times that), and slack.
     eprintln!("one INIT_STATE of 1 000 members: {init_kib} KiB");
@@ -416,4 +416,80 @@ async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_
     for attacker in attackers {
         attacker.abort();
     }
+}
+
+/// The kernel memory (bytes queued to send and received, `ss`'s skmem `w` and
+/// `r`) of every TCP socket with `port` at either end: the server's and its
+/// clients', which on one host are all on this machine's account.
+fn kernel_bytes(port: u16) -> u64 {
+    let out = std::process::Command::new("ss")
+        .args(["-tmnH", "state", "established", &format!("( sport = :{port} or dport = :{port} )")])
+        .output()
+        .expect("ss (iproute2)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split("skmem:(")
+        .skip(1)
+        .map(|mem| {
+            let fields = mem.split(')').next().unwrap_or_default();
+            let value =
+                |name: &str| -> u64 { fields.split(',').find_map(|f| f.strip_prefix(name)?.parse().ok()).unwrap_or(0) };
+            value("r") + value("w")
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn stalled_readers_hold_little_kernel_memory_and_are_dropped() {
+    // The attack: 256 `subscribe_to_all` clients that never read held ~89 MB of kernel
+    // TCP memory for 80 s (send buffers autotuned to ~4 MB each), none of it in harmy's
+    // RSS. Now each socket's send buffer is capped (`socket.send_buffer_bytes`; 96 KiB
+    // here, so that 256 of them fit 32 MiB) and a client that does not receive what it
+    // was sent is dropped after `socket.write_timeout`.
+    const MEMBERS: u64 = 4_000;
+    const READERS: usize = 256;
+    const SEND_BUFFER: u64 = 96 << 10;
+    let mut guild = Guild::new(1).large();
+    for n in 0..MEMBERS {
+        guild = guild.member(member(ALICE_ID + n, &format!("member{n}")), None);
+    }
+    let socket = format!("[socket]\nwrite_timeout = \"3s\"\nmax_per_ip = 0\nsend_buffer_bytes = {SEND_BUFFER}\n");
+    let served = serve_with(&format!("{NO_LIMITS}{socket}"), guild);
+    let addr = served.addr;
+    until("every member", || async { (get(addr, "/").await.json()["monitored_users"] == MEMBERS).then_some(()) }).await;
+    let before = kernel_bytes(addr.port());
+    let mut readers = Vec::new();
+    for _ in 0..READERS {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let (mut ws, _) = tokio_websockets::ClientBuilder::new()
+            .uri(&format!("ws://{addr}/socket"))
+            .unwrap()
+            .connect_on(tokio_websockets::MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
+        assert_eq!(next_json(&mut ws).await["op"], 1);
+        ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
+        readers.push(ws);
+    }
+    // The kernel's queues at their fullest: until the first stalled reader is dropped.
+    let peak = std::sync::atomic::AtomicU64::new(0);
+    until("the stalled readers dropped", || async {
+        peak.fetch_max(kernel_bytes(addr.port()), std::sync::atomic::Ordering::Relaxed);
+        (metric(addr, "harmy_websocket_sessions").await == Some(0.0)).then_some(())
+    })
+    .await;
+    let peak = peak.into_inner();
+    let after = kernel_bytes(addr.port());
+    eprintln!(
+        "{READERS} stalled subscribe_to_all readers: kernel memory {} KiB before, peak {} KiB, {} KiB once dropped",
+        before / 1024,
+        peak / 1024,
+        after / 1024
+    );
+    // Each stalled socket holds its send buffer, and one segment more at most.
+    assert!(peak.saturating_sub(before) <= READERS as u64 * (SEND_BUFFER + (8 << 10)), "peak {peak} bytes");
+    assert!(peak.saturating_sub(before) <= 32 << 20, "peak {peak} bytes");
+    assert!(after.saturating_sub(before) <= 1 << 20, "given back: {after} bytes");
+    others_are_served(&served).await;
 }

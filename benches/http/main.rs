@@ -5,7 +5,8 @@
 //! `cargo bench --bench http -- rest`   GET /user/:id vs the bare server (throughput, p99)
 //! `cargo bench --bench http -- bulk`   GET /v1/users?ids= of 50 cached users vs the bare server's
 //!                                      GET /user/:id (ids served per second vs its requests per second)
-//! `cargo bench --bench http -- kv`     authenticated KV writes/s with one valid token, and
+//! `cargo bench --bench http -- kv`     authenticated KV writes/s with one valid token (and with
+//!                                      one key imported from Lanyard), and
 //!                                      read p99 with and without 100 wrong-token requests/s
 //!                                      (over 100 real selectors, so each runs argon2)
 //! `cargo bench --bench http -- wrong-tokens`  RSS growth after 1 000 wrong-token attempts
@@ -17,6 +18,8 @@
 //! `cargo bench --bench http -- card`   GET /user/:id/card.svg (kept) vs the bare server, and the
 //!                                      CPU time of a cold render (see `card.rs`)
 //! `cargo bench --bench http -- hold`   serves harmy and the bare server until killed (for perf)
+//! `cargo bench --bench http -- render` CPU time of both views of one presence rendered anew
+//!                                      (what a read costs when no kept body is current)
 //!
 //! Needs `wrk` on the PATH (apt-get install wrk).
 
@@ -53,6 +56,10 @@ fn main() -> anyhow::Result<()> {
     if mode == "card" {
         return runtime.block_on(card::run());
     }
+    if mode == "render" {
+        render();
+        return Ok(());
+    }
     runtime.block_on(async {
         let (app, addr, _dir) = harmy_server().await?;
         match mode.as_str() {
@@ -84,6 +91,34 @@ pub fn presence(user: u64, status: &str, first: Option<&str>) -> RawPresence {
         None => format!("[{spotify}]"),
     };
     RawPresence { user: raw_user.into(), activities: Some(activities.into()), status: Status::from_gateway(status) }
+}
+
+/// `render`: `Presences::view` of a Spotify listener, alone and with a custom status and a
+/// game beside, on this thread: CPU time per view (the thread's own clock, so that
+/// neighbours on a shared machine count less), the best and the median of 9 rounds of 20 000.
+fn render() {
+    let beside = r#"{"name":"Custom Status","type":4,"id":"custom","state":"hi","emoji":{"name":"🔥","id":"1","animated":false},"created_at":1720814203334},{"name":"Game","type":0,"id":"g1","application_id":"383226320970055681","details":"Survival","state":"In a party","party":{"size":[2,4]},"timestamps":{"start":1720814201608},"assets":{"large_image":"mp:external/x","large_text":"lt"},"status_display_type":1,"created_at":5}"#;
+    let thread_ns = || {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `t` is a valid timespec to write to.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+    };
+    for (name, first) in [("spotify", None), ("spotify + custom status + game", Some(beside))] {
+        let presences = harmy::app::presence::Presences::default();
+        presences.insert_raw(UserId(FIRST), presence(FIRST, "online", first));
+        let mut rounds: Vec<f64> = (0..9)
+            .map(|_| {
+                let start = thread_ns();
+                for _ in 0..20_000 {
+                    std::hint::black_box(presences.view(UserId(FIRST)));
+                }
+                (thread_ns() - start) / 20_000.0
+            })
+            .collect();
+        rounds.sort_by(f64::total_cmp);
+        println!("render {name}: best {:.0} ns, median {:.0} ns CPU per view (both shapes)", rounds[0], rounds[4]);
+    }
 }
 
 /// A fresh database in `dir`, and the defaults serving it on 127.0.0.1:0 with the
@@ -125,11 +160,11 @@ async fn harmy_server() -> anyhow::Result<(Arc<App>, SocketAddr, tempfile::TempD
     for i in 0..*USERS {
         app.presences.insert_raw(UserId(FIRST + i), presence(FIRST + i, "online", None));
     }
-    // Every user's extras read once, as a server that has served them all has them:
+    // Every user's stored state read once, as a server that has served them all has them:
     // for measuring the fan-out alone.
     if std::env::var_os("BENCH_WARM_EXTRAS").is_some() {
         for i in 0..*USERS {
-            app.reads.extras(UserId(FIRST + i)).await?;
+            app.reads.stored(UserId(FIRST + i)).await?;
         }
     }
     // A live guild: `BENCH_UPDATES_PER_SEC` presence updates per second of other users
@@ -386,7 +421,7 @@ async fn bulk(addr: SocketAddr) -> anyhow::Result<()> {
     for (shape, path) in
         [("native", format!("/users?ids={}", ids.join(","))), ("lanyard", format!("/v1/users?ids={}", ids.join(",")))]
     {
-        let (_, bulk_body) = fetch_full(addr, &path, &[]).await?; // reads every user's extras once
+        let (_, bulk_body) = fetch_full(addr, &path, &[]).await?; // reads every user's stored state once
         let parsed: serde_json::Value = serde_json::from_slice(&bulk_body)?;
         let users = if shape == "lanyard" { &parsed["data"] } else { &parsed };
         anyhow::ensure!(
@@ -462,6 +497,18 @@ async fn kv(app: &App, addr: SocketAddr) -> anyhow::Result<()> {
         "KV writes, one valid token     : {:>8.0} /s  p99 {:>7.2} ms (target >= 2000/s)",
         writes.rps, writes.p99_ms
     );
+    // The same writer with a key imported from Lanyard (`harmy migrate --from-lanyard`).
+    let imported = UserId(FIRST + 8);
+    let key = "lnyd_0123456789abcdef0123456789abcdef";
+    let record = harmy::app::lanyard::Record { user: imported, kv: Vec::new(), key: Some(key.into()), last_seen: None };
+    app.import_lanyard(vec![record], false, false).await?;
+    std::fs::write(
+        &script,
+        format!("wrk.method = \"PUT\"\nwrk.body = \"sunny\"\nwrk.headers[\"Authorization\"] = \"{key}\"\n"),
+    )?;
+    fetch(addr, &format!("/user/{imported}/kv"), &[("authorization", key)]).await?;
+    let writes = wrk(&format!("http://{addr}/user/{imported}/kv/mood"), &["-s", script.to_str().unwrap()]).await?;
+    println!("KV writes, one imported lnyd_ key: {:>6.0} /s  p99 {:>7.2} ms", writes.rps, writes.p99_ms);
 
     let read_url = format!("http://{addr}/user/{}", FIRST + 1);
     let quiet = wrk(&read_url, &[]).await?;

@@ -105,7 +105,7 @@ fn now_ns() -> u128 {
 /// alternating order, then the medians and the median of the rounds' p99 ratios.
 pub async fn run(app: &App, addr: SocketAddr, scenario: Scenario) -> anyhow::Result<()> {
     if scenario == Scenario::Spread {
-        measure(Target::Harmy(app, addr), scenario).await?;
+        measure(Server::Harmy(app, addr), scenario).await?;
         return Ok(());
     }
     // The bare server sends harmy's bytes: the pushed object is `GET /v1/users/:id`'s `data`.
@@ -120,11 +120,11 @@ pub async fn run(app: &App, addr: SocketAddr, scenario: Scenario) -> anyhow::Res
     let mut results: Vec<(Measured, Measured)> = Vec::with_capacity(rounds);
     for round in 1..=rounds {
         let (b, h) = if round % 2 == 1 {
-            let b = measure(Target::Bare(&bare), scenario).await?;
-            (b, measure(Target::Harmy(app, addr), scenario).await?)
+            let b = measure(Server::Bare(&bare), scenario).await?;
+            (b, measure(Server::Harmy(app, addr), scenario).await?)
         } else {
-            let h = measure(Target::Harmy(app, addr), scenario).await?;
-            (measure(Target::Bare(&bare), scenario).await?, h)
+            let h = measure(Server::Harmy(app, addr), scenario).await?;
+            (measure(Server::Bare(&bare), scenario).await?, h)
         };
         println!(
             "round {round}: bare p50 {:.1} ms p99 {:.1} ms, CPU/update {:.1} ms | harmy p50 {:.1} ms p99 {:.1} ms, \
@@ -172,7 +172,7 @@ pub async fn run(app: &App, addr: SocketAddr, scenario: Scenario) -> anyhow::Res
 
 /// Which server a run measures.
 #[derive(Clone, Copy)]
-enum Target<'a> {
+enum Server<'a> {
     Harmy(&'a App, SocketAddr),
     Bare(&'a Bare),
 }
@@ -196,10 +196,10 @@ impl Measured {
 }
 
 /// One run: starts the clients against the target, then makes the updates.
-async fn measure(target: Target<'_>, scenario: Scenario) -> anyhow::Result<Measured> {
+async fn measure(target: Server<'_>, scenario: Scenario) -> anyhow::Result<Measured> {
     let (name, addr) = match target {
-        Target::Harmy(_, addr) => ("harmy", addr),
-        Target::Bare(bare) => {
+        Server::Harmy(_, addr) => ("harmy", addr),
+        Server::Bare(bare) => {
             bare.reset();
             ("bare", bare.addr)
         }
@@ -232,11 +232,11 @@ async fn measure(target: Target<'_>, scenario: Scenario) -> anyhow::Result<Measu
         // the bare server's object carries it as its first key.
         let sent = now_ns();
         match target {
-            Target::Harmy(app, _) => {
+            Server::Harmy(app, _) => {
                 let stamp = format!(r#"{{"bench_sent_ns":{sent},"name":"bench","type":0}}"#);
                 app.presences.insert_raw(UserId(user), super::presence(user, "dnd", Some(&stamp)));
             }
-            Target::Bare(bare) => {
+            Server::Bare(bare) => {
                 let first = format!(r#"{{"bench_sent_ns":{sent},"#);
                 bare.update(&[first.as_bytes(), &bare.data[1..]].concat());
             }
@@ -274,7 +274,7 @@ async fn measure(target: Target<'_>, scenario: Scenario) -> anyhow::Result<Measu
     child.wait()?;
     // The bare server's sockets are closed now, not at its next run: the process has room
     // for 20 000 files, and harmy's 10 000 sessions need theirs.
-    if let Target::Bare(bare) = target {
+    if let Server::Bare(bare) = target {
         bare.reset();
     }
     // The sessions of this run close (in both servers) before the next run connects.

@@ -5,6 +5,7 @@
 pub(crate) mod client;
 mod github;
 mod kv;
+mod lanyard;
 pub(crate) mod server;
 mod token;
 mod user;
@@ -19,19 +20,56 @@ use crate::ids::UserId;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    KvSet { user: UserId, key: String, value: String },
-    KvGet { user: UserId, key: Option<String> },
-    KvDel { user: UserId, key: String },
-    KvList { user: UserId },
-    TokenRotate { user: UserId },
-    TokenRevoke { user: UserId },
-    GithubLink { user: UserId, login: String },
-    GithubUnlink { user: UserId },
-    GithubRefresh { user: Option<UserId> },
-    UserShow { user: UserId },
-    UserHide { user: UserId },
-    UserForget { user: UserId },
-    UserExport { user: UserId },
+    KvSet {
+        user: UserId,
+        key: String,
+        value: String,
+    },
+    KvGet {
+        user: UserId,
+        key: Option<String>,
+    },
+    KvDel {
+        user: UserId,
+        key: String,
+    },
+    KvList {
+        user: UserId,
+    },
+    TokenRotate {
+        user: UserId,
+    },
+    TokenRevoke {
+        user: UserId,
+    },
+    GithubLink {
+        user: UserId,
+        login: String,
+    },
+    GithubUnlink {
+        user: UserId,
+    },
+    GithubRefresh {
+        user: Option<UserId>,
+    },
+    UserShow {
+        user: UserId,
+    },
+    UserHide {
+        user: UserId,
+    },
+    UserForget {
+        user: UserId,
+    },
+    UserExport {
+        user: UserId,
+    },
+    /// One batch of `harmy migrate --from-lanyard`; the output is the batch's report as JSON.
+    LanyardImport {
+        records: Vec<crate::app::lanyard::Record>,
+        overwrite: bool,
+        dry_run: bool,
+    },
 }
 
 /// The answer: what to print on stdout, or the error line.
@@ -59,5 +97,8 @@ pub async fn execute(app: &App, request: Request) -> Result<String> {
         Request::UserHide { user } => user::hide(app, user).await,
         Request::UserForget { user } => user::forget(app, user).await,
         Request::UserExport { user } => user::export(app, user).await,
+        Request::LanyardImport { records, overwrite, dry_run } => {
+            lanyard::import(app, records, overwrite, dry_run).await
+        }
     }
 }

@@ -14,8 +14,10 @@ use tokio::net::{UnixListener, UnixStream};
 use super::{Reply, Request};
 use crate::app::App;
 
-/// A request line longer than this is refused (a 10 000-character value fits many times over).
-const MAX_REQUEST: u64 = 1 << 20;
+/// A request line longer than this is refused: a 10 000-character value fits many
+/// times over, and so does a batch of `migrate --from-lanyard` (whose reader sends
+/// batches of at most `cli::lanyard::BATCH_BYTES`, or one user alone).
+pub(crate) const MAX_REQUEST: u64 = 16 << 20;
 
 /// The socket file `bind` created, so that shutdown removes it only while the
 /// path still names that file.
@@ -149,6 +151,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::UserHide { .. } => "user_hide",
         Request::UserForget { .. } => "user_forget",
         Request::UserExport { .. } => "user_export",
+        Request::LanyardImport { .. } => "lanyard_import",
     }
 }
 

@@ -10,7 +10,8 @@
 //! * [`reads`]: the read path, every cache between that state and the bodies
 //!   the API serves.
 //! * [`writes`]: the write path of the stored public state (KV, GitHub): group
-//!   commit, extras refreshed, change marked.
+//!   commit, stored state refreshed, change marked.
+//! * [`lanyard`]: a Lanyard instance's KV, keys and last seen brought in.
 //! * [`privacy`]: who is served (`.show` / `.hide`) and last seen; the
 //!   presence service asks it through its `Ledger`.
 //! * `forget` and the export ([`App::forget`], [`App::export`]) ask every
@@ -22,6 +23,7 @@ pub(crate) mod changes;
 pub mod github;
 pub(crate) mod health;
 pub mod kv;
+pub mod lanyard;
 pub mod presence;
 pub mod privacy;
 pub mod reads;
@@ -41,7 +43,7 @@ use self::kv::Kv;
 use self::presence::Presences;
 use self::privacy::export::Export;
 use self::privacy::{Forgotten, Privacy};
-use self::reads::{Extras, Reads};
+use self::reads::{Reads, Stored};
 use self::tokens::Tokens;
 use self::writes::Writes;
 use crate::config::Config;
@@ -69,6 +71,8 @@ pub struct App {
     pub privacy: Privacy,
     /// The gateway's session and counters.
     pub gateway: GatewayHealth,
+    /// The write path of the stored public state (for writes that span services: an import).
+    writes: Arc<Writes>,
 }
 
 impl App {
@@ -90,7 +94,7 @@ impl App {
             Ok(users)
         })?;
         let load = Box::new(|txn: &_, user| {
-            Ok(Extras { kv: kv::data::rendered(txn, user)?.into(), github: github::data::rendered(txn, user)?.into() })
+            Ok(Stored { kv: kv::data::rendered(txn, user)?, github: github::data::rendered(txn, user)? })
         });
         let reads = Arc::new(Reads::new(presences.clone(), changes.clone(), store.clone(), load, stored));
         let writes = Arc::new(Writes::new(store.clone(), reads.clone(), changes.clone()));
@@ -98,8 +102,9 @@ impl App {
             kv: Kv::new(config.kv.into(), store.clone(), writes.clone()),
             tokens: Tokens::new(store.clone()),
             github: Arc::new(Github::new(&config.github, store.clone(), writes.clone())),
-            privacy: Privacy::new(store.clone(), ledger, presences.clone(), writes, changes.clone()),
+            privacy: Privacy::new(store.clone(), ledger, presences.clone(), writes.clone(), changes.clone()),
             gateway: GatewayHealth::new(source),
+            writes,
             config,
             store,
             changes,

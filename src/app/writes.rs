@@ -1,6 +1,6 @@
 //! The write path of a user's stored public state (KV pairs, the GitHub
 //! profile). Every such write runs in the group commit (`store::group`), and
-//! inside it, one write at a time, the user's extras are refreshed in the read
+//! inside it, one write at a time, the user's stored state are refreshed in the read
 //! path from the committed state (so two writes of one user can never leave the
 //! older render behind). Once the group is durable, the change is marked for
 //! subscribers and readers, and only then is the writer answered.
@@ -43,10 +43,28 @@ impl Writes {
         user: UserId,
         write: impl FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.run_many(vec![user], write).await
+    }
+
+    /// Like [`Writes::run`], for one transaction that writes several users' state
+    /// (an import's batch): all of it lands, or none.
+    pub async fn run_many<T: Send + 'static>(
+        &self,
+        users: Vec<UserId>,
+        write: impl FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let reads = self.reads.clone();
         let (sender, outcome) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |batch: &Batch<'_>| {
-            let done = batch.write(write).and_then(|value| Ok((value, reads.refresh_extras(batch, user)?)));
+            let done = batch.write(write).and_then(|value| {
+                let mut changed = Vec::new();
+                for user in users {
+                    if reads.refresh_stored(batch, user)? {
+                        changed.push(user);
+                    }
+                }
+                Ok((value, changed))
+            });
             Box::new(move |persisted| {
                 let _ = sender.send(persisted.map_err(Error::from).and(done));
             })
@@ -56,7 +74,7 @@ impl Writes {
             .await
             .map_err(|e| Error::Internal(format!("store task: {e}")))?;
         let (value, changed) = outcome.await.map_err(|_| Error::Internal("a store write was lost".into()))??;
-        if changed {
+        for user in changed {
             self.changes.mark(user);
         }
         Ok(value)

@@ -139,7 +139,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn definitions_match_the_spec_names() {
+    fn definitions_match_the_documented_names() {
         let json = serde_json::to_value(definitions(KvLimits::default())).unwrap();
         let names: Vec<&str> = json.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["kv", "token", "github", "privacy", "forget", "export"]);

@@ -1,6 +1,6 @@
 //! Advance widths of DejaVu Sans and DejaVu Sans Bold, in font units, for the
-//! characters the card measures (`text.rs`). Generated from the fonts of
-//! Debian's fonts-dejavu-core by `HARMY_WRITE_FONT_TABLE=1 cargo test --lib
+//! characters the card measures (`text.rs`). Generated from the fonts in
+//! `tests/fonts` (Debian's fonts-dejavu-core) by `HARMY_WRITE_FONT_TABLE=1 cargo test --lib
 //! card::text`, and checked against them by that test.
 
 /// Font units per em.

@@ -64,14 +64,14 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    ready: HashMap<Arc<str>, Entry>,
+    ready: HashMap<Arc<str>, CachedImage>,
     pending: HashMap<Arc<str>, watch::Receiver<Option<Fetched>>>,
     bytes: usize,
     /// A use counter: an entry's `used` is the value at its last use.
     tick: u64,
 }
 
-struct Entry {
+struct CachedImage {
     image: Fetched,
     expires: Instant,
     used: u64,
@@ -164,7 +164,8 @@ impl Inner {
             let ttl = if fetched.is_some() { IMAGE_TTL } else { FAILURE_TTL };
             if size <= self.budget {
                 state.tick += 1;
-                let entry = Entry { image: fetched.clone(), expires: Instant::now() + ttl, used: state.tick, size };
+                let entry =
+                    CachedImage { image: fetched.clone(), expires: Instant::now() + ttl, used: state.tick, size };
                 if let Some(old) = state.ready.insert(url, entry) {
                     state.bytes -= old.size;
                 }
@@ -275,7 +276,7 @@ mod tests {
 
     fn insert(state: &mut State, url: &str, size: usize, expires: Instant) {
         state.tick += 1;
-        let entry = Entry { image: None, expires, used: state.tick, size };
+        let entry = CachedImage { image: None, expires, used: state.tick, size };
         state.ready.insert(url.into(), entry);
         state.bytes += size;
     }

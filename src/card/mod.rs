@@ -31,7 +31,7 @@ use self::images::{Fetched, Images};
 use self::links::Links;
 use self::params::{Params, QueryError};
 use self::rendered::{Key, Rendered};
-use self::subject::{Shown, Subject};
+use self::subject::{Featured, Subject};
 use crate::app::App;
 use crate::app::presence::RawPresence;
 use crate::config::CardConfig;
@@ -80,10 +80,10 @@ impl Pictures {
 fn wanted(subject: &Subject<'_>, params: &Params) -> [Option<String>; 6] {
     let profile = !params.hide_profile;
     let custom = subject.custom.as_ref().filter(|_| profile && !params.hide_status);
-    let (large, small, art) = match &subject.shown {
-        Shown::Game(game) => (game.large_image.clone(), game.small_image.clone(), None),
-        Shown::Spotify(spotify) => (None, None, spotify.art.clone()),
-        Shown::Idle => (None, None, None),
+    let (large, small, art) = match &subject.featured {
+        Featured::Game(game) => (game.large_image.clone(), game.small_image.clone(), None),
+        Featured::Spotify(spotify) => (None, None, spotify.art.clone()),
+        Featured::Idle => (None, None, None),
     };
     let activity = !matches!(params.hide_activity, params::HideActivity::Always) || params.hide_profile;
     [
@@ -143,25 +143,8 @@ impl Cards {
         &self.rendered
     }
 
-    /// A user's card for a query string, if it can be had without waiting: kept, or
-    /// renderable from images already cached. `None` when images must be fetched.
-    pub fn now(&self, app: &App, user: UserId, query: &str, at: SystemTime) -> Option<Result<Card, QueryError>> {
-        let job = match self.begin(app, user, query, at) {
-            Ok(Begun::Done(card)) => return Some(Ok(card)),
-            Ok(Begun::Render(job)) => job,
-            Err(e) => return Some(Err(e)),
-        };
-        let subject = Subject::read(user.0, &job.raw, &job.params, &self.links);
-        let mut pictures = Pictures::default();
-        for (slot, url) in pictures.slots_mut().into_iter().zip(wanted(&subject, &job.params)) {
-            if let Some(url) = url {
-                *slot = self.images.peek(&url)?;
-            }
-        }
-        Some(Ok(self.finish(&job, &subject, &pictures, query)))
-    }
-
-    /// A user's card for a query string, fetching the images it needs.
+    /// A user's card for a query string: kept, or rendered with the images it
+    /// needs (from the cache, else fetched).
     pub async fn card(&self, app: &App, user: UserId, query: &str, at: SystemTime) -> Result<Card, QueryError> {
         let job = match self.begin(app, user, query, at)? {
             Begun::Done(card) => return Ok(card),
@@ -229,18 +212,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_card_waits_for_its_images_once_then_is_answered_at_once() {
+    async fn a_card_fetches_its_images_once_then_is_kept() {
         let (_dir, app) = App::temporary(Config::default());
         let (cards, user, at) = (cards(), UserId(5), SystemTime::now());
         app.presences.insert_raw(user, presence(Status::Online, "[]"));
-        assert!(cards.now(&app, user, "", at).is_none(), "the avatar is not known yet");
         let card = cards.card(&app, user, "", at).await.unwrap();
         assert!(card.found && std::str::from_utf8(&card.svg).unwrap().contains("avatar placeholder"));
-        let again = cards.now(&app, user, "", at).expect("kept").unwrap();
+        assert_eq!(cards.rendered().bytes(), card.svg.len() + 160, "kept");
+        let again = cards.card(&app, user, "", at).await.unwrap();
         assert_eq!((again.svg, again.etag), (card.svg.clone(), card.etag.clone()));
-        let light = cards.now(&app, user, "theme=light", at).expect("the failure is remembered: no waiting").unwrap();
+        let light = cards.card(&app, user, "theme=light", at).await.unwrap();
         assert_ne!(light.etag, card.etag);
-        assert_eq!(cards.images().fetches(), 1);
+        assert_eq!(cards.images().fetches(), 1, "the failure is remembered");
     }
 
     #[tokio::test]
@@ -251,12 +234,12 @@ mod tests {
         app.presences.insert_raw(user, presence(Status::Online, "[]"));
         let first = cards.card(&app, user, "", at).await.unwrap();
         app.presences.insert_raw_unmarked(user, presence(Status::Dnd, "[]"));
-        let unmarked = cards.now(&app, user, "", at).unwrap().unwrap();
+        let unmarked = cards.card(&app, user, "", at).await.unwrap();
         assert_eq!(unmarked.etag, first.etag, "until the change is marked, the kept card is served");
         app.changes.mark(user);
-        let changed = cards.now(&app, user, "", at).unwrap().unwrap();
+        let changed = cards.card(&app, user, "", at).await.unwrap();
         assert!(std::str::from_utf8(&changed.svg).unwrap().contains(svg::status_colour(Status::Dnd)));
-        let later = cards.now(&app, user, "", at + std::time::Duration::from_secs(60)).unwrap().unwrap();
+        let later = cards.card(&app, user, "", at + std::time::Duration::from_secs(60)).await.unwrap();
         assert_eq!(later.etag, changed.etag, "nothing on this card moves with time");
         assert_eq!(cards.rendered().bytes(), later.svg.len() + 160, "the past minute's cards are gone");
     }
@@ -265,10 +248,10 @@ mod tests {
     async fn an_unknown_user_and_a_bad_query() {
         let (_dir, app) = App::temporary(Config::default());
         let cards = cards();
-        let card = cards.now(&app, UserId(6), "", SystemTime::now()).unwrap().unwrap();
+        let card = cards.card(&app, UserId(6), "", SystemTime::now()).await.unwrap();
         assert!(!card.found);
         assert!(std::str::from_utf8(&card.svg).unwrap().contains("User not monitored"));
-        let bad = cards.now(&app, UserId(6), "theme=blue", SystemTime::now()).unwrap().unwrap_err();
+        let bad = cards.card(&app, UserId(6), "theme=blue", SystemTime::now()).await.unwrap_err();
         assert!(bad.0.contains("`theme`"));
     }
 

@@ -37,10 +37,7 @@ pub struct Card {
 impl Card {
     /// A card of these bytes, with their ETag.
     pub fn new(svg: String, found: bool) -> Card {
-        let mut h = DefaultHasher::new();
-        svg.hash(&mut h);
-        let etag = HeaderValue::from_str(&format!("\"{:016x}\"", h.finish())).expect("hex is a valid header value");
-        Card { svg: svg.into(), etag, found }
+        Card { etag: crate::etag::of(svg.as_bytes()), svg: svg.into(), found }
     }
 }
 
@@ -65,7 +62,7 @@ impl Key<'_> {
     }
 }
 
-struct Entry {
+struct CachedCard {
     user: u64,
     version: u64,
     query: Box<str>,
@@ -74,7 +71,7 @@ struct Entry {
     used: AtomicU64,
 }
 
-impl Entry {
+impl CachedCard {
     fn size(&self) -> usize {
         self.card.svg.len() + self.query.len() + ENTRY_OVERHEAD
     }
@@ -84,7 +81,7 @@ impl Entry {
 struct State {
     minute: u64,
     /// By key hash; a colliding key is a miss, and its card replaces the entry.
-    cards: HashMap<u64, Entry>,
+    cards: HashMap<u64, CachedCard>,
     bytes: usize,
 }
 
@@ -117,7 +114,7 @@ impl Rendered {
 
     /// Keeps a card made for `key`.
     pub fn insert(&self, key: &Key<'_>, card: &Card) {
-        let entry = Entry {
+        let entry = CachedCard {
             user: key.user,
             version: key.version,
             query: key.query.into(),

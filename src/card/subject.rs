@@ -154,7 +154,7 @@ pub struct Spotify<'a> {
 }
 
 /// What the activity part of the card shows.
-pub enum Shown<'a> {
+pub enum Featured<'a> {
     /// A game or other activity.
     Game(Game<'a>),
     /// Spotify.
@@ -180,7 +180,7 @@ pub struct Subject<'a> {
     /// The custom status.
     pub custom: Option<Custom<'a>>,
     /// The activity part.
-    pub shown: Shown<'a>,
+    pub featured: Featured<'a>,
 }
 
 impl<'a> Subject<'a> {
@@ -208,15 +208,15 @@ impl<'a> Subject<'a> {
             flags: user.public_flags,
             status: raw.status,
             custom,
-            shown: Shown::Idle,
+            featured: Featured::Idle,
         };
-        subject.shown = shown(activities, params, links);
+        subject.featured = featured(activities, params, links);
         subject
     }
 
     /// Whether the activity part has something to show.
     pub fn busy(&self) -> bool {
-        !matches!(self.shown, Shown::Idle)
+        !matches!(self.featured, Featured::Idle)
     }
 }
 
@@ -234,7 +234,7 @@ fn is_spotify(activity: &Activity<'_>) -> bool {
 }
 
 /// The first game or other activity not ignored, else Spotify (unless hidden), else idle.
-fn shown<'a>(activities: Vec<Activity<'a>>, params: &Params, links: &Links) -> Shown<'a> {
+fn featured<'a>(activities: Vec<Activity<'a>>, params: &Params, links: &Links) -> Featured<'a> {
     let ignored = |a: &Activity<'_>| {
         let app = a.application_id.as_ref().map(|id| id.text());
         app.and_then(|id| id.parse::<u64>().ok()).is_some_and(|id| params.ignore_app_ids.contains(&id))
@@ -257,7 +257,7 @@ fn shown<'a>(activities: Vec<Activity<'a>>, params: &Params, links: &Links) -> S
             (Some(state), Some([n, of])) => Some(Cow::Owned(format!("{state} ({n} of {of})"))),
             (state, _) => state,
         };
-        return Shown::Game(Game {
+        return Featured::Game(Game {
             name: a.name,
             details: a.details,
             state,
@@ -271,7 +271,7 @@ fn shown<'a>(activities: Vec<Activity<'a>>, params: &Params, links: &Links) -> S
             let assets = a.assets.as_ref();
             let art = assets.and_then(|x| x.large_image.as_deref()).and_then(|i| links.activity_image(None, i));
             let times = a.timestamps.unwrap_or_default();
-            Shown::Spotify(Spotify {
+            Featured::Spotify(Spotify {
                 album: assets.and_then(|x| x.large_text.clone()),
                 song: a.details,
                 artist: a.state,
@@ -280,7 +280,7 @@ fn shown<'a>(activities: Vec<Activity<'a>>, params: &Params, links: &Links) -> S
                 end: times.end,
             })
         }
-        None => Shown::Idle,
+        None => Featured::Idle,
     }
 }
 
@@ -312,11 +312,11 @@ mod tests {
     #[test]
     fn a_game_comes_before_spotify_and_ignored_apps_are_skipped() {
         let r = raw(r#"{"username":"vaq"}"#, &format!("[{CUSTOM},{SPOTIFY},{GAME}]"));
-        let Shown::Game(game) = read(&r, "").shown else { panic!("the game is shown") };
+        let Featured::Game(game) = read(&r, "").featured else { panic!("the game is shown") };
         assert_eq!((game.name.as_ref(), game.state.as_deref()), ("Minecraft", Some("In a party (2 of 4)")));
         assert_eq!(game.large_image.as_deref(), Some("https://cdn.discordapp.com/app-assets/11/22.png?size=160"));
         assert_eq!(game.small_image.as_deref(), Some("https://media.discordapp.net/external/x"));
-        let Shown::Spotify(s) = read(&r, "ignoreAppId=11").shown else { panic!("then Spotify") };
+        let Featured::Spotify(s) = read(&r, "ignoreAppId=11").featured else { panic!("then Spotify") };
         assert_eq!((s.song.as_deref(), s.album.as_deref()), (Some("BMW"), Some("Himmel")));
         assert_eq!(s.art.as_deref(), Some("https://i.scdn.co/image/abc"));
         assert!(!read(&r, "ignoreAppId=11&hideSpotify=true").busy());

@@ -11,7 +11,7 @@ use std::fmt::Write;
 use super::Pictures;
 use super::badges;
 use super::params::{HideActivity, Params, Theme};
-use super::subject::{Game, Shown, Spotify, Subject};
+use super::subject::{Featured, Game, Spotify, Subject};
 use super::text::{self, Weight};
 use crate::app::presence::Status;
 
@@ -193,11 +193,11 @@ pub fn card(subject: &Subject<'_>, params: &Params, pictures: &Pictures, now: u6
     let mut card = Card { out: String::with_capacity(pictures.bytes() + 4096), colours: Colours::of(params), params };
 
     let mut title = format!("{} is {}", subject.name, status_words(subject.status));
-    match &subject.shown {
-        Shown::Game(game) => {
+    match &subject.featured {
+        Featured::Game(game) => {
             let _ = write!(title, ": {}", game.name);
         }
-        Shown::Spotify(s) => {
+        Featured::Spotify(s) => {
             let _ = write!(
                 title,
                 ": listening to {} by {}",
@@ -205,7 +205,7 @@ pub fn card(subject: &Subject<'_>, params: &Params, pictures: &Pictures, now: u6
                 s.artist.as_deref().unwrap_or("?")
             );
         }
-        Shown::Idle => {}
+        Featured::Idle => {}
     }
     let name_max = name_room(subject, params);
     let clips = [
@@ -232,10 +232,10 @@ pub fn card(subject: &Subject<'_>, params: &Params, pictures: &Pictures, now: u6
                 card.colours.text
             );
         }
-        match &subject.shown {
-            Shown::Game(game) => activity(&mut card, game, pictures, top, now),
-            Shown::Spotify(spotify) => listening(&mut card, spotify, pictures, top, now),
-            Shown::Idle => {
+        match &subject.featured {
+            Featured::Game(game) => activity(&mut card, game, pictures, top, now),
+            Featured::Spotify(spotify) => listening(&mut card, spotify, pictures, top, now),
+            Featured::Idle => {
                 let muted = card.colours.muted;
                 card.out.push_str(r#"<g font-style="italic" text-anchor="middle">"#);
                 card.text(

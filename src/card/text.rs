@@ -146,10 +146,8 @@ mod tests {
     /// The table is the fonts' own: regenerate with `HARMY_WRITE_FONT_TABLE=1`.
     #[test]
     fn the_width_table_matches_dejavu_sans() {
-        let dir = std::path::Path::new("/usr/share/fonts/truetype/dejavu");
-        let load = |name: &str| {
-            std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e} (install Debian's fonts-dejavu-core)"))
-        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fonts");
+        let load = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("tests/fonts/{name}: {e}"));
         let (regular, bold) = (load("DejaVuSans.ttf"), load("DejaVuSans-Bold.ttf"));
         let advances = |data: &[u8]| -> Vec<u16> {
             let face = ttf_parser::Face::parse(data, 0).unwrap();
@@ -184,8 +182,8 @@ mod tests {
         };
         format!(
             "//! Advance widths of DejaVu Sans and DejaVu Sans Bold, in font units, for the\n\
-             //! characters the card measures (`text.rs`). Generated from the fonts of\n\
-             //! Debian's fonts-dejavu-core by `HARMY_WRITE_FONT_TABLE=1 cargo test --lib\n\
+             //! characters the card measures (`text.rs`). Generated from the fonts in\n\
+             //! `tests/fonts` (Debian's fonts-dejavu-core) by `HARMY_WRITE_FONT_TABLE=1 cargo test --lib\n\
              //! card::text`, and checked against them by that test.\n\n\
              /// Font units per em.\n\
              pub const UNITS_PER_EM: u16 = 2048;\n\

@@ -2,10 +2,13 @@
 //! pages and the completions) and the dispatch to one file per command group.
 
 mod bot;
+mod config;
 mod docs;
 mod github;
+mod health;
 mod init;
 mod kv;
+mod lanyard;
 mod migrate;
 mod prompt;
 mod serve;
@@ -16,7 +19,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{self, Loaded};
+use crate::config::Loaded;
 
 pub use docs::generate as generate_docs;
 
@@ -87,8 +90,30 @@ pub enum Command {
     /// Serve or hide a user, forget them, or export what is stored about them.
     #[command(subcommand)]
     User(user::UserCommand),
-    /// Create or upgrade the database schema.
+    /// Create or upgrade the database schema, or bring in a Lanyard instance's data.
+    ///
+    /// Without --from-lanyard: creates the database, or upgrades its schema to this harmy's.
+    ///
+    /// With --from-lanyard URL: reads a Lanyard instance's Redis (read-only, with SCAN) and
+    /// imports each user's KV (`lanyard_kv:<id>` as stored, `lanyard:user_kv:<id>` JSON-decoded;
+    /// where both hold a key, the latter's value), API key (`user_api_key:<id>`, when
+    /// `api_key:<key>` names the user: it keeps working as the user's token) and last seen
+    /// (`lanyard:user_last_seen:<id>`). What breaks harmy's KV limits is reported per user and
+    /// skipped, never truncated; what harmy already has wins unless --overwrite. Prints every
+    /// skip, then what was imported, unchanged and skipped per kind; --dry-run prints the same
+    /// and writes nothing. Stores in batches: a run stopped half-way can be run again.
     Migrate(migrate::MigrateArgs),
+    /// Check the configuration without starting anything.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Ask a running server's /health: exit 0 when it answers 200, 1 otherwise.
+    ///
+    /// For a container's HEALTHCHECK, which has no curl to ask with. The URL is
+    /// http://<http.listen>/health from the configuration (a wildcard address such as
+    /// 0.0.0.0 is asked on loopback), unless --url names one. The answer's body is
+    /// printed; any failure (no answer, a status other than 200, a configuration that
+    /// does not load) exits 1, with the reason on stderr.
+    Health(health::HealthArgs),
     /// Write a first config: ask for the bot token and guild, check the bot, create the database.
     ///
     /// Asks for the bot token (not shown as it is typed) and the guild id, unless
@@ -108,9 +133,10 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::GenerateDocs(args) => return docs::run(args),
         Command::Serve(args) if args.demo => return serve::run_demo(&cli.global, args),
         Command::Init(args) => return init::run(&cli.global, args, flags(&cli)?),
+        Command::Health(args) => return health::run(&cli.global, args, flags(&cli)),
         _ => {}
     }
-    let loaded = config::load_from_env(cli.global.config.clone(), flags(&cli)?)?;
+    let loaded = crate::config::load_from_env(cli.global.config.clone(), flags(&cli)?)?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -122,7 +148,8 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Github(command) => github::run(&loaded, command),
         Command::User(command) => user::run(&loaded, command),
         Command::Migrate(args) => migrate::run(&loaded, args),
-        Command::GenerateDocs(_) | Command::Init(_) => unreachable!("handled above"),
+        Command::Config(command) => config::run(&loaded, command),
+        Command::GenerateDocs(_) | Command::Init(_) | Command::Health(_) => unreachable!("handled above"),
     }
 }
 

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use crate::config::Loaded;
+use crate::store::Store;
 
 /// `harmy serve`
 #[derive(Debug, Args)]
@@ -24,6 +25,10 @@ pub struct ServeArgs {
     /// setting is read; only --listen applies.
     #[arg(long)]
     pub demo: bool,
+    /// Create or upgrade the database first, as `harmy migrate` does: for a container,
+    /// which has no ExecStartPre to run it. Without it, serve refuses a missing or older database.
+    #[arg(long, conflicts_with = "demo")]
+    pub migrate: bool,
 }
 
 const DEMO_HELP: &str = "Without --demo, serve needs a config with the bot token (`harmy init` writes one).";
@@ -35,7 +40,12 @@ impl ServeArgs {
     }
 }
 
-pub fn run(loaded: Loaded, _args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(loaded: Loaded, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.migrate {
+        for step in Store::migrate(&loaded.config.storage.path, false)? {
+            tracing::info!("{step}");
+        }
+    }
     super::runtime()?.block_on(crate::serve::run(loaded))
 }
 

@@ -157,7 +157,7 @@ const CUSTOM: [(&str, &str); 8] = [
 ];
 
 /// The member's status, platform and activities as the guild knows them.
-struct Member {
+struct DemoMember {
     id: u64,
     username: &'static str,
     global_name: &'static str,
@@ -173,7 +173,7 @@ struct Member {
 
 /// The simulated guild.
 pub struct Guild {
-    members: Vec<Member>,
+    members: Vec<DemoMember>,
     rng: SmallRng,
 }
 
@@ -185,7 +185,7 @@ impl Guild {
             .iter()
             .enumerate()
             .map(|(i, &(username, global_name, nick, start))| {
-                let mut m = Member {
+                let mut m = DemoMember {
                     id: FIRST_MEMBER + i as u64,
                     username,
                     global_name,
@@ -313,7 +313,7 @@ impl Guild {
 }
 
 /// A member's presence now.
-fn presence(m: &Member, now_ms: u64) -> Value {
+fn presence(m: &DemoMember, now_ms: u64) -> Value {
     if m.status == "offline" {
         return frames::presence(m.id, "offline", json!({}), vec![]);
     }

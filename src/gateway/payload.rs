@@ -70,7 +70,7 @@ pub struct GuildCreate<'a> {
     pub large: bool,
     /// Members (all of them unless `large`).
     #[serde(default, borrow)]
-    pub members: Vec<Member<'a>>,
+    pub members: Vec<GuildMember<'a>>,
     /// Presences of members who are not offline.
     #[serde(default, borrow)]
     pub presences: Vec<Presence<'a>>,
@@ -90,7 +90,7 @@ pub struct MembersChunk<'a> {
     pub nonce: Option<Cow<'a, str>>,
     /// Members of this chunk.
     #[serde(default, borrow)]
-    pub members: Vec<Member<'a>>,
+    pub members: Vec<GuildMember<'a>>,
     /// Presences of this chunk's members who are not offline.
     #[serde(default, borrow)]
     pub presences: Vec<Presence<'a>>,
@@ -124,7 +124,7 @@ pub struct RateLimitMeta<'a> {
 
 /// A guild member (also GUILD_MEMBER_ADD and GUILD_MEMBER_UPDATE, with `guild_id`).
 #[derive(Deserialize)]
-pub struct Member<'a> {
+pub struct GuildMember<'a> {
     /// The raw user object.
     #[serde(borrow)]
     pub user: &'a RawValue,

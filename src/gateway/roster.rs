@@ -14,7 +14,7 @@ use twilight_model::id::Id;
 
 use super::members::{self, MemberRequests};
 use super::payload::{
-    self, Dispatch, GuildCreate, GuildRef, Member, MemberRemove, MembersChunk, Presence, RateLimited, Ready,
+    self, Dispatch, GuildCreate, GuildMember, GuildRef, MemberRemove, MembersChunk, Presence, RateLimited, Ready,
 };
 use crate::app::App;
 use crate::app::presence::{self, Update};
@@ -60,7 +60,7 @@ impl Roster {
             "GUILD_CREATE" => return Ok(self.guild_create(serde_json::from_str::<Dispatch<GuildCreate>>(frame)?.d)),
             "GUILD_MEMBERS_CHUNK" => self.chunk(serde_json::from_str::<Dispatch<MembersChunk>>(frame)?.d),
             "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" => {
-                let member = serde_json::from_str::<Dispatch<Member>>(frame)?.d;
+                let member = serde_json::from_str::<Dispatch<GuildMember>>(frame)?.d;
                 if let Some(guild) = member.guild_id.filter(|g| self.monitored(g.0)) {
                     self.member(guild.0, self.epoch(guild.0), &member);
                 }
@@ -139,9 +139,9 @@ impl Roster {
         }
     }
 
-    fn member(&self, guild: u64, epoch: u32, member: &Member<'_>) -> Option<u64> {
+    fn member(&self, guild: u64, epoch: u32, member: &GuildMember<'_>) -> Option<u64> {
         let user = payload::user_ref(member.user)?;
-        let member_data = presence::Member { user: member.user.get(), nick: member.nick.as_deref() };
+        let member_data = presence::MemberSeen { user: member.user.get(), nick: member.nick.as_deref() };
         if self.app.presences.upsert_member(user.id, guild, epoch, member_data) {
             tracing::debug!(user = user.id, guild, "member changed");
         }
@@ -154,7 +154,7 @@ impl Roster {
         &self,
         guild: u64,
         epoch: u32,
-        members: &[Member<'_>],
+        members: &[GuildMember<'_>],
         presences: &[Presence<'_>],
         offline_unlisted: bool,
     ) {

@@ -3,25 +3,23 @@
 //! [`MAX_IDS`] users, each `null` when not served.
 //!
 //! Each user's part is taken from the same read path as their single lookup
-//! (`app::reads`: `Reads::get_now` / `get`), so whatever decides whether a user is served
-//! there (monitored, visible) decides it here too, and a cached user costs a
-//! copy of their cached bytes into the one response buffer: no rendering, no
-//! per-id allocation. The ETag is a hash of each user's single-lookup ETag in
-//! order, so it changes exactly when one of the parts does.
+//! (`app::reads`), so whatever decides whether a user is served there
+//! (monitored, visible) decides it here too, and a kept user costs a copy of
+//! their kept JSON into the response: no rendering. The ETag is a hash of each
+//! user's single-lookup ETag in order, so it changes exactly when one of the
+//! parts does.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use http::StatusCode;
-use http::header::{ETAG, HeaderMap, HeaderValue};
+use bytes::Bytes;
+use http::header::HeaderMap;
+use serde::Serialize;
 
+use super::Api;
 use super::error::ApiError;
 use super::response::{self, Reply};
-use super::{Api, presence};
-use crate::app::reads::{Published, Shape};
+use crate::app::reads::{Keep, Published, Shape};
 use crate::error::Error;
 use crate::ids::{InvalidUserId, UserId};
 
@@ -36,11 +34,10 @@ pub struct Ids(Vec<UserId>);
 /// or not (`URLSearchParams` writes `%2C`), in one or several `ids` parameters.
 /// Empty items and spaces around an id are ignored; other parameters too (cache
 /// busters). Duplicates count once.
-pub fn parse_ids(query: Option<&str>) -> Result<Ids, ApiError> {
+pub fn parse_ids(query: &str) -> Result<Ids, ApiError> {
     let mut ids = Vec::new();
     let mut seen = HashSet::new();
-    for pair in query.unwrap_or_default().split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    for (name, value) in crate::query::pairs(query) {
         if *crate::query::decode_bytes(name) != *b"ids" {
             continue;
         }
@@ -65,87 +62,57 @@ pub fn parse_ids(query: Option<&str>) -> Result<Ids, ApiError> {
     Ok(Ids(ids))
 }
 
-/// The parts of a bulk response: each user's composed bodies, `None` for a user not served.
+/// The parts of a bulk response: each user's bodies, `None` for a user not served.
 type Parts = Vec<(UserId, Option<Arc<Published>>)>;
 
-/// A bulk lookup when every part is in memory; `None` when one must be read from
-/// the store first.
-pub fn reply_now(api: &Api, query: Option<&str>, headers: &HeaderMap, shape: Shape) -> Option<Result<Reply, ApiError>> {
-    let ids = match parse_ids(query) {
-        Ok(ids) => ids,
-        Err(e) => return Some(Err(e)),
-    };
-    let mut parts = Vec::with_capacity(ids.0.len());
-    for &user in &ids.0 {
-        match api.app.reads.get_now(user) {
-            Some(composed) => parts.push((user, Some(composed))),
-            // Monitored, with their KV or GitHub profile still to read.
-            None if api.app.presences.contains(user) => return None,
-            None => parts.push((user, None)),
-        }
-    }
-    Some(Ok(reply_with(&parts, headers, shape)))
-}
-
-/// A bulk lookup, reading from the store what it must (one user after the other:
-/// a lookup holds at most one blocking-pool thread).
-pub async fn reply(api: &Api, query: Option<&str>, headers: &HeaderMap, shape: Shape) -> Result<Reply, ApiError> {
+/// A bulk lookup (users read one after the other: one that must be read from
+/// the store holds at most one blocking-pool thread).
+pub async fn reply(api: &Api, query: &str, headers: &HeaderMap, shape: Shape) -> Result<Reply, ApiError> {
     let ids = parse_ids(query)?;
     let mut parts = Vec::with_capacity(ids.0.len());
     for &user in &ids.0 {
-        parts.push((user, api.app.reads.get(user).await?));
+        parts.push((user, api.app.reads.get(user, Keep::Bodies).await?));
     }
-    Ok(reply_with(&parts, headers, shape))
+    // Tagged from the ids and the parts' own tags: a 304 costs no body.
+    let ids: Vec<[u8; 8]> = parts.iter().map(|(user, _)| user.0.to_le_bytes()).collect();
+    let tags = parts.iter().map(|(_, published)| published.as_ref().map_or(&b""[..], |p| p.part(shape).1.as_bytes()));
+    let shape_tag = [u8::from(shape == Shape::Lanyard)];
+    let etag = crate::etag::of_parts(
+        std::iter::once(&shape_tag[..]).chain(ids.iter().zip(tags).flat_map(|(id, tag)| [&id[..], tag])),
+    );
+    if crate::etag::matches(headers, &etag) {
+        return Ok(response::tagged(headers, response::JSON, Bytes::new(), etag));
+    }
+    let users = Users { parts: &parts, shape };
+    let body = match shape {
+        Shape::Native => serde_json::to_vec(&users),
+        Shape::Lanyard => serde_json::to_vec(&Envelope { success: true, data: users }),
+    };
+    let body = body.map_err(|e| ApiError::internal(&e))?;
+    Ok(response::tagged(headers, response::JSON, body, etag))
 }
 
-fn reply_with(parts: &Parts, headers: &HeaderMap, shape: Shape) -> Reply {
-    let etag = etag(parts, shape);
-    if presence::not_modified(headers, &etag) {
-        let mut reply = response::empty(StatusCode::NOT_MODIFIED);
-        reply.headers_mut().insert(ETAG, etag);
-        return reply;
-    }
-    let mut reply = response::json(StatusCode::OK, body(parts, shape));
-    reply.headers_mut().insert(ETAG, etag);
-    reply
+/// `{"<id>":<document>|null,…}`
+struct Users<'a> {
+    parts: &'a Parts,
+    shape: Shape,
 }
 
-/// `{"<id>":<document>|null,…}`, in Lanyard's envelope for the Lanyard shape.
-fn body(parts: &Parts, shape: Shape) -> Bytes {
-    const PREFIX: &[u8] = b"{\"success\":true,\"data\":";
-    let size: usize = parts.iter().map(|(_, c)| 26 + c.as_ref().map_or(4, |c| c.part(shape).0.len())).sum();
-    let mut out = BytesMut::with_capacity(size + PREFIX.len() + 3);
-    if shape == Shape::Lanyard {
-        out.put_slice(PREFIX);
+impl Serialize for Users<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.parts
+                .iter()
+                .map(|(user, published)| (user.0, published.as_ref().map(|published| published.part(self.shape).0))),
+        )
     }
-    out.put_u8(b'{');
-    for (i, (user, composed)) in parts.iter().enumerate() {
-        if i > 0 {
-            out.put_u8(b',');
-        }
-        // Writing into the buffer itself: no allocation per id.
-        let _ = write!(out, "\"{}\":", user.0);
-        match composed {
-            Some(composed) => out.put_slice(composed.part(shape).0),
-            None => out.put_slice(b"null"),
-        }
-    }
-    out.put_u8(b'}');
-    if shape == Shape::Lanyard {
-        out.put_u8(b'}');
-    }
-    out.freeze()
 }
 
-/// A strong ETag of the response: the ids in order and each part's own ETag.
-fn etag(parts: &Parts, shape: Shape) -> HeaderValue {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (shape == Shape::Lanyard).hash(&mut h);
-    for (user, composed) in parts {
-        user.0.hash(&mut h);
-        composed.as_ref().map(|c| c.part(shape).1.as_bytes()).hash(&mut h);
-    }
-    HeaderValue::from_str(&format!("\"{:016x}\"", h.finish())).expect("hex is a valid header value")
+/// Lanyard's envelope.
+#[derive(Serialize)]
+struct Envelope<T> {
+    success: bool,
+    data: T,
 }
 
 #[cfg(test)]
@@ -153,7 +120,7 @@ mod tests {
     use super::*;
 
     fn ids(query: &str) -> Result<Vec<u64>, (u16, &'static str)> {
-        parse_ids(Some(query)).map(|ids| ids.0.iter().map(|id| id.0).collect()).map_err(|e| (e.status.as_u16(), e.code))
+        parse_ids(query).map(|ids| ids.0.iter().map(|id| id.0).collect()).map_err(|e| (e.status.as_u16(), e.code))
     }
 
     #[test]
@@ -170,7 +137,6 @@ mod tests {
         for query in ["", "ids=", "ids=,,", "id=1", "idsx=1"] {
             assert_eq!(ids(query), Err((400, "invalid_query")), "{query:?}");
         }
-        assert!(parse_ids(None).is_err());
     }
 
     #[test]

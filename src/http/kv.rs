@@ -16,7 +16,7 @@ use crate::ids::InvalidUserId;
 /// Largest request body read (`413 body_too_large` past it; docs/API.md).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-type Target = Result<Who, InvalidUserId>;
+type PathUser = Result<Who, InvalidUserId>;
 
 /// Reads a request body of at most `BODY_LIMIT` bytes, within the header timeout
 /// (which covers only the head: without this, a client trickling a body would
@@ -27,9 +27,11 @@ pub async fn read_body(api: &Api, headers: &HeaderMap, body: Incoming) -> Result
         return Err(ApiError::body_too_large(BODY_LIMIT));
     }
     let collect = Limited::new(body, BODY_LIMIT).collect();
-    let collected = match api.conns.header_timeout() {
-        Some(limit) => tokio::time::timeout(limit, collect).await.map_err(|_| ApiError::body_timeout(limit))?,
-        None => collect.await,
+    let limit = api.app.config().http.header_timeout;
+    let collected = if limit.is_zero() {
+        collect.await
+    } else {
+        tokio::time::timeout(limit, collect).await.map_err(|_| ApiError::body_timeout(limit))?
     };
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),
@@ -39,7 +41,7 @@ pub async fn read_body(api: &Api, headers: &HeaderMap, body: Incoming) -> Result
 }
 
 /// `GET /user/:id/kv`
-pub async fn all(api: &Api, who: &Target, headers: &HeaderMap) -> Result<Reply, ApiError> {
+pub async fn all(api: &Api, who: &PathUser, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
     let pairs = api.app.kv.all(user).await?;
     let body = serde_json::to_vec(&pairs).map_err(|e| ApiError::internal(&e))?;
@@ -47,7 +49,7 @@ pub async fn all(api: &Api, who: &Target, headers: &HeaderMap) -> Result<Reply, 
 }
 
 /// `GET /user/:id/kv/:key`
-pub async fn one(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
+pub async fn one(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
     let value = api.app.kv.get(user, key.to_string()).await?;
     let body =
@@ -56,7 +58,7 @@ pub async fn one(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Res
 }
 
 /// `PUT …/kv/:key`: the body is the value.
-pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
+pub async fn put(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
     api.app.kv.admit_write(user)?;
     let body = read_body(api, headers, body).await?;
@@ -66,7 +68,7 @@ pub async fn put(api: &Api, who: &Target, key: &str, headers: &HeaderMap, body: 
 }
 
 /// `PATCH …/kv`: the body is a JSON object of string values, merged in.
-pub async fn patch(api: &Api, who: &Target, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
+pub async fn patch(api: &Api, who: &PathUser, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
     api.app.kv.admit_write(user)?;
     let body = read_body(api, headers, body).await?;
@@ -95,7 +97,7 @@ pub(crate) fn patch_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError
 }
 
 /// `DELETE …/kv/:key`: 204 whether or not the key existed.
-pub async fn delete(api: &Api, who: &Target, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
+pub async fn delete(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
     api.app.kv.admit_write(user)?;
     api.app.kv.del(user, key.to_string()).await?;

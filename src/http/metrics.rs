@@ -50,8 +50,19 @@ pub struct Metrics {
     pub sessions: AtomicI64,
     /// WebSocket sessions opened since start.
     pub sessions_opened: AtomicU64,
-    /// Requests refused with 429.
+    /// Requests refused with 429 (and connections over an address's share).
     pub rate_limited: AtomicU64,
+    /// Open HTTP connections.
+    connections: AtomicUsize,
+}
+
+/// An open HTTP connection, counted until dropped.
+pub struct Connection<'a>(&'a AtomicUsize);
+
+impl Drop for Connection<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for Metrics {
@@ -61,6 +72,7 @@ impl Default for Metrics {
             sessions: AtomicI64::new(0),
             sessions_opened: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            connections: AtomicUsize::new(0),
         }
     }
 }
@@ -88,6 +100,17 @@ pub struct Outside {
 }
 
 impl Metrics {
+    /// Counts an open HTTP connection until the guard drops.
+    pub fn connection(&self) -> Connection<'_> {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Connection(&self.connections)
+    }
+
+    /// Open HTTP connections (WebSockets included until upgraded).
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
     /// Counts one finished request.
     pub fn observe(&self, route: usize, status: u16, took: Duration) {
         let stripe = &self.stripes[stripe()];

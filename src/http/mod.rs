@@ -1,11 +1,11 @@
 //! The HTTP and WebSocket API (docs/API.md): hyper 1 over HTTP/1.1, an adapter
 //! over `App` like every other part.
 //!
-//! * `server` — accept loop, connection cap, graceful drain; `conns` — the
-//!   open connections, watched for the header timeout and told to shut down.
-//! * `router` — path → route → handler, and the steps every request takes
-//!   (rate limit, preflight, `RateLimit-*` and CORS headers, metrics); what
-//!   needs no waiting is answered at once, the rest in a future.
+//! * `server` — accept loop, connection caps (`per_ip`), hyper's header
+//!   timeout and graceful drain.
+//! * `router` — path → route → handler (one `async fn` per route), and the
+//!   steps every request takes (rate limit, preflight, `RateLimit-*` and CORS
+//!   headers, metrics).
 //! * Route groups: `presence` (presence reads, native and Lanyard), `bulk`
 //!   (many users in one read), `openapi` (the API's own description), `kv`,
 //!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`),
@@ -18,7 +18,6 @@ mod accept;
 mod auth;
 mod bulk;
 mod card;
-mod conns;
 mod cors;
 mod error;
 pub(crate) mod kv;
@@ -26,6 +25,7 @@ mod metrics;
 mod openapi;
 mod page;
 pub(crate) mod peer;
+mod per_ip;
 mod presence;
 pub mod ratelimit;
 mod response;
@@ -64,13 +64,13 @@ pub struct Api {
     /// The web page and its assets.
     page: page::Page,
     hub: Arc<socket::hub::Hub>,
+    /// Connections open per peer address (`http.max_connections_per_ip`).
+    connections_per_ip: Arc<per_ip::PerIp>,
     /// Sockets open per client address (`socket.max_per_ip`).
-    sockets_per_ip: Arc<socket::per_ip::PerIp>,
+    sockets_per_ip: Arc<per_ip::PerIp>,
     cors: cors::Cors,
     trusted_proxies: Vec<ipnet::IpNet>,
     metrics_on_api: bool,
-    /// The open connections: header timeout and graceful shutdown.
-    conns: conns::Conns,
     max_connections: usize,
     /// Cancelled on shutdown: sockets close with 1001, connections drain.
     stop: CancellationToken,
@@ -86,12 +86,12 @@ impl Api {
             metrics: metrics::Metrics::default(),
             page: page::Page::new(&app),
             hub: Arc::new(socket::hub::Hub::new(&config.socket)),
-            sockets_per_ip: socket::per_ip::PerIp::new(config.socket.max_per_ip),
+            connections_per_ip: per_ip::PerIp::new(config.http.max_connections_per_ip),
+            sockets_per_ip: per_ip::PerIp::new(config.socket.max_per_ip),
             cards: crate::card::Cards::new(&config.card),
             cors: cors::Cors::new(&config.http.cors_origins),
             trusted_proxies: config.http.trusted_proxies.clone(),
             metrics_on_api,
-            conns: conns::Conns::new(config.http.header_timeout),
             max_connections: config.http.max_connections.max(1),
             stop,
             alive,

@@ -9,34 +9,21 @@
 //! tests' HTTP client, which validates every JSON response it receives
 //! against the document's schema for that route and status.
 
-use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 
 use bytes::Bytes;
-use http::StatusCode;
-use http::header::{ETAG, HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 
-use super::presence::not_modified;
 use super::response::{self, Reply};
 
 /// The document.
 pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
-static TAG: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    DOCUMENT.hash(&mut h);
-    HeaderValue::from_str(&format!("\"{:016x}\"", h.finish())).expect("hex is a valid header value")
-});
+static TAG: LazyLock<HeaderValue> = LazyLock::new(|| crate::etag::of(DOCUMENT.as_bytes()));
 
 /// `GET /openapi.json`, with a strong ETag.
 pub fn reply(headers: &HeaderMap) -> Reply {
-    let mut reply = if not_modified(headers, &TAG) {
-        response::empty(StatusCode::NOT_MODIFIED)
-    } else {
-        response::json(StatusCode::OK, Bytes::from_static(DOCUMENT.as_bytes()))
-    };
-    reply.headers_mut().insert(ETAG, TAG.clone());
-    reply
+    response::tagged(headers, response::JSON, Bytes::from_static(DOCUMENT.as_bytes()), TAG.clone())
 }
 
 #[cfg(test)]

@@ -12,15 +12,16 @@
 //! from the server only, and images from it, `data:` and the two image hosts.
 
 use bytes::Bytes;
-use http::StatusCode;
 use http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, ETAG, HeaderMap, HeaderValue, REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderMap, HeaderValue, REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS,
 };
-use http::request::Parts;
 
-use super::presence::not_modified;
 use super::response::{self, Reply};
 use super::{Api, accept, service};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::app::reads::Keep;
 use crate::app::{App, PresenceSource};
 use crate::ids::UserId;
 
@@ -75,7 +76,7 @@ struct Asset {
 
 impl Asset {
     fn new(text: &'static str, content_type: &'static str) -> Asset {
-        let etag = etag(text.as_bytes());
+        let etag = crate::etag::of(text.as_bytes());
         let version = etag.to_str().unwrap_or_default().trim_matches('"').to_string();
         Asset {
             body: Bytes::from_static(text.as_bytes()),
@@ -99,7 +100,7 @@ pub struct Page {
     spotify: String,
     per_second: u32,
     /// `[{"id":…,"name":…},…]` under `serve --demo`.
-    demo: Option<String>,
+    demo: Option<Box<RawValue>>,
 }
 
 impl Page {
@@ -165,11 +166,11 @@ fn content_security_policy(image_hosts: &[&str; 2]) -> HeaderValue {
 }
 
 /// The demo's members as the page lists them.
-fn demo_members() -> String {
+fn demo_members() -> Box<RawValue> {
     let members: Vec<_> = crate::demo::guild::roster()
         .map(|(id, name)| serde_json::json!({"id": id.to_string(), "name": name}))
         .collect();
-    escape_for_script(serde_json::Value::from(members).to_string().as_bytes())
+    serde_json::value::to_raw_value(&members).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// A CSP source for an image host URL: `scheme://host[:port]` plus its path as a
@@ -189,69 +190,75 @@ fn csp_source(url: &str) -> Option<String> {
     Some(format!("{scheme}://{host}{path}{slash}"))
 }
 
-/// `GET /` for a request that does not prefer HTML: the JSON summary, marked as
-/// varying with `Accept`; `None` when the page is wanted (it may wait for the store).
-pub fn root_now(api: &Api, headers: &HeaderMap) -> Option<Reply> {
-    if accept::prefers_html(headers) {
-        return None;
-    }
-    let mut reply = service::root(api);
+/// `GET /`: the page for a browser (for the user of `?id=` if any); for anyone
+/// else the JSON summary. Either is marked as varying with `Accept`.
+pub async fn root(api: &Api, headers: &HeaderMap, query: &str) -> Reply {
+    let mut reply = if accept::prefers_html(headers) { page(api, headers, query).await } else { service::root(api) };
     reply.headers_mut().insert(VARY, HeaderValue::from_static("accept"));
-    Some(reply)
+    reply
 }
 
-/// `GET /` for a browser: the page, for the user of `?id=` if any.
-pub async fn page(api: &Api, parts: &Parts) -> Reply {
-    let page = &api.page;
-    let mut data = format!(
-        r#"{{"version":{},"perSecond":{},"cdn":{},"spotify":{}"#,
-        json_string(env!("CARGO_PKG_VERSION")),
-        page.per_second,
-        json_string(&page.cdn),
-        json_string(&page.spotify),
-    );
-    if let Some(demo) = &page.demo {
-        data.push_str(",\"demo\":");
-        data.push_str(demo);
-    }
-    if let Some(user) = parts.uri.query().and_then(query_id) {
-        data.push_str(&format!(r#","initial":{{"id":"{user}""#));
-        match api.app.reads.get(user).await {
-            Ok(Some(published)) => {
-                // Checked before escaping too: a big presence is not copied only to be dropped.
-                let lanyard = &published.lanyard_data;
-                let escaped = (lanyard.len() <= EMBED_LIMIT).then(|| escape_for_script(lanyard));
-                if let Some(presence) = escaped.filter(|p| p.len() <= EMBED_LIMIT) {
-                    data.push_str(",\"presence\":");
-                    data.push_str(&presence);
-                }
-            }
-            Ok(None) => data.push_str(",\"presence\":null"),
-            Err(e) => tracing::warn!(%user, "the page goes without the presence: {e}"),
-        }
-        data.push('}');
-    }
-    data.push('}');
+/// What the page's script needs to draw at once, embedded in the page.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageData<'a> {
+    version: &'static str,
+    per_second: u32,
+    cdn: &'a str,
+    spotify: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demo: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial: Option<Initial<'a>>,
+}
 
+/// The user of `?id=`: their presence (`null`: not served), left out when too large.
+#[derive(Serialize)]
+struct Initial<'a> {
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presence: Option<Option<&'a RawValue>>,
+}
+
+/// The page.
+async fn page(api: &Api, headers: &HeaderMap, query: &str) -> Reply {
+    let page = &api.page;
+    let user = crate::query::first(query, "id").and_then(|id| id.parse::<UserId>().ok());
+    let read = match user {
+        Some(user) => api.app.reads.get(user, Keep::Bodies).await.inspect_err(|e| {
+            tracing::warn!(%user, "the page goes without the presence: {e}");
+        }),
+        None => Ok(None),
+    };
+    let presence = match &read {
+        Ok(Some(published)) => Some(Some(published.lanyard_data.raw())).filter(|_| {
+            let json = published.lanyard_data.as_bytes();
+            json.len() + 5 * json.iter().filter(|b| matches!(b, b'<' | b'>' | b'&')).count() <= EMBED_LIMIT
+        }),
+        Ok(None) => Some(None),
+        Err(_) => None,
+    };
+    let data = PageData {
+        version: env!("CARGO_PKG_VERSION"),
+        per_second: page.per_second,
+        cdn: &page.cdn,
+        spotify: &page.spotify,
+        demo: page.demo.as_deref(),
+        initial: user.map(|user| Initial { id: user.to_string(), presence }),
+    };
+    let data = escape_for_script(&serde_json::to_vec(&data).unwrap_or_default());
     let mut html = String::with_capacity(page.head.len() + data.len() + page.tail.len() + 64);
     html.push_str(&page.head);
     html.push_str(r#"<script type="application/json" id="harmy-config">"#);
     html.push_str(&data);
     html.push_str("</script>");
     html.push_str(&page.tail);
-    let body = Bytes::from(html);
-    let etag = etag(&body);
-    let mut reply = if not_modified(&parts.headers, &etag) {
-        response::empty(StatusCode::NOT_MODIFIED)
-    } else {
-        response::typed(StatusCode::OK, body, HeaderValue::from_static("text/html; charset=utf-8"))
-    };
+    let etag = crate::etag::of(html.as_bytes());
+    let mut reply = response::tagged(headers, HeaderValue::from_static("text/html; charset=utf-8"), html, etag);
     let headers = reply.headers_mut();
-    headers.insert(ETAG, etag);
     headers.insert(CONTENT_SECURITY_POLICY, page.csp.clone());
     // The presence inside changes: always revalidate (a 304 when nothing did).
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(VARY, HeaderValue::from_static("accept"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     reply
@@ -259,40 +266,17 @@ pub async fn page(api: &Api, parts: &Parts) -> Reply {
 
 /// `GET /web/app.js` or `/web/style.css`. Linked from the page with `?v=<ETag>`,
 /// they are cached for good under that name; other URLs revalidate every time.
-pub fn asset(api: &Api, name: AssetName, parts: &Parts) -> Reply {
+pub fn asset(api: &Api, name: AssetName, headers: &HeaderMap, query: &str) -> Reply {
     let asset = api.page.asset(name);
-    let mut reply = if not_modified(&parts.headers, &asset.etag) {
-        response::empty(StatusCode::NOT_MODIFIED)
-    } else {
-        response::typed(StatusCode::OK, asset.body.clone(), asset.content_type.clone())
-    };
-    let versioned =
-        parts.uri.query().is_some_and(|q| q.split('&').any(|p| p.strip_prefix("v=") == Some(&asset.version)));
+    let mut reply = response::tagged(headers, asset.content_type.clone(), asset.body.clone(), asset.etag.clone());
+    let versioned = crate::query::first(query, "v").is_some_and(|v| v == asset.version);
     let headers = reply.headers_mut();
-    headers.insert(ETAG, asset.etag.clone());
     headers.insert(
         CACHE_CONTROL,
         HeaderValue::from_static(if versioned { "public, max-age=31536000, immutable" } else { "no-cache" }),
     );
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     reply
-}
-
-/// The user of `?id=`, when it is one.
-fn query_id(query: &str) -> Option<UserId> {
-    query.split('&').find_map(|pair| pair.strip_prefix("id="))?.parse().ok()
-}
-
-/// A strong ETag: a hash of the exact bytes (as the presence bodies have).
-fn etag(body: &[u8]) -> HeaderValue {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut h);
-    HeaderValue::from_str(&format!("\"{:016x}\"", h.finish())).unwrap_or(HeaderValue::from_static("\"0\""))
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// JSON made safe inside `<script>`: `<`, `>` and `&` become `\u` escapes (valid in
@@ -366,18 +350,10 @@ mod tests {
         let (_dir, store) = crate::store::Store::temporary();
         let app = App::with_source(crate::config::Config::default(), store, PresenceSource::Demo).unwrap();
         let page = Page::new(&app);
-        let members: serde_json::Value = serde_json::from_str(page.demo.as_deref().unwrap()).unwrap();
+        let members: serde_json::Value = serde_json::from_str(page.demo.as_deref().unwrap().get()).unwrap();
         assert_eq!(members.as_array().unwrap().len(), 20);
         assert_eq!(members[0], serde_json::json!({"id": "1300000000000000001", "name": "Ada"}));
         assert_eq!((page.cdn.as_str(), page.spotify.as_str()), ("", ""));
         assert!(page.csp.to_str().unwrap().contains("img-src 'self' data:;"));
-    }
-
-    #[test]
-    fn the_id_comes_from_the_query() {
-        assert_eq!(query_id("id=470320681905684500"), Some(UserId(470320681905684500)));
-        assert_eq!(query_id("x=1&id=42"), Some(UserId(42)));
-        assert_eq!(query_id("id=abc"), None);
-        assert_eq!(query_id("uid=42"), None);
     }
 }

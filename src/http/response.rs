@@ -1,7 +1,9 @@
-//! Response building: the one body type of the API and the JSON content type.
+//! Response building: the one body type of the API, the JSON content type,
+//! and the answer to a conditional request.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::HeaderMap;
+use http::header::{CONTENT_TYPE, ETAG, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -28,5 +30,17 @@ pub fn typed(status: StatusCode, body: impl Into<Bytes>, content_type: HeaderVal
 pub fn empty(status: StatusCode) -> Reply {
     let mut reply = Response::new(Full::new(Bytes::new()));
     *reply.status_mut() = status;
+    reply
+}
+
+/// A 200 with `body` and its strong ETag, or a 304 (with the ETag, no body)
+/// when the request's `If-None-Match` names it.
+pub fn tagged(request: &HeaderMap, content_type: HeaderValue, body: impl Into<Bytes>, etag: HeaderValue) -> Reply {
+    let mut reply = if crate::etag::matches(request, &etag) {
+        empty(StatusCode::NOT_MODIFIED)
+    } else {
+        typed(StatusCode::OK, body, content_type)
+    };
+    reply.headers_mut().insert(ETAG, etag);
     reply
 }

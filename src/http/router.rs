@@ -1,10 +1,9 @@
-//! Routing: the path and method of a request to its handler, with the
-//! cross-cutting steps every request takes in the same order: rate limit,
-//! CORS preflight, the handler, then the `RateLimit-*` and CORS headers and
-//! the metrics — so errors carry the same headers as successes.
+//! Routing: the path and method of a request to its handler (one `async fn`
+//! per route), with the cross-cutting steps every request takes in the same
+//! order: rate limit, CORS preflight, the handler, then the `RateLimit-*` and
+//! CORS headers and the metrics — so errors carry the same headers as successes.
 
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,8 +20,8 @@ use crate::app::reads::Shape;
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
 
-type Target = Result<Who, InvalidUserId>;
-type Id = Result<UserId, InvalidUserId>;
+type PathUser = Result<Who, InvalidUserId>;
+type PathId = Result<UserId, InvalidUserId>;
 
 /// A parsed route. Ids are parsed here, so a bad one is a 400 whatever the
 /// method. The native tree (`/user/…`) and Lanyard's (`/v1/users/…`) are the
@@ -38,17 +37,17 @@ pub enum Route {
     /// `/socket` (Lanyard's WebSocket)
     Socket,
     /// `/user/:id`, `/v1/users/:id`
-    User { who: Target, shape: Shape },
+    User { who: PathUser, shape: Shape },
     /// `/user/:id/kv`, `/v1/users/:id/kv`
-    Kv { who: Target, shape: Shape },
+    Kv { who: PathUser, shape: Shape },
     /// `/user/:id/kv/:key`, `/v1/users/:id/kv/:key`
-    KvKey { who: Target, key: String, shape: Shape },
+    KvKey { who: PathUser, key: String, shape: Shape },
     /// `/user/:id/card.svg`
-    Card(Id),
+    Card(PathId),
     /// `/api/:id`: the card, at the path of the common Lanyard card service
-    ApiCard(Id),
+    ApiCard(PathId),
     /// `/:id.png`, `.gif`, `.webp`, `.jpg`: the avatar link
-    Avatar(Id, AvatarFormat),
+    Avatar(PathId, AvatarFormat),
     /// `/users?ids=…`, `/v1/users?ids=…`: bulk lookup
     Users { shape: Shape },
     /// `/web/app.js`, `/web/style.css`: the web page's assets
@@ -192,25 +191,24 @@ fn avatar_link(file: &str) -> Option<Route> {
 }
 
 /// What answers a request. [`Handler::of`] is the route table (which route and
-/// method run what), [`Handler::now`] the one place that says what answers
-/// without waiting. Both match every handler by name, with no catch-all: a new
-/// one does not compile until it has a row in each.
+/// method run what), [`Handler::answer`] runs it; both match every handler by
+/// name, with no catch-all: a new one does not compile until it has a row in each.
 enum Handler<'a> {
     Root,
     Health,
     Metrics,
     Socket,
     OpenApi,
-    Presence(&'a Target, Shape),
+    Presence(&'a PathUser, Shape),
     Bulk(Shape),
-    Card(&'a Id),
-    Avatar(&'a Id, AvatarFormat),
+    Card(&'a PathId),
+    Avatar(&'a PathId, AvatarFormat),
     Asset(AssetName),
-    KvAll(&'a Target),
-    KvOne(&'a Target, &'a str),
-    KvPut(&'a Target, &'a str),
-    KvPatch(&'a Target),
-    KvDelete(&'a Target, &'a str),
+    KvAll(&'a PathUser),
+    KvOne(&'a PathUser, &'a str),
+    KvPut(&'a PathUser, &'a str),
+    KvPatch(&'a PathUser),
+    KvDelete(&'a PathUser, &'a str),
     NotFound,
     NotAllowed,
 }
@@ -241,54 +239,34 @@ impl<'a> Handler<'a> {
         }
     }
 
-    /// The answer when it needs no waiting; `None` when the handler must wait
-    /// (`later`). `client` is the client address (for the sockets-per-address limit).
-    fn now(&self, api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Option<Result<Reply, ApiError>> {
-        match *self {
-            // The JSON at once; the page (for a browser) may wait for the store.
-            Handler::Root => page::root_now(api, &parts.headers).map(Ok),
-            Handler::Asset(name) => Some(Ok(page::asset(api, name, parts))),
-            Handler::Metrics => Some(Ok(service::metrics(api))),
-            Handler::Socket => Some(socket::upgrade(api, parts, client)),
-            Handler::OpenApi => Some(Ok(openapi::reply(&parts.headers))),
-            Handler::Avatar(id, format) => Some(card::avatar(api, id, format, parts)),
-            Handler::NotFound => Some(Err(ApiError::not_found())),
-            Handler::NotAllowed => Some(Err(ApiError::method_not_allowed())),
-            // At once when in memory (the common case), else they wait.
-            Handler::Presence(who, shape) => presence::reply_now(api, who, &parts.headers, shape),
-            Handler::Bulk(shape) => bulk::reply_now(api, parts.uri.query(), &parts.headers, shape),
-            Handler::Card(id) => card::reply_now(api, id, parts),
-            // The store, a token check or a request body.
-            Handler::Health
-            | Handler::KvAll(_)
-            | Handler::KvOne(..)
-            | Handler::KvPut(..)
-            | Handler::KvPatch(_)
-            | Handler::KvDelete(..) => None,
-        }
-    }
-
-    /// The answer of a handler that `now` left to wait.
-    async fn later(self, api: &Api, parts: &Parts, body: Incoming) -> Result<Reply, ApiError> {
-        let headers = &parts.headers;
+    /// The handler's answer. `client` is the client address (for the
+    /// sockets-per-address limit).
+    async fn answer(
+        self,
+        api: &Arc<Api>,
+        parts: &mut Parts,
+        body: Incoming,
+        client: IpAddr,
+    ) -> Result<Reply, ApiError> {
+        let (headers, query) = (&parts.headers, parts.uri.query().unwrap_or_default());
         match self {
+            Handler::Root => Ok(page::root(api, headers, query).await),
             Handler::Health => Ok(service::health(api).await),
-            Handler::Root => Ok(page::page(api, parts).await),
+            Handler::Metrics => Ok(service::metrics(api)),
+            Handler::Socket => socket::upgrade(api, parts, client),
+            Handler::OpenApi => Ok(openapi::reply(headers)),
             Handler::Presence(who, shape) => presence::reply(api, who, headers, shape).await,
-            Handler::Bulk(shape) => bulk::reply(api, parts.uri.query(), headers, shape).await,
-            Handler::Card(id) => card::reply(api, id, parts).await,
+            Handler::Bulk(shape) => bulk::reply(api, query, headers, shape).await,
+            Handler::Card(id) => card::reply(api, id, headers, query).await,
+            Handler::Avatar(id, format) => card::avatar(api, id, format, query),
+            Handler::Asset(name) => Ok(page::asset(api, name, headers, query)),
             Handler::KvAll(who) => kv::all(api, who, headers).await,
             Handler::KvOne(who, key) => kv::one(api, who, key, headers).await,
             Handler::KvPut(who, key) => kv::put(api, who, key, headers, body).await,
             Handler::KvPatch(who) => kv::patch(api, who, headers, body).await,
             Handler::KvDelete(who, key) => kv::delete(api, who, key, headers).await,
-            Handler::Metrics
-            | Handler::Socket
-            | Handler::OpenApi
-            | Handler::Avatar(..)
-            | Handler::Asset(_)
-            | Handler::NotFound
-            | Handler::NotAllowed => Err(ApiError::internal(&"a route answered at once was left to wait")),
+            Handler::NotFound => Err(ApiError::not_found()),
+            Handler::NotAllowed => Err(ApiError::method_not_allowed()),
         }
     }
 }
@@ -302,20 +280,8 @@ pub enum Scope {
     MetricsOnly,
 }
 
-/// A request answered at once, or the future that answers it.
-pub enum Handled {
-    /// Answered without waiting: the common case of a cached presence read.
-    Now(Reply),
-    /// Answered after waiting on the store, a token check or a request body.
-    Later(Pin<Box<dyn Future<Output = Reply> + Send>>),
-}
-
 /// Answers one request. Never fails: every error is a JSON response.
-///
-/// What needs no waiting is done here, before hyper reads on: the request (whose
-/// parts share hyper's read buffer) is gone when this returns `Now`, so hyper
-/// reuses its buffer instead of allocating a new one for the next request.
-pub fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::SocketAddr, scope: Scope) -> Handled {
+pub async fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::SocketAddr, scope: Scope) -> Reply {
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let route = match (scope, Route::parse(parts.uri.path())) {
@@ -326,24 +292,18 @@ pub fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::Socke
     };
     let client = peer::client_addr(peer_addr.ip(), &parts.headers, &api.trusted_proxies);
     let verdict = if scope == Scope::Api { Some(api.limiter.check(client, started)) } else { None };
-    let now = match verdict {
+    let result = match verdict {
         Some(v) if !v.allowed => {
             api.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Some(Err(ApiError::rate_limited(v.retry_after())))
+            Err(ApiError::rate_limited(v.retry_after()))
         }
-        _ if parts.method == Method::OPTIONS => Some(Ok(api.cors.preflight())),
-        _ => Handler::of(&route, &parts.method).now(api, &mut parts, client),
+        _ if parts.method == Method::OPTIONS => Ok(api.cors.preflight()),
+        _ => {
+            let handler = Handler::of(&route, &parts.method);
+            handler.answer(api, &mut parts, body, client).await
+        }
     };
-    match now {
-        Some(result) => Handled::Now(finish(api, result, &route, &parts, verdict, started)),
-        None => {
-            let api = api.clone();
-            Handled::Later(Box::pin(async move {
-                let result = Handler::of(&route, &parts.method).later(&api, &parts, body).await;
-                finish(&api, result, &route, &parts, verdict, started)
-            }))
-        }
-    }
+    finish(api, result, &route, &parts, verdict, started)
 }
 
 /// The steps after every handler: the error reply, `RateLimit-*`, CORS and the metrics.

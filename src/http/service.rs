@@ -39,7 +39,7 @@ pub fn metrics(api: &Api) -> Reply {
         gateway_up: api.app.gateway.up(),
         gateway_events: api.app.gateway.events(),
         gateway_reconnects: api.app.gateway.reconnects(),
-        http_connections: api.conns.len(),
+        http_connections: api.metrics.connections(),
         kv_writes: api.app.kv.writes(),
         last_seen_recorded: api.app.privacy.last_seen().recorded(),
         last_seen_commits: api.app.privacy.last_seen().commits(),

@@ -97,6 +97,15 @@ impl Store {
         Ok(value)
     }
 
+    /// Runs `f` in a write transaction that is then aborted: what a write would
+    /// do, changing nothing (dry runs go through the very code of the write).
+    pub fn rehearse<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
+        let txn = self.db.begin_write()?;
+        let value = f(&txn)?;
+        txn.abort()?;
+        Ok(value)
+    }
+
     /// Runs `f` in a read transaction: it sees every commit made before, deferred ones included.
     pub fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
         f(&self.db.begin_read()?)

@@ -19,3 +19,6 @@ pub const GITHUB_PROFILES: TableDefinition<u64, &str> = TableDefinition::new("gi
 pub const PRIVACY: TableDefinition<u64, u8> = TableDefinition::new("privacy");
 /// user id → when they were last seen going offline (ms since the epoch).
 pub const LAST_SEEN: TableDefinition<u64, u64> = TableDefinition::new("last_seen");
+/// name → a secret of this database's own, made from the OS generator when first needed:
+/// `"lanyard_digest"`, the key of the digests that find imported Lanyard keys (`app::tokens`).
+pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");

@@ -31,6 +31,12 @@ pub async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl
     }
 }
 
+/// A metric without labels, from `/metrics`; `None` when it is not there.
+pub async fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
+    let text = super::http_client::get(addr, "/metrics").await.text();
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// A served instance against a fake Discord gateway (guild 1 with `members`).
 pub struct Served {
     pub gw: Option<FakeGateway>,

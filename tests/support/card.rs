@@ -181,10 +181,12 @@ impl Svg {
     }
 }
 
-/// The SVG rasterised with the machine's fonts (DejaVu Sans, the card's first).
+/// The SVG rasterised with the card's first font, DejaVu Sans, from `tests/fonts`
+/// (whatever fonts the machine has).
 pub fn rasterise(svg: &str) -> resvg::tiny_skia::Pixmap {
     let mut options = resvg::usvg::Options::default();
-    options.fontdb_mut().load_system_fonts();
+    let fonts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fonts");
+    options.fontdb_mut().load_fonts_dir(fonts);
     let tree = resvg::usvg::Tree::from_str(svg, &options).expect("resvg reads the card");
     let size = tree.size().to_int_size();
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();

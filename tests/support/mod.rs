@@ -12,6 +12,8 @@ pub mod discord_rest;
 pub mod github;
 pub mod http_client;
 pub mod openapi;
+pub mod pty;
+pub mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

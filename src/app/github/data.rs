@@ -67,10 +67,12 @@ pub(crate) fn users(txn: &ReadTransaction) -> Result<HashSet<UserId>> {
 }
 
 /// A user's profile as the JSON the API shows as `github` (`null` when none).
-pub(crate) fn rendered(txn: &ReadTransaction, user: UserId) -> Result<Vec<u8>> {
-    let Some(stored) = txn.open_table(GITHUB_PROFILES)?.get(user.0)? else { return Ok(b"null".to_vec()) };
+pub(crate) fn rendered(txn: &ReadTransaction, user: UserId) -> Result<Box<serde_json::value::RawValue>> {
+    let Some(stored) = txn.open_table(GITHUB_PROFILES)?.get(user.0)? else {
+        return Ok(serde_json::value::RawValue::NULL.to_owned());
+    };
     let record: Record = serde_json::from_str(stored.value()).map_err(internal)?;
-    serde_json::to_vec(&record.profile).map_err(internal)
+    serde_json::value::to_raw_value(&record.profile).map_err(internal)
 }
 
 fn json(record: &Record) -> Result<String> {
@@ -110,12 +112,13 @@ mod tests {
         assert_eq!(store.read(|txn| get(txn, user)).unwrap(), Some(("octocat".into(), Some(record("first")))));
         assert!(!write(&|txn| set_profile(txn, user, "someoneelse", &record("x"))));
         assert!(write(&|txn| set_profile(txn, user, "octocat", &record("second"))));
-        let shown: serde_json::Value = serde_json::from_slice(&store.read(|txn| rendered(txn, user)).unwrap()).unwrap();
+        let shown: serde_json::Value =
+            serde_json::from_str(store.read(|txn| rendered(txn, user)).unwrap().get()).unwrap();
         assert_eq!(shown["bio"], "second");
         assert_eq!(store.read(links).unwrap(), vec![(user, "octocat".to_string())]);
         assert!(write(&unlink_of(user)));
         assert_eq!(store.read(|txn| get(txn, user)).unwrap(), None);
-        assert_eq!(store.read(|txn| rendered(txn, user)).unwrap(), b"null");
+        assert_eq!(store.read(|txn| rendered(txn, user)).unwrap().get(), "null");
     }
 
     fn unlink_of(user: UserId) -> impl Fn(&WriteTransaction) -> Result<bool> {

@@ -37,10 +37,10 @@ pub(crate) fn get(txn: &ReadTransaction, user: UserId, key: &str) -> Result<Opti
 }
 
 /// A user's pairs as the JSON object the API shows (`{}` for none).
-pub(crate) fn rendered(txn: &ReadTransaction, user: UserId) -> Result<Vec<u8>> {
+pub(crate) fn rendered(txn: &ReadTransaction, user: UserId) -> Result<Box<serde_json::value::RawValue>> {
     let object: serde_json::Map<String, serde_json::Value> =
         all(txn, user)?.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-    serde_json::to_vec(&object).map_err(|e| crate::error::Error::Internal(e.to_string()))
+    serde_json::value::to_raw_value(&object).map_err(|e| crate::error::Error::Internal(e.to_string()))
 }
 
 /// The users with at least one pair.
@@ -68,6 +68,58 @@ pub(crate) fn set(txn: &WriteTransaction, user: UserId, pairs: &[(String, String
         table.insert((user.0, key.as_str()), value.as_str())?;
     }
     Ok(())
+}
+
+/// What an import did to one user's KV.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Imported {
+    /// Pairs written.
+    pub written: usize,
+    /// Pairs harmy already had as they are.
+    pub unchanged: usize,
+    /// Keys harmy has with another value, kept.
+    pub kept: Vec<String>,
+    /// Set when the user's KV would break a per-user limit: why, and how many
+    /// pairs were not written for it (nothing was).
+    pub refused: Option<(super::KvError, usize)>,
+}
+
+/// Imports pairs, each already checked against the per-pair rules: a key harmy
+/// has with another value keeps it unless `overwrite`. When the user's KV would
+/// then break a per-user limit, nothing is written and `refused` says why (the
+/// transaction goes on: it carries other users' imports).
+pub(crate) fn import(
+    txn: &WriteTransaction,
+    user: UserId,
+    pairs: &[(String, String)],
+    limits: &KvLimits,
+    overwrite: bool,
+) -> Result<Imported> {
+    let mut table = txn.open_table(KV)?;
+    let mut after: BTreeMap<String, String> = pairs_of(&table, user)?.into_iter().collect();
+    let mut imported = Imported::default();
+    let mut writes = Vec::new();
+    for (key, value) in pairs {
+        match after.get(key) {
+            Some(held) if held == value => imported.unchanged += 1,
+            Some(_) if !overwrite => imported.kept.push(key.clone()),
+            _ => {
+                after.insert(key.clone(), value.clone());
+                writes.push((key, value));
+            }
+        }
+    }
+    if !writes.is_empty() {
+        if let Err(e) = limits.check_total(after.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            imported.refused = Some((e, writes.len()));
+            return Ok(imported);
+        }
+    }
+    for (key, value) in writes {
+        table.insert((user.0, key.as_str()), value.as_str())?;
+        imported.written += 1;
+    }
+    Ok(imported)
 }
 
 /// Deletes a key; true when it existed.
@@ -122,7 +174,7 @@ mod tests {
         assert!(!store.write(Durability::Immediate, |txn| del(txn, a, "z")).unwrap());
         assert_eq!(store.read(|txn| get(txn, a, "z")).unwrap(), None);
         assert_eq!(store.read(users).unwrap(), HashSet::from([a, b]));
-        assert_eq!(store.read(|txn| rendered(txn, a)).unwrap(), br#"{"a":"2"}"#);
+        assert_eq!(store.read(|txn| rendered(txn, a)).unwrap().get(), r#"{"a":"2"}"#);
     }
 
     #[test]
@@ -136,6 +188,29 @@ mod tests {
         assert!(matches!(refused, Err(Error::Kv(KvError::TooManyKeys { max: 3 }))), "{refused:?}");
         assert_eq!(stored(&store, user), pairs(&[("a", "x"), ("b", "y")]));
         put(&store, user, &[("c", "3")], keys(3)).unwrap();
+    }
+
+    #[test]
+    fn an_import_keeps_harmys_values_unless_overwriting_and_refuses_a_user_over_a_limit() {
+        let (_dir, store) = Store::temporary();
+        let user = UserId(3);
+        put(&store, user, &[("a", "harmy"), ("b", "same")], keys(3)).unwrap();
+        let incoming = pairs(&[("a", "lanyard"), ("b", "same"), ("c", "new")]);
+        let run = |overwrite, limits| {
+            store.write(Durability::Immediate, |txn| import(txn, user, &incoming, &limits, overwrite)).unwrap()
+        };
+        let kept = run(false, keys(3));
+        assert_eq!(
+            (kept.written, kept.unchanged, kept.kept.clone(), kept.refused.clone()),
+            (1, 1, vec!["a".into()], None)
+        );
+        assert_eq!(stored(&store, user), pairs(&[("a", "harmy"), ("b", "same"), ("c", "new")]));
+        let over = run(true, KvLimits { max_total_bytes: 20, ..keys(3) });
+        assert!(matches!(over.refused, Some((KvError::TooLarge { .. }, 1))) && over.written == 0, "{over:?}");
+        assert_eq!(stored(&store, user), pairs(&[("a", "harmy"), ("b", "same"), ("c", "new")]), "nothing written");
+        let overwritten = run(true, keys(3));
+        assert_eq!((overwritten.written, overwritten.unchanged), (1, 2));
+        assert_eq!(stored(&store, user)[0], ("a".to_string(), "lanyard".to_string()));
     }
 
     #[test]

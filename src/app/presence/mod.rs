@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
+use serde_json::value::RawValue;
 
 use self::entry::{Entry, Membership};
 pub use self::status::{ClientStatus, PLATFORMS, Status};
@@ -52,6 +53,16 @@ pub struct PresenceView {
     pub lanyard: Bytes,
 }
 
+/// A monitored user's presence with their KV and GitHub profile, in both shapes.
+#[derive(Debug)]
+pub struct Bodies {
+    /// `GET /user/:id`'s body: `{"presence":…,"KV":…,"github":…}`
+    pub native: Box<RawValue>,
+    /// Lanyard's presence object with `kv` and `github`: `GET /v1/users/:id`'s
+    /// `data`, and the socket's presence object.
+    pub lanyard: Box<RawValue>,
+}
+
 /// A monitored user's presence as Discord sent it, for a reader that derives a
 /// view of its own (the status card) without rendering the API's.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +77,7 @@ pub struct RawPresence {
 
 /// A guild member as the gateway describes them.
 #[derive(Debug, Clone, Copy)]
-pub struct Member<'a> {
+pub struct MemberSeen<'a> {
     /// The raw `user` object (JSON).
     pub user: &'a str,
     /// The nickname in that guild.
@@ -131,6 +142,16 @@ impl Presences {
         Some(render::view(user.0, entry, seen))
     }
 
+    /// The response bodies of a monitored user with their stored KV (a JSON
+    /// object) and GitHub profile (or `null`), rendered now and not kept; `None`
+    /// when not monitored (or hidden).
+    pub fn bodies(&self, user: UserId, kv: &RawValue, github: &RawValue) -> Option<Bodies> {
+        let shard = self.entries.read(&user.0);
+        let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
+        let seen = if entry.status == Status::Offline { self.privacy.last_seen().get(user) } else { None };
+        Some(render::bodies(user.0, entry, seen, kv, github))
+    }
+
     /// A monitored user's presence as Discord sent it, for a reader that derives
     /// a view of its own (the status card); `None` when not monitored (or hidden).
     pub fn raw(&self, user: UserId) -> Option<RawPresence> {
@@ -148,6 +169,16 @@ impl Presences {
     /// answers a hidden member, who may want to `.show`).
     pub fn is_member(&self, user: UserId) -> bool {
         self.entries.contains(&user.0)
+    }
+
+    /// The users monitored and served, in order (the list `subscribe_to_all` shows).
+    pub fn served_users(&self) -> Vec<UserId> {
+        let mut users = Vec::with_capacity(self.monitored_count());
+        self.entries.each_shard(|shard| {
+            users.extend(shard.iter().filter(|(_, e)| !e.hidden).map(|(user, _)| UserId(*user)));
+        });
+        users.sort_unstable();
+        users
     }
 
     /// How many users are monitored and served (hidden ones are not counted:
@@ -175,7 +206,7 @@ impl Presences {
     /// The served users whose status is not offline (recorded as last seen at shutdown).
     pub fn online_served(&self) -> Vec<u64> {
         let mut online = Vec::new();
-        self.entries.each_shard_mut(|shard| {
+        self.entries.each_shard(|shard| {
             online.extend(shard.iter().filter(|(_, e)| !e.hidden && e.status != Status::Offline).map(|(u, _)| *u));
         });
         online
@@ -238,7 +269,7 @@ impl Presences {
 
     /// A member of `guild` seen in its sync `epoch` (GUILD_CREATE, chunk, member
     /// add/update); true when their public state changed.
-    pub(crate) fn upsert_member(&self, user: u64, guild: u64, epoch: u32, member: Member<'_>) -> bool {
+    pub(crate) fn upsert_member(&self, user: u64, guild: u64, epoch: u32, member: MemberSeen<'_>) -> bool {
         let mut shard = self.entries.write(&user);
         let entry = match shard.get_mut(&user) {
             Some(entry) => entry,

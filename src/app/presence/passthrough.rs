@@ -3,200 +3,135 @@
 //! its keys camelCased, nested ones too, so that fields Discord adds reach
 //! clients without a release.
 //!
-//! Values are kept in the order Discord sent them and written back as they
-//! came, except where a shape says otherwise (the documented renames, `null`
-//! for the fields api.harmy.gg and Lanyard always show). A field whose value
-//! is not strict JSON (an escaped lone surrogate, see `strict`) is left out,
-//! not the object around it.
+//! Nothing is built as a tree: an object is read with serde as its [`Entries`],
+//! each value left as the raw text it came as, and written back either as that
+//! text (`&RawValue`) or re-encoded by [`Cased`], which reads one level at a
+//! time and recurses only into objects and arrays. Invariants of both shapes:
+//! keys stay in the order Discord sent them; a key sent twice, or two keys
+//! that camelCase alike (`large_image`, `largeImage`), is written once, the
+//! first ([`Object`]); re-encoded strings and numbers are written by
+//! serde_json's own writers. serde_json's `Value` would break the first two:
+//! its map keeps the last of a key sent twice, and it sorts keys unless the
+//! `preserve_order` feature is on, which would reorder every map of the crate
+//! (`/health`'s body, `clientStatus`) too.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::ser::{Error as _, Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
-use super::strict::is_strict;
+/// A JSON string's text, borrowed from the input unless it had escapes.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
-/// A JSON value borrowed from the raw text, objects in their order.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Node<'a> {
-    Null,
-    Bool(bool),
-    Number(serde_json::Number),
-    String(Cow<'a, str>),
-    Array(Vec<Node<'a>>),
-    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+/// The text of a raw JSON string; `None` for any other value.
+pub(super) fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
+    // Looked at first: serde_json formats a message for every error.
+    raw.get().starts_with('"').then(|| serde_json::from_str::<Text>(raw.get()).ok().map(|t| t.0)).flatten()
 }
 
-impl<'a> Node<'a> {
-    /// The string, if this is one.
-    pub(super) fn as_str(&self) -> Option<&str> {
-        match self {
-            Node::String(s) => Some(s),
-            _ => None,
-        }
+/// An object's entries in the order sent, values raw; a key sent twice is
+/// there twice (readers take the first).
+pub(super) struct Entries<'a>(pub(super) Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Entries<'a> {
+    /// The entries of `raw`; `None` when it is not an object.
+    pub(super) fn of(raw: &'a str) -> Option<Entries<'a>> {
+        serde_json::from_str(raw).ok()
     }
 
-    /// The unsigned integer, if this is one.
-    pub(super) fn as_u64(&self) -> Option<u64> {
-        match self {
-            Node::Number(n) => n.as_u64(),
-            _ => None,
-        }
-    }
-
-    /// A field of an object.
-    pub(super) fn get(&self, key: &str) -> Option<&Node<'a>> {
-        match self {
-            Node::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
+    /// The first value sent under `key`.
+    pub(super) fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 }
-
-/// An object's fields, each parsed on its own: a field that does not parse
-/// strictly is left out. `None` when `raw` is not an object.
-pub(super) fn fields(raw: &str) -> Option<Vec<(Cow<'_, str>, Node<'_>)>> {
-    let entries: Vec<(Cow<str>, &RawValue)> = serde_json::from_str::<Entries>(raw).ok()?.0;
-    Some(entries.into_iter().filter_map(|(k, v)| Some((k, serde_json::from_str::<Node>(v.get()).ok()?))).collect())
-}
-
-/// An object's fields as raw values, kept only when strict (see [`fields`]).
-pub(super) fn raw_fields(raw: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
-    let entries = serde_json::from_str::<Entries>(raw).ok()?.0;
-    Some(entries.into_iter().filter(|(_, v)| is_strict(v)).collect())
-}
-
-/// A JSON object's entries in order, values raw.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'de> Deserialize<'de> for Entries<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
+        struct InOrder;
+        impl<'de> Visitor<'de> for InOrder {
             type Value = Entries<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
-                    out.push((k, v));
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((Text(key), value)) = map.next_entry()? {
+                    out.push((key, value));
                 }
                 Ok(Entries(out))
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(InOrder)
     }
 }
 
-impl<'de> Deserialize<'de> for Node<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
-    }
-}
-
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
-        Ok(Node::Null)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
-        Ok(Node::Bool(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v.into()))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Node::Null, Node::Number))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-        let mut out = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            out.push(item);
-        }
-        Ok(Node::Array(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        let mut out = Vec::new();
-        while let Some((k, v)) = map.next_entry::<Cow<'de, str>, Node<'de>>()? {
-            out.push((k, v));
-        }
-        Ok(Node::Object(out))
-    }
-}
-
-/// Writes a node as it came (keys as sent).
-impl Serialize for Node<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Cased { node: self, camel: false }.serialize(s)
-    }
-}
-
-/// A node written with its object keys camelCased, at every depth.
+/// A raw value written anew: object keys camelCased at every depth (or as
+/// sent), each key once, strings and numbers as serde_json writes them (`1e3`
+/// becomes `1000.0`). The value must be strict JSON (see `strict`).
 #[derive(Clone, Copy)]
-pub(super) struct Camel<'n, 'a>(pub(super) &'n Node<'a>);
+pub(super) struct Cased<'a> {
+    pub(super) raw: &'a RawValue,
+    pub(super) camel: bool,
+}
 
-impl Serialize for Camel<'_, '_> {
+impl Serialize for Cased<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Cased { node: self.0, camel: true }.serialize(s)
+        let json = self.raw.get();
+        match json.as_bytes().first() {
+            Some(b'{') => {
+                let entries = Entries::of(json).ok_or_else(|| S::Error::custom("not an object"))?;
+                let mut object = Object::new(s.serialize_map(None)?);
+                for (key, raw) in &entries.0 {
+                    let key = if self.camel { camel_case(key) } else { Cow::Borrowed(&**key) };
+                    object.entry(key, &Cased { raw, ..*self })?;
+                }
+                object.end()
+            }
+            Some(b'[') => {
+                let items: Vec<&RawValue> = serde_json::from_str(json).map_err(S::Error::custom)?;
+                s.collect_seq(items.into_iter().map(|raw| Cased { raw, ..*self }))
+            }
+            Some(b'"') => s.serialize_str(&text(self.raw).ok_or_else(|| S::Error::custom("not a string"))?),
+            // A number, `true`, `false` or `null`: no allocation.
+            _ => serde_json::from_str::<serde_json::Value>(json).map_err(S::Error::custom)?.serialize(s),
+        }
     }
 }
 
-struct Cased<'n, 'a> {
-    node: &'n Node<'a>,
-    camel: bool,
+/// An object being written in which each key appears once: the first value
+/// given for it wins, later ones are dropped.
+pub(super) struct Object<'k, M> {
+    map: M,
+    written: Vec<Cow<'k, str>>,
 }
 
-impl Serialize for Cased<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let camel = self.camel;
-        match self.node {
-            Node::Null => s.serialize_unit(),
-            Node::Bool(b) => s.serialize_bool(*b),
-            Node::Number(n) => n.serialize(s),
-            Node::String(v) => s.serialize_str(v),
-            Node::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for node in items {
-                    seq.serialize_element(&Cased { node, camel })?;
-                }
-                seq.end()
-            }
-            Node::Object(fields) => {
-                let mut map = s.serialize_map(None)?;
-                let mut written: Vec<Cow<str>> = Vec::with_capacity(fields.len());
-                for (key, node) in fields {
-                    let key = if camel { camel_case(key) } else { Cow::Borrowed(&**key) };
-                    // `large_image` and `largeImage` both sent: the first one wins.
-                    if written.contains(&key) {
-                        continue;
-                    }
-                    map.serialize_entry(&key, &Cased { node, camel })?;
-                    written.push(key);
-                }
-                map.end()
-            }
+impl<'k, M: SerializeMap> Object<'k, M> {
+    /// Writes into `map`, which nothing has been written to.
+    pub(super) fn new(map: M) -> Self {
+        Object { map, written: Vec::with_capacity(16) }
+    }
+
+    /// Writes `key` unless it was written already.
+    pub(super) fn entry<V: Serialize + ?Sized>(
+        &mut self,
+        key: impl Into<Cow<'k, str>>,
+        value: &V,
+    ) -> Result<(), M::Error> {
+        let key = key.into();
+        if !self.written.contains(&key) {
+            self.map.serialize_entry(&*key, value)?;
+            self.written.push(key);
         }
+        Ok(())
+    }
+
+    /// Closes the object.
+    pub(super) fn end(self) -> Result<M::Ok, M::Error> {
+        self.map.end()
     }
 }
 
@@ -221,79 +156,30 @@ pub(super) fn camel_case(key: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// An object written from fields in a chosen order: each field once, by name.
-pub(super) struct Fields<'f, 'a>(pub(super) Vec<(Cow<'f, str>, Value<'f, 'a>)>);
-
-/// A field's value in [`Fields`].
-pub(super) enum Value<'f, 'a> {
-    /// `null`: a field the shape always shows.
-    Null,
-    /// A boolean made here.
-    Bool(bool),
-    /// A number made here.
-    Int(u64),
-    /// A string made here.
-    Text(Cow<'f, str>),
-    /// A raw value as sent.
-    Raw(&'f RawValue),
-    /// A node with its keys camelCased.
-    Camel(&'f Node<'a>),
-    /// An object made here.
-    Object(Fields<'f, 'a>),
-}
-
-impl Serialize for Fields<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
-impl Serialize for Value<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Value::Null => s.serialize_unit(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Int(n) => s.serialize_u64(*n),
-            Value::Text(t) => s.serialize_str(t),
-            Value::Raw(raw) => raw.serialize(s),
-            Value::Camel(node) => Camel(node).serialize(s),
-            Value::Object(fields) => fields.serialize(s),
-        }
-    }
-}
-
-impl<'f, 'a> Fields<'f, 'a> {
-    /// Adds a field unless one of that name is there already.
-    pub(super) fn push(&mut self, key: impl Into<Cow<'f, str>>, value: Value<'f, 'a>) {
-        let key = key.into();
-        if !self.0.iter().any(|(k, _)| *k == key) {
-            self.0.push((key, value));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn cased(json: &str, camel: bool) -> String {
+        let raw: &RawValue = serde_json::from_str(json).unwrap();
+        serde_json::to_string(&Cased { raw, camel }).unwrap()
+    }
+
     #[test]
     fn keys_are_camel_cased_at_every_depth_and_values_kept() {
-        let node: Node = serde_json::from_str(
-            r#"{"status_display_type":1,"assets":{"large_url":"u","large_image":"mp:x"},"a_b_c":[{"x_y":null}],"_p":1.5,"camelKey":-1,"n":"a_b"}"#,
-        )
-        .unwrap();
+        let json = r#"{"status_display_type":1,"assets":{"large_url":"u","large_image":"mp:x"},"a_b_c":[{"x_y":null}],"_p":1.5,"camelKey":-1,"n":"a_b"}"#;
         assert_eq!(
-            serde_json::to_string(&Camel(&node)).unwrap(),
+            cased(json, true),
             r#"{"statusDisplayType":1,"assets":{"largeUrl":"u","largeImage":"mp:x"},"aBC":[{"xY":null}],"_p":1.5,"camelKey":-1,"n":"a_b"}"#
         );
+        assert_eq!(cased(json, false), json);
+    }
+
+    #[test]
+    fn values_are_re_encoded_by_serde_json() {
         assert_eq!(
-            serde_json::to_string(&node).unwrap(),
-            serde_json::to_string(&serde_json::from_str::<Node>(&serde_json::to_string(&node).unwrap()).unwrap())
-                .unwrap()
+            cased(r#"[1.0,1e3,-0,"\u00e9\/",true,null,18446744073709551616]"#, false),
+            r#"[1.0,1000.0,-0.0,"é/",true,null,1.8446744073709552e+19]"#
         );
     }
 
@@ -308,22 +194,17 @@ mod tests {
     }
 
     #[test]
-    fn a_key_sent_twice_after_casing_is_written_once() {
-        let node: Node = serde_json::from_str(r#"{"large_image":"a","largeImage":"b"}"#).unwrap();
-        assert_eq!(serde_json::to_string(&Camel(&node)).unwrap(), r#"{"largeImage":"a"}"#);
+    fn a_key_sent_twice_after_casing_is_written_once_the_first() {
+        assert_eq!(cased(r#"{"large_image":"a","largeImage":"b"}"#, true), r#"{"largeImage":"a"}"#);
+        assert_eq!(cased(r#"{"a":1,"a":2}"#, false), r#"{"a":1}"#);
     }
 
     #[test]
-    fn a_field_that_is_not_strict_is_left_out_not_the_object() {
-        let fields = fields(r#"{"a":"\ud800","b":{"c":"\udc00"},"d":1}"#).unwrap();
-        assert_eq!(fields.len(), 1);
-        assert_eq!(fields[0].0, "d");
-        let raw = raw_fields(r#"{"a":"\ud800","d":[1]}"#).unwrap();
-        assert_eq!(raw.iter().map(|(k, v)| (k.as_ref(), v.get())).collect::<Vec<_>>(), [("d", "[1]")]);
-        assert!(fields_of_non_object());
-    }
-
-    fn fields_of_non_object() -> bool {
-        super::fields("[1]").is_none() && super::fields("nope").is_none() && raw_fields("1").is_none()
+    fn entries_keep_the_order_and_every_key_sent() {
+        let entries = Entries::of(r#"{"b":1,"a":[2],"b":3,"\u0063":"x"}"#).unwrap();
+        let pairs: Vec<_> = entries.0.iter().map(|(k, v)| (k.as_ref(), v.get())).collect();
+        assert_eq!(pairs, [("b", "1"), ("a", "[2]"), ("b", "3"), ("c", "\"x\"")]);
+        assert_eq!(entries.get("b").map(RawValue::get), Some("1"));
+        assert!(Entries::of("[1]").is_none() && Entries::of("nope").is_none());
     }
 }

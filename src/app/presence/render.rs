@@ -1,17 +1,21 @@
 //! Renders a cache entry to the two API shapes: the native `presence` object
-//! (docs/API.md, camelCase activities) and Lanyard's presence object (without
-//! `kv`/`github`, which the HTTP layer appends). Runs once per change. What
-//! Discord sent is passed on whole (`passthrough`); the shapes add their
-//! derived fields (`song`, `spotify`, `display_name`…) around it.
+//! (docs/API.md, camelCase activities) and Lanyard's presence object, alone
+//! ([`view`]) or in the response bodies with the user's KV and GitHub profile
+//! ([`bodies`]). Runs on a read when no kept body is current. What Discord sent
+//! is passed on whole (`passthrough`); the shapes add their derived fields
+//! (`song`, `spotify`, `display_name`…) around it. Every shape is a serde type
+//! written straight to the body: structs for the fixed fields, [`Object`] where
+//! the fields Discord sent follow them.
 
 use std::borrow::Cow;
 
+use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::passthrough::{Fields, Node, Value, camel_case, fields, raw_fields};
+use super::passthrough::{Cased, Entries, Object, camel_case, text};
 use super::strict::is_strict;
-use super::{Entry, PresenceView, Status};
+use super::{Bodies, Entry, PresenceView, Status};
 
 /// The fields of Discord's user object that the native view shows.
 #[derive(Deserialize, Default)]
@@ -25,25 +29,29 @@ struct User<'a> {
     avatar: Option<Cow<'a, str>>,
 }
 
-/// An activity as Discord sent it: every field that parses strictly, in order.
-struct Activity<'a>(Vec<(Cow<'a, str>, Node<'a>)>);
+/// An activity as Discord sent it: every field, in order, values raw.
+struct Activity<'a> {
+    fields: Entries<'a>,
+    spotify: bool,
+}
 
 impl<'a> Activity<'a> {
-    fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    /// An activity of the strict JSON `raw`, if it is an object with a `name`
+    /// (Discord always sends one).
+    fn of(raw: &'a RawValue) -> Option<Activity<'a>> {
+        let mut a = Activity { fields: Entries::of(raw.get())?, spotify: false };
+        let name = a.str("name")?;
+        let type_2 = a.fields.get("type").and_then(|t| serde_json::from_str::<u64>(t.get()).ok()) == Some(2);
+        a.spotify = a.str("id").is_some_and(|id| id.starts_with("spotify:")) || (type_2 && name == "Spotify");
+        Some(a)
     }
 
-    fn str(&self, key: &str) -> Option<&str> {
-        self.get(key).and_then(Node::as_str)
+    fn str(&self, key: &str) -> Option<Cow<'a, str>> {
+        self.fields.get(key).and_then(text)
     }
 
-    fn asset(&self, key: &str) -> Option<&str> {
-        self.get("assets").and_then(|a| a.get(key)).and_then(Node::as_str)
-    }
-
-    fn is_spotify(&self) -> bool {
-        self.str("id").is_some_and(|id| id.starts_with("spotify:"))
-            || (self.get("type").and_then(Node::as_u64) == Some(2) && self.str("name") == Some("Spotify"))
+    fn asset(&self, key: &str) -> Option<Cow<'a, str>> {
+        Entries::of(self.fields.get("assets")?.get())?.get(key).and_then(text)
     }
 }
 
@@ -67,85 +75,115 @@ const NATIVE_FIELDS: [(&str, &str); 14] = [
 ];
 
 /// A native activity: the fields above, then every other field sent, keys camelCased.
-fn native_activity<'f, 'a>(a: &'f Activity<'a>) -> Fields<'f, 'a> {
-    let mut out = Fields(Vec::with_capacity(a.0.len() + NATIVE_FIELDS.len()));
-    for (native, gateway) in NATIVE_FIELDS {
-        let value = match (gateway, a.get(gateway)) {
-            ("type", None) => Value::Int(0),
-            (_, None) => Value::Null,
-            (_, Some(node)) => native_value(gateway, node),
-        };
-        out.push(native, value);
+struct NativeActivity<'a>(&'a Activity<'a>);
+
+impl Serialize for NativeActivity<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = Object::new(s.serialize_map(None)?);
+        for (native, gateway) in NATIVE_FIELDS {
+            match self.0.fields.get(gateway) {
+                Some(raw) => out.entry(native, &NativeValue(gateway, raw))?,
+                None if gateway == "type" => out.entry(native, &0)?,
+                None => out.entry(native, &())?,
+            }
+        }
+        rest(out, self.0)
     }
-    rest(&mut out, a, &[]);
-    out
 }
 
 /// `spotifyActivity`: the fields of api.harmy.gg's example in its order (`song`,
 /// `artist`, `album` from `details`, `state`, `assets.large_text`; the album art id
 /// without `spotify:`), then every other field sent, keys camelCased.
-fn native_spotify<'f, 'a>(a: &'f Activity<'a>) -> Fields<'f, 'a> {
-    let node = |key: &str| a.get(key).map_or(Value::Null, |n| native_value(key, n));
-    let text = |value: Option<&'f str>| value.map_or(Value::Null, |t| Value::Text(Cow::Borrowed(t)));
-    let mut out = Fields(Vec::with_capacity(a.0.len() + 8));
-    out.push("name", node("name"));
-    out.push("type", a.get("type").map_or(Value::Int(0), |n| native_value("type", n)));
-    out.push("song", text(a.str("details")));
-    out.push("artist", text(a.str("state")));
-    out.push("album", text(a.asset("large_text")));
-    out.push("applicationId", node("application_id"));
-    out.push("timestamps", node("timestamps"));
-    out.push("party", node("party"));
-    out.push("syncId", node("sync_id"));
-    out.push("assets", a.get("assets").map_or(Value::Null, spotify_assets));
-    out.push("flags", node("flags"));
-    out.push("createdTimestamp", node("created_at"));
-    rest(&mut out, a, &["details", "state"]);
-    out
+struct NativeSpotify<'a>(&'a Activity<'a>);
+
+impl Serialize for NativeSpotify<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let native = |gateway| a.fields.get(gateway).map(|raw| NativeValue(gateway, raw));
+        let mut out = Object::new(s.serialize_map(None)?);
+        out.entry("name", &native("name"))?;
+        match native("type") {
+            Some(kind) => out.entry("type", &kind)?,
+            None => out.entry("type", &0)?,
+        }
+        out.entry("song", &a.str("details"))?;
+        out.entry("artist", &a.str("state"))?;
+        out.entry("album", &a.asset("large_text"))?;
+        out.entry("applicationId", &native("application_id"))?;
+        out.entry("timestamps", &native("timestamps"))?;
+        out.entry("party", &native("party"))?;
+        out.entry("syncId", &native("sync_id"))?;
+        out.entry("assets", &a.fields.get("assets").map(SpotifyAssets))?;
+        out.entry("flags", &native("flags"))?;
+        out.entry("createdTimestamp", &native("created_at"))?;
+        rest(out, a)
+    }
 }
 
-/// Every field of `a` not among the fixed ones (nor in `skip`), camelCased.
-fn rest<'f, 'a>(out: &mut Fields<'f, 'a>, a: &'f Activity<'a>, skip: &[&str]) {
-    for (key, node) in &a.0 {
-        let fixed = NATIVE_FIELDS.iter().any(|(_, gateway)| gateway == key);
-        if !fixed && !skip.contains(&key.as_ref()) {
-            out.push(camel_case(key), native_value(key, node));
+/// Ends a native activity with every field of `a` not among the fixed ones, camelCased.
+fn rest<'k, M: SerializeMap>(mut out: Object<'k, M>, a: &'k Activity<'_>) -> Result<M::Ok, M::Error> {
+    for (key, raw) in &a.fields.0 {
+        if !NATIVE_FIELDS.iter().any(|(_, gateway)| gateway == key) {
+            out.entry(camel_case(key), &NativeValue(key, raw))?;
         }
     }
+    out.end()
 }
 
 /// A field's native value: camelCased, with ids as strings (`application_id`, an
 /// emoji's `id`), as api.harmy.gg sends them.
-fn native_value<'f, 'a>(key: &str, node: &'f Node<'a>) -> Value<'f, 'a> {
-    match (key, node) {
-        ("application_id", Node::Number(n)) => Value::Text(Cow::Owned(n.to_string())),
-        ("emoji", Node::Object(fields)) => {
-            let mut out = Fields(Vec::with_capacity(fields.len()));
-            for (k, v) in fields {
-                let value = match (k.as_ref(), v) {
-                    ("id", Node::Number(n)) => Value::Text(Cow::Owned(n.to_string())),
-                    _ => Value::Camel(v),
-                };
-                out.push(camel_case(k), value);
-            }
-            Value::Object(out)
+struct NativeValue<'a>(&'a str, &'a RawValue);
+
+impl Serialize for NativeValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let NativeValue(key, raw) = *self;
+        let cased = Cased { raw, camel: true };
+        match key {
+            "application_id" => match number(raw) {
+                Some(id) => s.collect_str(&id),
+                None => cased.serialize(s),
+            },
+            "emoji" => match Entries::of(raw.get()) {
+                Some(emoji) => {
+                    let mut out = Object::new(s.serialize_map(None)?);
+                    for (k, v) in &emoji.0 {
+                        match (k == "id").then(|| number(v)).flatten() {
+                            Some(id) => out.entry(camel_case(k), &id.to_string())?,
+                            None => out.entry(camel_case(k), &Cased { raw: v, camel: true })?,
+                        }
+                    }
+                    out.end()
+                }
+                None => cased.serialize(s),
+            },
+            _ => cased.serialize(s),
         }
-        _ => Value::Camel(node),
     }
 }
 
+/// The number `raw` holds, if it is one.
+fn number(raw: &RawValue) -> Option<serde_json::Number> {
+    // Looked at first: serde_json formats a message for every error.
+    let numeric = raw.get().starts_with(|c: char| c == '-' || c.is_ascii_digit());
+    numeric.then(|| serde_json::from_str(raw.get()).ok()).flatten()
+}
+
 /// A Spotify activity's assets, camelCased, `largeImage` without `spotify:`.
-fn spotify_assets<'f, 'a>(assets: &'f Node<'a>) -> Value<'f, 'a> {
-    let Node::Object(fields) = assets else { return Value::Camel(assets) };
-    let mut out = Fields(Vec::with_capacity(fields.len()));
-    for (k, v) in fields {
-        let value = match (k.as_ref(), v.as_str().and_then(|id| id.strip_prefix("spotify:"))) {
-            ("large_image", Some(id)) => Value::Text(Cow::Borrowed(id)),
-            _ => Value::Camel(v),
-        };
-        out.push(camel_case(k), value);
+struct SpotifyAssets<'a>(&'a RawValue);
+
+impl Serialize for SpotifyAssets<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some(assets) = Entries::of(self.0.get()) else { return Cased { raw: self.0, camel: true }.serialize(s) };
+        let mut out = Object::new(s.serialize_map(None)?);
+        for (k, v) in &assets.0 {
+            let image = (k == "large_image").then(|| text(v)).flatten();
+            match image.as_deref().and_then(|image| image.strip_prefix("spotify:")) {
+                Some(id) => out.entry(camel_case(k), id)?,
+                None => out.entry(camel_case(k), &Cased { raw: v, camel: true })?,
+            }
+        }
+        out.end()
     }
-    Value::Object(out)
 }
 
 #[derive(Serialize)]
@@ -160,49 +198,69 @@ struct Native<'a> {
     #[serde(rename = "clientStatus")]
     client_status: serde_json::Map<String, serde_json::Value>,
     #[serde(rename = "spotifyActivity")]
-    spotify_activity: Option<Fields<'a, 'a>>,
-    activities: Vec<Fields<'a, 'a>>,
+    spotify_activity: Option<NativeSpotify<'a>>,
+    activities: Vec<NativeActivity<'a>>,
     #[serde(rename = "lastSeen")]
     last_seen: Option<u64>,
 }
 
-/// Lanyard's `discord_user`: the user object as Discord sent it (every field,
-/// unknown ones included), `id` as a string first, then the fields Lanyard's
-/// clients read with their defaults when Discord did not send them.
-fn discord_user<'f>(user_id: u64, raw: &'f str, user: &'f User<'f>) -> Fields<'f, 'f> {
-    let sent = raw_fields(raw).unwrap_or_default();
-    let mut out = Fields(Vec::with_capacity(sent.len() + 12));
-    out.push("id", Value::Text(Cow::Owned(user_id.to_string())));
-    for (key, value) in sent {
-        out.push(key, Value::Raw(value));
+/// Lanyard's `discord_user`: the user object as Discord sent it (every field
+/// that is strict JSON, unknown ones included), `id` as a string first, then
+/// the fields Lanyard's clients read with their defaults when Discord did not
+/// send them.
+struct DiscordUser<'a> {
+    id: u64,
+    sent: &'a str,
+    user: &'a User<'a>,
+}
+
+impl Serialize for DiscordUser<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sent = Entries::of(self.sent);
+        let mut out = Object::new(s.serialize_map(None)?);
+        out.entry("id", &self.id.to_string())?;
+        for (key, raw) in sent.iter().flat_map(|sent| &sent.0) {
+            if is_strict(raw) {
+                out.entry(&**key, *raw)?;
+            }
+        }
+        out.entry("username", self.user.username.as_deref().unwrap_or_default())?;
+        out.entry("avatar", &())?;
+        out.entry("discriminator", "0")?;
+        out.entry("global_name", &())?;
+        out.entry("display_name", &self.user.global_name)?;
+        out.entry("bot", &false)?;
+        out.entry("public_flags", &0)?;
+        for key in ["avatar_decoration_data", "clan", "primary_guild", "collectibles", "display_name_styles"] {
+            out.entry(key, &())?;
+        }
+        out.end()
     }
-    let text = |t: Option<&'f str>| t.map_or(Value::Null, |t| Value::Text(Cow::Borrowed(t)));
-    out.push("username", Value::Text(Cow::Borrowed(user.username.as_deref().unwrap_or_default())));
-    out.push("avatar", Value::Null);
-    out.push("discriminator", Value::Text(Cow::Borrowed("0")));
-    out.push("global_name", Value::Null);
-    out.push("display_name", text(user.global_name.as_deref()));
-    out.push("bot", Value::Bool(false));
-    out.push("public_flags", Value::Int(0));
-    for key in ["avatar_decoration_data", "clan", "primary_guild", "collectibles", "display_name_styles"] {
-        out.push(key, Value::Null);
-    }
-    out
 }
 
 #[derive(Serialize)]
 struct LanyardSpotify<'a> {
-    track_id: Option<&'a str>,
-    timestamps: Option<&'a Node<'a>>,
-    album: Option<&'a str>,
+    track_id: Option<Cow<'a, str>>,
+    timestamps: Option<Cased<'a>>,
+    album: Option<Cow<'a, str>>,
     album_art_url: Option<String>,
-    artist: Option<&'a str>,
-    song: Option<&'a str>,
+    artist: Option<Cow<'a, str>>,
+    song: Option<Cow<'a, str>>,
+}
+
+/// Lanyard's `activities`: the array as Discord sent it when all of it is
+/// strict JSON, else the items that are (one odd activity does not hide the
+/// others); anything but an array shows as none.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum LanyardActivities<'a> {
+    AsSent(&'a RawValue),
+    Strict(Vec<&'a RawValue>),
 }
 
 #[derive(Serialize)]
 struct Lanyard<'a> {
-    discord_user: Fields<'a, 'a>,
+    discord_user: DiscordUser<'a>,
     discord_status: &'static str,
     active_on_discord_desktop: bool,
     active_on_discord_mobile: bool,
@@ -211,37 +269,78 @@ struct Lanyard<'a> {
     active_on_discord_vr: bool,
     listening_to_spotify: bool,
     spotify: Option<LanyardSpotify<'a>>,
-    activities: Cow<'a, RawValue>,
+    activities: LanyardActivities<'a>,
     last_seen: Option<u64>,
+    /// The user's KV and GitHub profile, in the bodies (not in the bare view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kv: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    github: Option<&'a RawValue>,
+}
+
+/// `GET /user/:id`'s body.
+#[derive(Serialize)]
+struct NativeBody<'a> {
+    presence: &'a Native<'a>,
+    #[serde(rename = "KV")]
+    kv: &'a RawValue,
+    github: &'a RawValue,
 }
 
 /// Both views of one entry; `last_seen` is shown as given (the caller gives it
 /// only for an offline user).
 pub(super) fn view(user_id: u64, entry: &Entry, last_seen: Option<u64>) -> PresenceView {
+    shapes(user_id, entry, last_seen, None, |native, lanyard| PresenceView {
+        native: to_bytes(native),
+        lanyard: to_bytes(lanyard),
+    })
+}
+
+/// The response bodies of one entry with the user's KV (a JSON object) and
+/// GitHub profile (or `null`).
+pub(super) fn bodies(user_id: u64, entry: &Entry, last_seen: Option<u64>, kv: &RawValue, github: &RawValue) -> Bodies {
+    shapes(user_id, entry, last_seen, Some((kv, github)), |native, lanyard| Bodies {
+        native: to_raw(&NativeBody { presence: native, kv, github }),
+        lanyard: to_raw(lanyard),
+    })
+}
+
+/// The two shapes of one entry, handed to `finish` to serialise.
+fn shapes<R>(
+    user_id: u64,
+    entry: &Entry,
+    last_seen: Option<u64>,
+    stored: Option<(&RawValue, &RawValue)>,
+    finish: impl FnOnce(&Native<'_>, &Lanyard<'_>) -> R,
+) -> R {
     let user: User = serde_json::from_str(&entry.user).unwrap_or_default();
     let raw_activities = entry.activities.as_deref().unwrap_or("[]");
-    let activities = parse_activities(raw_activities);
-    let spotify = activities.iter().find(|a| a.is_spotify());
-    let server_name = entry.guilds.first().and_then(|m| m.nick.as_deref());
-    let username = user.username.as_deref().unwrap_or_default();
+    // The same items in both shapes: one that is not strict JSON is left out (and
+    // does not hide the others), so an activity shows in both shapes or in neither.
+    let items: Option<Vec<&RawValue>> = serde_json::from_str(raw_activities).ok();
+    let strict: Vec<&RawValue> = items.iter().flatten().copied().filter(|item| is_strict(item)).collect();
+    let activities: Vec<Activity> = strict.iter().filter_map(|item| Activity::of(item)).collect();
+    let spotify = activities.iter().find(|a| a.spotify);
     let status: Status = entry.status;
 
     let native = Native {
         user_id: user_id.to_string(),
         status: status.as_str(),
-        username,
+        username: user.username.as_deref().unwrap_or_default(),
         global_name: user.global_name.as_deref(),
-        server_name,
+        server_name: entry.guilds.first().and_then(|m| m.nick.as_deref()),
         avatar: user.avatar.as_deref(),
         client_status: entry.clients.iter().map(|(p, s)| (p.to_string(), s.as_str().into())).collect(),
-        spotify_activity: spotify.map(native_spotify),
-        activities: activities.iter().filter(|a| !a.is_spotify()).map(native_activity).collect(),
+        spotify_activity: spotify.map(NativeSpotify),
+        activities: activities.iter().filter(|a| !a.spotify).map(NativeActivity).collect(),
         last_seen,
     };
 
     let active = |platform| entry.clients.get(platform).is_some();
+    let all_strict = items.is_some_and(|items| items.len() == strict.len());
+    let as_sent = if all_strict { serde_json::from_str(raw_activities).ok() } else { None };
     let lanyard = Lanyard {
-        discord_user: discord_user(user_id, &entry.user, &user),
+        discord_user: DiscordUser { id: user_id, sent: &entry.user, user: &user },
         discord_status: status.as_str(),
         active_on_discord_desktop: active(0),
         active_on_discord_mobile: active(1),
@@ -249,56 +348,31 @@ pub(super) fn view(user_id: u64, entry: &Entry, last_seen: Option<u64>) -> Prese
         active_on_discord_embedded: active(3),
         active_on_discord_vr: active(4),
         listening_to_spotify: spotify.is_some(),
-        spotify: spotify.map(|a| {
-            let large_image = a.asset("large_image");
-            LanyardSpotify {
-                track_id: a.str("sync_id"),
-                timestamps: a.get("timestamps"),
-                album: a.asset("large_text"),
-                album_art_url: large_image
-                    .and_then(|i| i.strip_prefix("spotify:"))
-                    .map(|art| format!("https://i.scdn.co/image/{art}")),
-                artist: a.str("state"),
-                song: a.str("details"),
-            }
+        spotify: spotify.map(|a| LanyardSpotify {
+            track_id: a.str("sync_id"),
+            timestamps: a.fields.get("timestamps").map(|raw| Cased { raw, camel: false }),
+            album: a.asset("large_text"),
+            album_art_url: a
+                .asset("large_image")
+                .and_then(|image| image.strip_prefix("spotify:").map(|art| format!("https://i.scdn.co/image/{art}"))),
+            artist: a.str("state"),
+            song: a.str("details"),
         }),
-        activities: lanyard_activities(raw_activities),
+        activities: as_sent.map_or(LanyardActivities::Strict(strict), LanyardActivities::AsSent),
         last_seen,
+        kv: stored.map(|(kv, _)| kv),
+        github: stored.map(|(_, github)| github),
     };
-
-    PresenceView { native: to_bytes(&native), lanyard: to_bytes(&lanyard) }
-}
-
-/// The activities as sent. The same items as Lanyard's `activities`: one that is not
-/// strict JSON is left out (and does not hide the others), so an activity shows in
-/// both shapes or in neither; so is one with no `name` (Discord always sends one).
-fn parse_activities(raw: &str) -> Vec<Activity<'_>> {
-    let items: Vec<&RawValue> = serde_json::from_str(raw).unwrap_or_default();
-    items
-        .into_iter()
-        .filter(|item| is_strict(item))
-        .filter_map(|item| fields(item.get()).map(Activity))
-        .filter(|a| a.str("name").is_some())
-        .collect()
-}
-
-/// Lanyard's `activities`: the array as Discord sent it when all of it is strict
-/// JSON, else the items that are (one odd activity does not hide the others);
-/// anything but an array shows as none.
-fn lanyard_activities(raw: &str) -> Cow<'_, RawValue> {
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw) else { return Cow::Borrowed(empty_array()) };
-    if items.iter().all(|item| is_strict(item)) {
-        return Cow::Borrowed(serde_json::from_str(raw).unwrap_or_else(|_| empty_array()));
-    }
-    let kept: Vec<&RawValue> = items.into_iter().filter(|item| is_strict(item)).collect();
-    serde_json::value::to_raw_value(&kept).map_or_else(|_| Cow::Borrowed(empty_array()), Cow::Owned)
-}
-
-fn empty_array() -> &'static RawValue {
-    serde_json::from_str("[]").expect("a JSON array")
+    finish(&native, &lanyard)
 }
 
 fn to_bytes(value: &impl Serialize) -> bytes::Bytes {
-    // Serialising these structs cannot fail: every map key is a string.
+    // Serialising these types cannot fail: every map key is a string, every raw
+    // value written anew is strict JSON.
     serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()).into()
+}
+
+fn to_raw(value: &impl Serialize) -> Box<RawValue> {
+    // As `to_bytes`: cannot fail.
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }

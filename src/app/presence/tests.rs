@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod golden;
+
 const VAQ: u64 = 470320681905684500;
 const USER: &str = r#"{"id":"470320681905684500","username":"vaq","global_name":"Vaq","avatar":"5c11d7292c91e510c2b4f07946ea6d72","discriminator":"0","public_flags":64}"#;
 const SPOTIFY: &str = r#"[{"name":"Spotify","type":2,"id":"spotify:1","details":"BMW","state":"Pashanim","sync_id":"56MDdzieU2dTT3YLpCdpcA","party":{"id":"spotify:470320681905684500"},"timestamps":{"start":1720814201608,"end":1720814322741},"assets":{"large_text":"Himmel über Berlin","large_image":"spotify:ab67616d0000b273fa2f0c9e719ca71f2686ddf3"},"flags":48,"created_at":1720814203334}]"#;
@@ -21,7 +23,7 @@ fn json_of(bytes: &[u8]) -> Value {
 
 fn vaq() -> Presences {
     let presences = Presences::default();
-    presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: None });
+    presences.upsert_member(VAQ, 1, 1, MemberSeen { user: USER, nick: None });
     presences.update_presence(VAQ, 1, 1, dnd_on_desktop(SPOTIFY), None);
     presences
 }
@@ -111,7 +113,12 @@ fn invisible_shows_as_offline() {
 #[test]
 fn a_member_without_presence_is_offline_with_their_nickname() {
     let presences = Presences::default();
-    assert!(presences.upsert_member(2, 1, 1, Member { user: r#"{"id":"2","username":"alice"}"#, nick: Some("Al") }));
+    assert!(presences.upsert_member(
+        2,
+        1,
+        1,
+        MemberSeen { user: r#"{"id":"2","username":"alice"}"#, nick: Some("Al") }
+    ));
     let native = json_of(&presences.view(UserId(2)).unwrap().native);
     assert_eq!(native["status"], "offline");
     assert_eq!(native["server_name"], "Al");
@@ -137,13 +144,13 @@ fn every_change_and_only_a_change_is_marked() {
     let presences = vaq();
     let version = presences.changes.version(UserId(VAQ));
     assert!(!presences.update_presence(VAQ, 1, 1, dnd_on_desktop(SPOTIFY), None), "an identical update is no change");
-    assert!(!presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: None }));
+    assert!(!presences.upsert_member(VAQ, 1, 1, MemberSeen { user: USER, nick: None }));
     assert_eq!(presences.changes.version(UserId(VAQ)), version, "nothing marked");
     assert!(presences.update_presence(VAQ, 1, 1, Update::default(), None));
     let after_update = presences.changes.version(UserId(VAQ));
     assert_ne!(after_update, version);
     assert_eq!(json_of(&presences.view(UserId(VAQ)).unwrap().native)["status"], "offline");
-    assert!(presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: Some("V") }), "server_name changed");
+    assert!(presences.upsert_member(VAQ, 1, 1, MemberSeen { user: USER, nick: Some("V") }), "server_name changed");
     assert_ne!(presences.changes.version(UserId(VAQ)), after_update);
     let before_sweep = presences.changes.version(UserId(VAQ));
     assert_eq!(presences.sweep(1, 2), vec![UserId(VAQ)]);
@@ -153,7 +160,7 @@ fn every_change_and_only_a_change_is_marked() {
 #[test]
 fn a_user_in_two_guilds_stays_until_removed_from_both() {
     let presences = vaq();
-    presences.upsert_member(VAQ, 2, 1, Member { user: USER, nick: None });
+    presences.upsert_member(VAQ, 2, 1, MemberSeen { user: USER, nick: None });
     assert_eq!(presences.monitored_count(), 1);
     assert!(presences.remove_member(VAQ, 1));
     assert!(presences.view(UserId(VAQ)).is_some(), "still in guild 2");
@@ -167,11 +174,11 @@ fn a_user_in_two_guilds_stays_until_removed_from_both() {
 fn a_sync_sweeps_members_it_no_longer_lists() {
     let presences = Presences::default();
     for user in [2, 3, 4] {
-        presences.upsert_member(user, 1, 1, Member { user: &format!(r#"{{"id":"{user}"}}"#), nick: None });
+        presences.upsert_member(user, 1, 1, MemberSeen { user: &format!(r#"{{"id":"{user}"}}"#), nick: None });
     }
-    presences.upsert_member(4, 9, 1, Member { user: r#"{"id":"4"}"#, nick: None });
+    presences.upsert_member(4, 9, 1, MemberSeen { user: r#"{"id":"4"}"#, nick: None });
     // Epoch 2 of guild 1 lists only user 2 (user 3 sent a presence, which proves membership).
-    presences.upsert_member(2, 1, 2, Member { user: r#"{"id":"2"}"#, nick: None });
+    presences.upsert_member(2, 1, 2, MemberSeen { user: r#"{"id":"2"}"#, nick: None });
     presences.update_presence(3, 1, 2, Update::default(), None);
     let mut changed = presences.sweep(1, 2);
     changed.sort();
@@ -196,7 +203,7 @@ fn a_presence_for_an_unknown_member_adds_them() {
 fn a_lone_surrogate_from_the_gateway_leaves_the_views_strict_json() {
     let presences = Presences::default();
     let user = r#"{"id":"5","username":"odd","clan":{"tag":"\ud800"},"primary_guild":{"tag":"ok"}}"#;
-    presences.upsert_member(5, 1, 1, Member { user, nick: None });
+    presences.upsert_member(5, 1, 1, MemberSeen { user, nick: None });
     let activities = concat!(
         r#"[{"name":"Odd","type":0,"emoji":{"n\ud800ame":"x"}},{"name":"Game","type":0},"#,
         r#"{"name":"Buttons","type":0,"buttons":["\udc00"]}]"#
@@ -230,7 +237,7 @@ const NEW_ACTIVITY: &str = r#"{"name":"Game","type":0,"id":"g1","application_id"
 #[test]
 fn discord_user_is_the_user_object_as_sent() {
     let presences = Presences::default();
-    presences.upsert_member(VAQ, 1, 1, Member { user: FUTURE_USER, nick: None });
+    presences.upsert_member(VAQ, 1, 1, MemberSeen { user: FUTURE_USER, nick: None });
     let lanyard = json_of(&presences.view(UserId(VAQ)).unwrap().lanyard);
     let sent = json_of(FUTURE_USER.as_bytes());
     for (key, value) in sent.as_object().unwrap() {
@@ -343,7 +350,7 @@ fn going_offline_records_last_seen_shown_only_while_offline() {
 fn a_stored_last_seen_is_served_for_an_offline_member_from_their_first_event() {
     let presences = Presences::default();
     presences.privacy.last_seen().load([(UserId(VAQ), 1_700_000_000_000)]);
-    presences.upsert_member(VAQ, 1, 1, Member { user: USER, nick: None });
+    presences.upsert_member(VAQ, 1, 1, MemberSeen { user: USER, nick: None });
     let view = presences.view(UserId(VAQ)).unwrap();
     assert_eq!(json_of(&view.native)["lastSeen"], 1_700_000_000_000u64);
     assert_eq!(json_of(&view.lanyard)["last_seen"], 1_700_000_000_000u64);

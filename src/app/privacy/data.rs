@@ -39,7 +39,7 @@ pub(super) fn last_seen(txn: &ReadTransaction, user: UserId) -> Result<Option<u6
 }
 
 /// Stores a batch of last-seen times.
-pub(super) fn put_last_seen(txn: &WriteTransaction, times: &[(UserId, u64)]) -> Result<()> {
+pub(crate) fn put_last_seen(txn: &WriteTransaction, times: &[(UserId, u64)]) -> Result<()> {
     let mut table = txn.open_table(LAST_SEEN)?;
     for (user, at) in times {
         table.insert(user.0, at)?;

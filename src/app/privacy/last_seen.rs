@@ -69,6 +69,16 @@ impl LastSeen {
         self.recorded.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A time imported from Lanyard, already in the store: known from now on,
+    /// unless the user went offline since (that time, not yet written, is newer);
+    /// call it holding [`LastSeen::flushing`].
+    pub(crate) fn imported(&self, user: UserId, at: u64) {
+        let mut book = self.book();
+        if !book.pending.contains_key(&user.0) {
+            book.known.insert(user.0, at);
+        }
+    }
+
     /// Forgets a user's time in memory; call it holding [`LastSeen::flushing`].
     pub(crate) fn forget(&self, user: UserId) {
         let mut book = self.book();

@@ -62,7 +62,7 @@ async fn forget_deletes_everything_and_hides_in_either_mode() {
     assert_eq!((forgotten.kv_pairs, forgotten.token), (1, true));
     assert!(matches!(app.tokens.authenticate(&token).await, Err(crate::error::Error::Unauthorized)), "not remembered");
     assert!(app.kv.all(user).await.unwrap().is_empty());
-    assert_eq!(&app.reads.extras(user).await.unwrap().kv[..], b"{}");
+    assert_eq!(app.reads.stored(user).await.unwrap().kv.get(), "{}");
     assert!(!app.privacy.served(user) && app.presences.view(user).is_none());
     let export: serde_json::Value = serde_json::from_str(&app.export(user).await.unwrap()).unwrap();
     assert_eq!(export["privacy"]["choice"], "hidden");
@@ -185,7 +185,7 @@ async fn forget_leaves_everyone_else_s_data_alone() {
     assert!(app.kv.all(UserId(1)).await.unwrap().is_empty());
     assert!(!app.tokens.issued(UserId(1)).await.unwrap());
     assert_eq!(app.github.get(UserId(1)).await.unwrap(), None);
-    assert_eq!(&app.reads.extras(UserId(1)).await.unwrap().github[..], b"null");
+    assert_eq!(app.reads.stored(UserId(1)).await.unwrap().github.get(), "null");
     assert_eq!(app.kv.all(UserId(2)).await.unwrap().len(), 2);
     assert!(app.tokens.issued(UserId(2)).await.unwrap());
     assert!(app.github.get(UserId(2)).await.unwrap().is_some());

@@ -13,10 +13,6 @@ use crate::app::github::{Profile, Record};
 use crate::app::presence::{ClientStatus, RawPresence, Status, Update};
 use crate::config::Config;
 
-fn extras() -> Extras {
-    Extras { kv: Bytes::from_static(br#"{"a":"b"}"#), github: Bytes::from_static(b"null") }
-}
-
 /// A monitored user whose presence says `state` (a custom status).
 fn present(app: &App, user: UserId, state: &str) {
     let activities = format!(r#"[{{"name":"Custom Status","type":4,"state":"{state}"}}]"#);
@@ -29,111 +25,117 @@ fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("valid JSON")
 }
 
-#[test]
-fn kv_and_github_go_before_the_final_brace() {
-    let data = |object: &[u8]| {
-        let mut out = BytesMut::new();
-        put_lanyard_data(&mut out, object, &extras());
-        out.freeze()
-    };
-    assert_eq!(
-        &data(br#"{"discord_status":"online"} "#)[..],
-        br#"{"discord_status":"online","kv":{"a":"b"},"github":null}"#
-    );
-    assert_eq!(&data(b"{ }")[..], br#"{ "kv":{"a":"b"},"github":null}"#);
+/// The native body of a user and its ETag, as a reader gets them.
+async fn native(app: &App, user: UserId) -> Option<(Bytes, HeaderValue)> {
+    let published = app.reads.get(user, Keep::Bodies).await.unwrap()?;
+    let body = published.body(Shape::Native);
+    Some((body.bytes(), body.etag().clone()))
 }
 
-#[test]
-fn native_body_is_the_three_parts() {
-    let view = PresenceView { native: Bytes::from_static(br#"{"status":"dnd"}"#), lanyard: Bytes::from_static(b"{}") };
-    let p = Published::compose(0, &view, &extras());
-    assert_eq!(&p.native.bytes[..], br#"{"presence":{"status":"dnd"},"KV":{"a":"b"},"github":null}"#);
-    assert_eq!(&p.lanyard.bytes[..], br#"{"success":true,"data":{"kv":{"a":"b"},"github":null}}"#);
-    assert_eq!(&p.lanyard_data[..], br#"{"kv":{"a":"b"},"github":null}"#);
-    assert_eq!(json_of(&p.native.bytes)["KV"]["a"], "b");
-    assert_ne!(p.native.etag, p.lanyard.etag);
+#[tokio::test]
+async fn the_bodies_are_the_presence_with_the_kv_and_github_profile() {
+    let (_dir, app) = App::temporary(Config::default());
+    let user = UserId(5);
+    present(&app, user, "1");
+    app.kv.set(user, "a".into(), "b".into()).await.unwrap();
+    let view = app.presences.view(user).unwrap();
+    let published = app.reads.get(user, Keep::Bodies).await.unwrap().unwrap();
+    let native = published.body(Shape::Native);
+    assert_eq!(
+        native.bytes(),
+        format!(r#"{{"presence":{},"KV":{{"a":"b"}},"github":null}}"#, std::str::from_utf8(&view.native).unwrap())
+    );
+    let mut data = json_of(&view.lanyard);
+    data["kv"] = serde_json::json!({"a": "b"});
+    data["github"] = Value::Null;
+    assert_eq!(json_of(published.lanyard_data.as_bytes()), data);
+    let lanyard = published.body(Shape::Lanyard);
+    assert!(lanyard.bytes().starts_with(br#"{"success":true,"data":{"discord_user":"#), "{lanyard:?}");
+    assert_eq!(json_of(&lanyard.bytes())["data"], data);
+    assert!(
+        published.lanyard_data.as_bytes().ends_with(br#","kv":{"a":"b"},"github":null}"#),
+        "kv and github come last, as Lanyard sends them"
+    );
+    assert_eq!(native.etag(), crate::etag::of(&native.bytes()));
+    assert_ne!(native.etag(), lanyard.etag());
 }
 
 #[tokio::test]
 async fn a_marked_change_reaches_every_reader() {
     let (_dir, app) = App::temporary(Config::default());
     let user = UserId(5);
-    let native = || app.reads.now(user, Shape::Native).map(|body| body.bytes);
     let expected = |kv: &str| {
         let view = app.presences.view(user).unwrap();
         format!(r#"{{"presence":{},"KV":{kv},"github":null}}"#, std::str::from_utf8(&view.native).unwrap())
     };
-    assert!(native().is_none(), "not monitored");
+    assert!(native(&app, user).await.is_none(), "not monitored");
     present(&app, user, "1");
-    let first = app.reads.now(user, Shape::Native).unwrap();
-    assert_eq!(first.bytes, expected("{}"));
-    assert_eq!(native().unwrap(), first.bytes, "served again");
-    let lanyard = app.reads.now(user, Shape::Lanyard).unwrap();
-    assert!(lanyard.bytes.starts_with(br#"{"success":true,"data":{"discord_user":"#), "{lanyard:?}");
+    let first = native(&app, user).await.unwrap();
+    assert_eq!(first.0, expected("{}"));
+    assert_eq!(native(&app, user).await.unwrap().0, first.0, "served again");
     present(&app, user, "2");
-    assert_eq!(native().unwrap(), expected("{}"));
-    assert!(native().unwrap().windows(3).any(|w| w == b"\"2\""));
+    assert_eq!(native(&app, user).await.unwrap().0, expected("{}"));
+    assert!(native(&app, user).await.unwrap().0.windows(3).any(|w| w == b"\"2\""));
     app.kv.set(user, "k".into(), "v".into()).await.unwrap();
-    let after_kv = app.reads.now(user, Shape::Native).unwrap();
-    assert_eq!(after_kv.bytes, expected(r#"{"k":"v"}"#));
-    assert_ne!(after_kv.etag, first.etag);
+    let after_kv = native(&app, user).await.unwrap();
+    assert_eq!(after_kv.0, expected(r#"{"k":"v"}"#));
+    assert_ne!(after_kv.1, first.1);
 }
 
 #[tokio::test]
-async fn bodies_are_composed_once_per_change() {
+async fn bodies_are_rendered_once_per_change() {
     let (_dir, app) = App::temporary(Config::default());
     let user = UserId(6);
     present(&app, user, "x");
-    let first = app.reads.get(user).await.unwrap().unwrap();
-    assert!(Arc::ptr_eq(&first, &app.reads.get(user).await.unwrap().unwrap()), "kept");
-    assert!(Arc::ptr_eq(&first, &app.reads.get_now(user).unwrap()), "kept");
+    let get = || app.reads.get(user, Keep::Bodies);
+    let first = get().await.unwrap().unwrap();
+    assert!(Arc::ptr_eq(&first, &get().await.unwrap().unwrap()), "kept");
     // An identical update is no change.
     let same = Update { status: Status::Online, clients: ClientStatus::default(), activities: "" };
     app.presences.update_presence(user.0, 0, 0, same, None);
-    let changed = app.reads.get(user).await.unwrap().unwrap();
+    let changed = get().await.unwrap().unwrap();
     assert!(!Arc::ptr_eq(&first, &changed), "the activities went: a change");
     app.presences.update_presence(user.0, 0, 0, same, None);
-    assert!(Arc::ptr_eq(&changed, &app.reads.get(user).await.unwrap().unwrap()), "the same update again: no change");
+    assert!(Arc::ptr_eq(&changed, &get().await.unwrap().unwrap()), "the same update again: no change");
 }
 
 #[tokio::test]
-async fn a_read_needs_no_waiting_once_the_users_parts_are_in_memory() {
+async fn a_users_stored_extras_are_read_from_the_store_once() {
     let (dir, app) = App::temporary(Config::default());
-    let (stored, bare) = (UserId(6), UserId(8));
-    app.kv.set(stored, "k".into(), "v".into()).await.unwrap();
+    let (with_kv, bare) = (UserId(6), UserId(8));
+    app.kv.set(with_kv, "k".into(), "v".into()).await.unwrap();
     // A new process over the same file: it knows who has something stored, not what.
     let config = app.config().clone();
     drop(app);
     let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
-    present(&app, stored, "1");
+    present(&app, with_kv, "1");
     present(&app, bare, "1");
-    assert!(app.reads.now(stored, Shape::Native).is_none(), "the extras must be read from the store first");
-    assert!(app.reads.now(bare, Shape::Native).is_some(), "nothing stored: nothing to read");
-    app.reads.extras(stored).await.unwrap();
-    let body = app.reads.now(stored, Shape::Native).expect("now in memory");
-    assert_eq!(json_of(&body.bytes)["KV"]["k"], "v");
-    assert!(app.reads.now(UserId(7), Shape::Native).is_none(), "not monitored: left to the full path (404)");
-    assert!(app.reads.body(UserId(7), Shape::Native).await.unwrap().is_none());
+    assert!(app.reads.stored.now(with_kv).is_none(), "the stored must be read from the store first");
+    assert!(app.reads.stored.now(bare).is_some(), "nothing stored: nothing to read");
+    let (body, _) = native(&app, with_kv).await.unwrap();
+    assert_eq!(json_of(&body)["KV"]["k"], "v");
+    assert!(app.reads.stored.now(with_kv).is_some(), "kept once read");
+    assert!(native(&app, UserId(7)).await.is_none(), "not monitored");
 }
 
 #[tokio::test]
-async fn lanyard_unkept_keeps_nothing_and_reuses_what_is_kept() {
+async fn a_read_that_keeps_nothing_keeps_nothing_and_reuses_what_is_kept() {
     let (dir, app) = App::temporary(Config::default());
     let user = UserId(5);
     app.kv.set(user, "k".into(), "v".into()).await.unwrap();
     let config = app.config().clone();
     drop(app);
     let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
-    assert_eq!(app.reads.lanyard_unkept(user).unwrap(), None, "not monitored");
+    let once = || app.reads.get(user, Keep::Nothing);
+    assert!(once().await.unwrap().is_none(), "not monitored");
     present(&app, user, "1");
-    let side = app.reads.lanyard_unkept(user).unwrap().unwrap();
-    assert!(side.ends_with(br#","kv":{"k":"v"},"github":null}"#), "{side:?}");
+    let side = once().await.unwrap().unwrap();
+    assert!(side.lanyard_data.as_bytes().ends_with(br#","kv":{"k":"v"},"github":null}"#));
     assert!(app.reads.published.is_empty(), "no bodies kept");
-    assert!(app.reads.extras.now(user).is_none(), "no extras kept");
-    let kept = app.reads.get(user).await.unwrap().unwrap();
-    let again = app.reads.lanyard_unkept(user).unwrap().unwrap();
-    assert_eq!(again, side);
-    assert_eq!(again.as_ptr(), kept.lanyard_data.as_ptr(), "the kept bodies are shared, not copied");
+    assert!(app.reads.stored.now(user).is_none(), "no stored kept");
+    let kept = app.reads.get(user, Keep::Bodies).await.unwrap().unwrap();
+    let again = once().await.unwrap().unwrap();
+    assert!(Arc::ptr_eq(&again, &kept), "the kept bodies are shared, not rendered again");
 }
 
 #[tokio::test]
@@ -144,14 +146,14 @@ async fn users_with_nothing_stored_share_one_render_and_a_kept_one_is_reused() {
     let config = app.config().clone();
     drop(app);
     let app = App::new(config, Store::open(&dir.path().join("harmy.redb")).unwrap()).unwrap();
-    let read = app.reads.extras.get(&app.reads.store, user, false).unwrap();
-    assert_eq!(&read.kv[..], br#"{"k":"v"}"#);
-    assert!(app.reads.extras.now(user).is_none(), "not kept");
-    let none = app.reads.extras(UserId(9)).await.unwrap();
-    assert!(Arc::ptr_eq(&none, &app.reads.extras(UserId(10)).await.unwrap()), "users with neither share one");
-    let kept = app.reads.extras(user).await.unwrap();
+    let read = app.reads.stored.get(&app.reads.store, user, false).unwrap();
+    assert_eq!(read.kv.get(), r#"{"k":"v"}"#);
+    assert!(app.reads.stored.now(user).is_none(), "not kept");
+    let none = app.reads.stored(UserId(9)).await.unwrap();
+    assert!(Arc::ptr_eq(&none, &app.reads.stored(UserId(10)).await.unwrap()), "users with neither share one");
+    let kept = app.reads.stored(user).await.unwrap();
     assert!(
-        Arc::ptr_eq(&kept, &app.reads.extras.get(&app.reads.store, user, false).unwrap()),
+        Arc::ptr_eq(&kept, &app.reads.stored.get(&app.reads.store, user, false).unwrap()),
         "a kept render is reused"
     );
 }
@@ -160,10 +162,10 @@ async fn users_with_nothing_stored_share_one_render_and_a_kept_one_is_reused() {
 async fn extras_follow_every_write_and_mark_the_change() {
     let (_dir, app) = App::temporary(Config::default());
     let user = UserId(8);
-    let empty = app.reads.extras(user).await.unwrap();
-    assert_eq!((&empty.kv[..], &empty.github[..]), (&b"{}"[..], &b"null"[..]));
+    let empty = app.reads.stored(user).await.unwrap();
+    assert_eq!((empty.kv.get(), empty.github.get()), ("{}", "null"));
     app.kv.set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
-    assert_eq!(&app.reads.extras(user).await.unwrap().kv[..], br#"{"k":"v \"quoted\""}"#);
+    assert_eq!(app.reads.stored(user).await.unwrap().kv.get(), r#"{"k":"v \"quoted\""}"#);
     assert_eq!(app.changes.next_batch().await, vec![user]);
     // Setting the same value again changes nothing anyone can see: no mark.
     app.kv.set(user, "k".into(), "v \"quoted\"".into()).await.unwrap();
@@ -189,10 +191,10 @@ async fn extras_follow_every_write_and_mark_the_change() {
         fetched_at: 0,
     };
     app.github.store_link(user, "octocat".into(), Some(record.clone())).await.unwrap();
-    let github: Profile = serde_json::from_slice(&app.reads.extras(user).await.unwrap().github).unwrap();
+    let github: Profile = serde_json::from_str(app.reads.stored(user).await.unwrap().github.get()).unwrap();
     assert_eq!(github, record.profile);
     app.github.unlink(user).await.unwrap();
-    assert_eq!(&app.reads.extras(user).await.unwrap().github[..], b"null");
+    assert_eq!(app.reads.stored(user).await.unwrap().github.get(), "null");
     assert!(matches!(
         app.github.unlink(user).await,
         Err(crate::error::Error::Github(crate::app::github::GithubError::NotLinked))
@@ -266,11 +268,8 @@ fn a_body_older_than_an_acknowledged_change_is_never_served() {
                         acked[user as usize][1].load(Ordering::Acquire),
                     );
                     let id = UserId(100 + user);
-                    let body = match app.reads.now(id, shape) {
-                        Some(body) => body,
-                        None => handle.block_on(app.reads.body(id, shape)).unwrap().unwrap(),
-                    };
-                    let seen = numbers(&body.bytes, shape);
+                    let published = handle.block_on(app.reads.get(id, Keep::Bodies)).unwrap().unwrap();
+                    let seen = numbers(&published.body(shape).bytes(), shape);
                     assert!(seen.0 >= floor.0 && seen.1 >= floor.1, "served {seen:?} after {floor:?} was acknowledged");
                     reads += 1;
                 }

@@ -1,6 +1,7 @@
-//! The tokens service: API tokens, `harmy_<selector>_<secret>` ([`format`]).
-//! The selector finds the row; only an argon2id hash (PHC string) of the
-//! secret is stored (`data`). Checking one (docs/SECURITY.md):
+//! The tokens service: API tokens, `harmy_<selector>_<secret>` ([`format`]),
+//! and the keys imported from Lanyard ([`imported`]). The selector (for an
+//! imported key, a keyed digest of it) finds the row; only an argon2id hash (PHC
+//! string) of the secret is stored (`data`). Checking one (docs/SECURITY.md):
 //!
 //! * a success is remembered by a fast hash of the token until the user's token
 //!   changes, and a change wins over every verification already in flight
@@ -17,18 +18,20 @@ mod argon;
 pub(crate) mod data;
 mod flights;
 mod format;
+pub mod imported;
 mod lockout;
 mod remembered;
 #[cfg(test)]
 mod tests;
 mod verifier;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use self::format::fingerprint;
-pub use self::format::{find_in_text, parse};
+pub use self::format::{Shape, find_in_text, is_lanyard_key, parse, shape};
+use self::imported::DigestKey;
 pub use self::lockout::{MAX_FAILURES, WINDOW};
-use self::verifier::{Outcome, Verifier};
+use self::verifier::{Claim, Outcome, Verifier};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::store::{self, Durability, Store};
@@ -51,12 +54,14 @@ pub struct Leaks {
 pub struct Tokens {
     store: Arc<Store>,
     verifier: Verifier,
+    /// The key of imported keys' digests, once read or made (it never changes).
+    digest_key: OnceLock<DigestKey>,
 }
 
 impl Tokens {
     /// The service over `store`.
     pub fn new(store: Arc<Store>) -> Tokens {
-        Tokens { store, verifier: Verifier::default() }
+        Tokens { store, verifier: Verifier::default(), digest_key: OnceLock::new() }
     }
 
     /// Issues a new token for a user; the old one stops verifying at once, and
@@ -108,10 +113,10 @@ impl Tokens {
             if let Some(user) = self.verifier.remembered(token) {
                 return Ok(user);
             }
-            let Some((selector, _)) = parse(token) else { return Err(Error::Unauthorized) };
+            let Some(shape) = shape(token) else { return Err(Error::Unauthorized) };
             match self.verifier.join(token) {
                 flights::Flight::Lead(leader) => {
-                    let outcome = self.verify(token, selector).await;
+                    let outcome = self.verify(token, shape).await;
                     leader.land(*outcome.as_ref().unwrap_or(&Outcome::Unavailable));
                     return outcome.and_then(checked);
                 }
@@ -125,21 +130,46 @@ impl Tokens {
     }
 
     /// Reads a token's row and verifies it.
-    async fn verify(&self, token: &str, selector: &str) -> Result<Outcome> {
+    async fn verify(&self, token: &str, shape: Shape<'_>) -> Result<Outcome> {
         // Before the store read: a rotation from here on makes this verification fail.
         let attempt = self.verifier.attempt();
-        let Some((user, phc)) = self.row(selector).await? else { return Ok(Outcome::Invalid) };
-        Ok(self.verifier.verify(attempt, token, user, phc).await)
+        let Some((claim, user, phc)) = self.row(token, shape).await? else { return Ok(Outcome::Invalid) };
+        Ok(self.verifier.verify(attempt, token, claim, user, phc).await)
     }
 
-    /// The owner and stored hash of a selector.
-    async fn row(&self, selector: &str) -> Result<Option<(UserId, String)>> {
-        let selector = selector.to_string();
-        store::blocking(&self.store, move |store| store.read(|txn| data::by_selector(txn, &selector))).await
+    /// What a token claims, with the owner and stored hash of the row it names.
+    async fn row(&self, token: &str, shape: Shape<'_>) -> Result<Option<(Claim, UserId, String)>> {
+        let claim = match shape {
+            Shape::Harmy { selector, secret } => Some(Claim { selector: selector.into(), secret: secret.into() }),
+            Shape::Lanyard => {
+                self.digest_key.get().map(|key| Claim { selector: key.digest(token), secret: token.into() })
+            }
+        };
+        let cached = claim.is_some();
+        let token = token.to_string();
+        let (claim, key, row) = store::blocking(&self.store, move |store| {
+            store.read(|txn| {
+                // An imported key before its digest key is known here: read it in the same transaction.
+                let (claim, key) = match claim {
+                    Some(claim) => (claim, None),
+                    None => match data::digest_key(txn)? {
+                        Some(key) => (Claim { selector: key.digest(&token), secret: token }, Some(key)),
+                        None => return Ok((None, None, None)),
+                    },
+                };
+                let row = data::by_selector(txn, &claim.selector)?;
+                Ok((Some(claim), key, row))
+            })
+        })
+        .await?;
+        if let (false, Some(key)) = (cached, key) {
+            let _ = self.digest_key.set(key);
+        }
+        Ok(claim.zip(row).map(|(claim, (user, phc))| (claim, user, phc)))
     }
 
     /// The valid tokens in a message (the bot's leak guard). Repeats, and words
-    /// whose selector no token has, are skipped without argon2; of the others,
+    /// whose selector (or digest) no token has, are skipped without argon2; of the others,
     /// at most [`LEAK_CHECKS`] are verified.
     pub async fn leaked(&self, text: &str) -> Result<Leaks> {
         let mut leaks = Leaks::default();
@@ -153,9 +183,9 @@ impl Tokens {
                 continue;
             }
             seen.push(candidate);
-            let known = match parse(candidate) {
-                Some((selector, _)) => {
-                    self.verifier.remembered(candidate).is_some() || self.row(selector).await?.is_some()
+            let known = match shape(candidate) {
+                Some(shape) => {
+                    self.verifier.remembered(candidate).is_some() || self.row(candidate, shape).await?.is_some()
                 }
                 None => false,
             };

@@ -3,7 +3,7 @@
 //! argon2 threads (see the module docs of `app::tokens`).
 
 use super::flights::{self, Flight};
-use super::format::{PREFIX, SALT_BYTES, SECRET_BYTES, SELECTOR_BYTES, hex, parse, random};
+use super::format::{PREFIX, SALT_BYTES, SECRET_BYTES, SELECTOR_BYTES, hex, random};
 use super::remembered::{self, Attempt};
 use super::{argon, lockout};
 use crate::ids::UserId;
@@ -22,6 +22,29 @@ pub struct IssuedToken {
 impl std::fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IssuedToken").field("selector", &self.selector).finish_non_exhaustive()
+    }
+}
+
+/// What a presented token claims: the row it names (a harmy selector, or an
+/// imported key's digest) and the secret argon2 checks against that row's hash.
+#[derive(Clone)]
+pub struct Claim {
+    /// The selector or digest, in hex.
+    pub selector: String,
+    /// What was hashed: a harmy token's secret, or an imported key whole.
+    pub secret: String,
+}
+
+impl Claim {
+    /// What the lockout counts failures by: the selector, or a digest's first 64 bits.
+    fn lockout_id(&self) -> &str {
+        self.selector.get(..SELECTOR_BYTES * 2).unwrap_or(&self.selector)
+    }
+}
+
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim").field("selector", &self.selector).finish_non_exhaustive()
     }
 }
 
@@ -95,16 +118,15 @@ impl Verifier {
         self.remembered.attempt()
     }
 
-    /// Checks `token` against `phc`, the stored hash of `user` read after
-    /// `attempt` began: through the lockout, then argon2; remembers a success
-    /// unless the user's token changed meanwhile.
-    pub async fn verify(&self, attempt: Attempt<'_>, token: &str, user: UserId, phc: String) -> Outcome {
-        let Some((selector, secret)) = parse(token) else { return Outcome::Invalid };
-        let ticket = match self.lockout.begin(selector, Instant::now()) {
+    /// Checks `token` (which makes `claim`) against `phc`, the stored hash of
+    /// `user` read after `attempt` began: through the lockout, then argon2;
+    /// remembers a success unless the user's token changed meanwhile.
+    pub async fn verify(&self, attempt: Attempt<'_>, token: &str, claim: Claim, user: UserId, phc: String) -> Outcome {
+        let ticket = match self.lockout.begin(claim.lockout_id(), Instant::now()) {
             Ok(ticket) => ticket,
             Err(retry_after) => return Outcome::Locked { retry_after },
         };
-        let secret = secret.to_string();
+        let secret = claim.secret;
         let Some(matched) = self.argon.run(move |memory| memory.verify(&phc, secret.as_bytes())).await else {
             return Outcome::Unavailable;
         };
@@ -176,9 +198,12 @@ impl Gate {
 mod tests {
     use super::*;
     use crate::app::tokens::lockout::MAX_FAILURES;
+    use crate::app::tokens::parse;
 
     async fn check(verifier: &Verifier, token: &str, issued: &IssuedToken) -> Outcome {
-        verifier.verify(verifier.attempt(), token, UserId(7), issued.phc.clone()).await
+        let (selector, secret) = parse(token).expect("a token's shape");
+        let claim = Claim { selector: selector.into(), secret: secret.into() };
+        verifier.verify(verifier.attempt(), token, claim, UserId(7), issued.phc.clone()).await
     }
 
     #[tokio::test]
@@ -236,5 +261,25 @@ mod tests {
         assert_eq!(verifier.remembered(&issued.token), Some(UserId(7)));
         verifier.changed(UserId(7));
         assert!(matches!(check(&verifier, &issued.token, &issued).await, Outcome::Locked { .. }));
+    }
+
+    #[tokio::test]
+    async fn an_imported_keys_failures_are_counted_by_its_digest() {
+        let verifier = Verifier::new(1);
+        let issued = verifier.issue().await.unwrap();
+        // An imported key's row is found by a 64-hex digest; its lockout counts by the first 16.
+        let digest = "ab".repeat(32);
+        let claim = |n: usize| Claim { selector: digest.clone(), secret: format!("lnyd_{n:032x}") };
+        let tokens: Vec<String> = (0..20).map(|n| format!("lnyd_{n:032x}")).collect();
+        let outcomes = futures_util::future::join_all(
+            tokens
+                .iter()
+                .enumerate()
+                .map(|(n, t)| verifier.verify(verifier.attempt(), t, claim(n), UserId(7), issued.phc.clone())),
+        )
+        .await;
+        let locked = outcomes.iter().filter(|o| matches!(o, Outcome::Locked { .. })).count();
+        assert_eq!(locked, 20 - MAX_FAILURES as usize, "{outcomes:?}");
+        assert_eq!(claim(0).lockout_id(), "abababababababab");
     }
 }

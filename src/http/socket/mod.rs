@@ -1,21 +1,19 @@
 //! `GET /socket`: Lanyard's WebSocket (docs/API.md). The upgrade is hyper's;
 //! the frames are tokio-websockets' (the codec twilight already uses).
 //!
-//! * `hub` — subscriptions and fan-out; `outbox` — a session's socket and its
-//!   write queue, bounded in bytes, which the fan-out writes to directly;
-//!   `link` — the socket as tokio-websockets reads it; `everyone` — the shared
-//!   INIT_STATE of `subscribe_to_all`; `per_ip` — sockets per address;
-//!   `session` — one socket; `protocol` — Lanyard's ops and frames.
+//! * `session` — one socket: its client's ops, its own frames, its timers;
+//!   `hub` — subscriptions and the fan-out of presence updates; `line` — a
+//!   session's socket and its queue of pushes (with the one fast path: a push
+//!   written straight to an idle socket); `init_state` — the shared INIT_STATE
+//!   of `subscribe_to_all`; `protocol` — Lanyard's ops and frames.
 //! * The limits of docs/SECURITY.md and where they hold: message size, message rate
-//!   (`session`), ids per session (`hub`), queue bytes and the write deadline
-//!   (`outbox`), sockets per address
-//!   (here, before the upgrade), `subscribe_to_all` (`session`, `everyone`).
+//!   (`session`), ids per session (`hub`), queue bytes and receipt (`line`),
+//!   sockets per address (here, before the upgrade), `subscribe_to_all`
+//!   (`session`, `init_state`).
 
-pub mod everyone;
 pub mod hub;
-pub mod link;
-pub mod outbox;
-pub mod per_ip;
+pub mod init_state;
+pub mod line;
 pub mod protocol;
 pub mod session;
 
@@ -69,7 +67,8 @@ pub fn upgrade(api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Result<Repl
         && has_token(headers, CONNECTION, "upgrade")
         && headers.get(SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
     let (true, Some(key)) = (ok, key) else { return Err(ApiError::upgrade_required()) };
-    let zlib = parts.uri.query().is_some_and(|q| q.split('&').any(|pair| pair == "compression=zlib_json"));
+    let query = parts.uri.query().unwrap_or_default();
+    let zlib = crate::query::first(query, "compression").is_some_and(|c| c == "zlib_json");
     let Some(slot) = api.sockets_per_ip.take(super::ratelimit::bucket(client)) else {
         api.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut reply = ApiError::rate_limited(PER_IP_RETRY_AFTER).reply(crate::app::reads::Shape::Native);
@@ -85,7 +84,7 @@ pub fn upgrade(api: &Arc<Api>, parts: &mut Parts, client: IpAddr) -> Result<Repl
         // Held for the session's life, whatever ends it.
         let _slot = slot;
         match on_upgrade.await {
-            // The fan-out writes to the TCP socket itself (see `outbox`).
+            // The fan-out writes to the TCP socket itself (see `line`).
             Ok(upgraded) => match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
                 Ok(parts) => session::run(session_api, parts.io.into_inner(), parts.read_buf, zlib, stop).await,
                 Err(_) => tracing::error!("socket upgrade: the connection is not a TCP stream"),

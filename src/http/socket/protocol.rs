@@ -10,8 +10,10 @@
 
 use std::borrow::Cow;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
+use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ids::UserId;
 
@@ -159,41 +161,54 @@ fn ids_of(value: &Value) -> Result<Vec<UserId>, Refusal> {
     Ok(ids)
 }
 
+/// A server event: `{"op":0,"t":…,"d":…}`.
+#[derive(Serialize)]
+struct Event<D> {
+    op: u8,
+    t: &'static str,
+    d: D,
+}
+
+fn event(t: &'static str, d: impl Serialize) -> Bytes {
+    // Maps keyed by ids and raw JSON values: serialising into memory cannot fail.
+    serde_json::to_vec(&Event { op: 0, t, d }).unwrap_or_default().into()
+}
+
 /// `{"op":0,"t":"PRESENCE_UPDATE","d":<presence>}`
-pub fn presence_update(presence: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(presence.len() + 40);
-    out.put_slice(br#"{"op":0,"t":"PRESENCE_UPDATE","d":"#);
-    out.put_slice(presence);
-    out.put_u8(b'}');
-    out.freeze()
+pub fn presence_update(presence: &RawValue) -> Bytes {
+    event("PRESENCE_UPDATE", presence)
 }
 
-/// `{"op":0,"t":"INIT_STATE","d":<presence>}` for `subscribe_to_id`.
-pub fn init_state_one(presence: Option<&[u8]>) -> Bytes {
-    let presence = presence.unwrap_or(b"{}");
-    let mut out = BytesMut::with_capacity(presence.len() + 40);
-    out.put_slice(br#"{"op":0,"t":"INIT_STATE","d":"#);
-    out.put_slice(presence);
-    out.put_u8(b'}');
-    out.freeze()
-}
-
-/// `{"op":0,"t":"INIT_STATE","d":{"<id>":<presence>,…}}` for the other forms.
-/// The frame is exactly its size: it can be large, and live long (shared by
-/// `subscribe_to_all` sessions, or held while a slow client reads it).
-pub fn init_state_map<P: AsRef<[u8]>>(presences: impl IntoIterator<Item = (UserId, P)>) -> Bytes {
-    let mut out = Vec::with_capacity(256);
-    out.put_slice(br#"{"op":0,"t":"INIT_STATE","d":{"#);
-    for (i, (user, presence)) in presences.into_iter().enumerate() {
-        if i > 0 {
-            out.put_u8(b',');
-        }
-        out.put_u8(b'"');
-        out.put_slice(user.to_string().as_bytes());
-        out.put_slice(b"\":");
-        out.put_slice(presence.as_ref());
+/// `{"op":0,"t":"INIT_STATE","d":<presence>}` for `subscribe_to_id` (`{}` for a
+/// user not served).
+pub fn init_state_one(presence: Option<impl AsRef<RawValue>>) -> Bytes {
+    match presence {
+        Some(presence) => event("INIT_STATE", presence.as_ref()),
+        None => event("INIT_STATE", serde_json::Map::new()),
     }
-    out.put_slice(b"}}");
+}
+
+/// `{"op":0,"t":"INIT_STATE","d":{"<id>":<presence>,…}}` for the other forms,
+/// taking each presence from the iterator as it is written. The frame is exactly
+/// its size: it can be large, and live long (shared by `subscribe_to_all`
+/// sessions, or held while a slow client reads it).
+pub fn init_state_map<P: AsRef<RawValue>>(presences: impl IntoIterator<Item = (UserId, P)>) -> Bytes {
+    /// The map, serialised from an iterator taken once.
+    struct Map<I>(std::cell::Cell<Option<I>>);
+    impl<P: AsRef<RawValue>, I: Iterator<Item = (UserId, P)>> Serialize for Map<I> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(None)?;
+            for (user, presence) in self.0.take().into_iter().flatten() {
+                map.serialize_entry(&user.0, presence.as_ref())?;
+            }
+            map.end()
+        }
+    }
+    let mut out = Vec::with_capacity(256);
+    let map = Map(std::cell::Cell::new(Some(presences.into_iter())));
+    // As `event`: cannot fail.
+    let _ = serde_json::to_writer(&mut out, &Event { op: 0, t: "INIT_STATE", d: map });
     // Shrinks in place (for a large frame, glibc's mremap): no second copy.
     out.shrink_to_fit();
     Bytes::from(out)
@@ -275,9 +290,13 @@ mod tests {
     }
 
     #[test]
-    fn frames_are_concatenated_json() {
-        let map = init_state_map([(UserId(1), &b"{}"[..]), (UserId(2), &b"{\"a\":1}"[..])]);
+    fn frames_carry_the_presences_as_rendered() {
+        let (empty, one): (Box<RawValue>, Box<RawValue>) =
+            (RawValue::from_string("{}".into()).unwrap(), RawValue::from_string(r#"{"a":1}"#.into()).unwrap());
+        let map = init_state_map([(UserId(1), &empty), (UserId(2), &one)]);
         assert_eq!(&map[..], br#"{"op":0,"t":"INIT_STATE","d":{"1":{},"2":{"a":1}}}"#);
-        assert_eq!(&init_state_one(None)[..], br#"{"op":0,"t":"INIT_STATE","d":{}}"#);
+        assert_eq!(&init_state_one(None::<&Box<RawValue>>)[..], br#"{"op":0,"t":"INIT_STATE","d":{}}"#);
+        assert_eq!(&init_state_one(Some(&one))[..], br#"{"op":0,"t":"INIT_STATE","d":{"a":1}}"#);
+        assert_eq!(&presence_update(&one)[..], br#"{"op":0,"t":"PRESENCE_UPDATE","d":{"a":1}}"#);
     }
 }

@@ -2,34 +2,36 @@
 //! on shutdown (1001, at once, so that clients that reconnect instantly find
 //! the next server).
 //!
-//! The session reads its client through tokio-websockets (over a [`Link`]);
-//! everything it sends goes through its [`Outbox`], which the hub's fan-out
-//! writes to directly. The session task writes out what the socket did not
-//! take at once, while it keeps reading: the heartbeat timer, shutdown and the
-//! write deadline are watched during a blocked write too.
+//! tokio-websockets reads the client and frames and writes everything the
+//! session sends; the session writes its own frames and the pushes queued on
+//! its [`Line`] while it keeps reading, so the heartbeat timer, shutdown and
+//! the receipt check are watched during a blocked write too.
 //!
 //! Inbound limits (docs/SECURITY.md): a message over [`MAX_CLIENT_MESSAGE`] (fragmented
 //! or not) closes with 1009; more than [`RATE`] messages a second on average,
 //! [`BURST`] at once, close with 4008. Every message counts, pings included.
 
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
+use std::task::Poll;
+
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
-use tokio_websockets::{CloseCode, Limits, Message, ServerBuilder, WebSocketStream};
+use tokio_websockets::{CloseCode, Config, Limits, Message, ServerBuilder, WebSocketStream};
 
-use super::everyone::Build;
 use super::hub::SessionId;
-use super::link::Link;
-use super::outbox::{Outbox, Shown, Trouble, Wire};
+use super::init_state::Build;
+use super::line::{Conn, Covered, Line, Receipt, receipt_check_period};
 use super::protocol::{self, ClientOp, Refusal, Subscribe};
+use crate::app::reads::{Json, Keep};
 use crate::http::Api;
 use crate::ids::UserId;
 
@@ -91,145 +93,158 @@ impl Bucket {
     }
 }
 
-/// Unregisters the session however it ends, and lets go of what its outbox holds.
+/// Unregisters the session however it ends, and lets go of what its line holds.
 struct Registered<'a> {
     api: &'a Api,
     id: SessionId,
-    outbox: &'a Outbox,
+    line: &'a Line,
 }
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         self.api.hub.unregister(self.id);
-        self.outbox.shut();
+        self.line.shut();
         self.api.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// The WebSocket a session reads from.
-type Socket = WebSocketStream<Link>;
-
-/// A shared INIT_STATE this session may still be writing: the signal that it is
-/// evicted, and the address of the payload it queued.
-struct Writing {
-    evicted: Pin<Box<WaitForCancellationFutureOwned>>,
-    payload: usize,
-}
+/// The WebSocket a session reads from and writes to.
+type Socket = WebSocketStream<Conn>;
 
 /// Runs a session over an upgraded connection until it ends; `early` holds what
 /// the client sent past the upgrade request.
 pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, stop: CancellationToken) {
-    let outbox = Arc::new(api.hub.outbox(stream));
+    let config = api.app.config().socket;
+    cap_send_buffer(&stream, config.send_buffer_bytes);
+    let line = Arc::new(Line::new(stream, zlib, config.max_queue_bytes));
     let limits = Limits::default().max_payload_len(Some(MAX_CLIENT_MESSAGE));
-    let mut ws = ServerBuilder::new().limits(limits).serve(Link::new(outbox.clone(), early));
+    // Whole frames, however large (an INIT_STATE), and nothing written before a flush.
+    let ws_config = Config::default().frame_size(usize::MAX).flush_threshold(usize::MAX);
+    let ws = ServerBuilder::new().limits(limits).config(ws_config).serve(Conn::new(line.clone(), early));
     // Sessions are capped like HTTP connections (`http.max_connections`): past the cap a
     // new one is told to come back later, instead of the process running out of files.
     let open = api.metrics.sessions.fetch_add(1, Ordering::Relaxed);
     if open >= api.max_connections as i64 {
         api.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
-        return close(ws, &outbox, FULL_CODE, FULL_REASON).await;
+        return close(ws, &line, FULL_CODE, FULL_REASON).await;
     }
-    let id = api.hub.register(outbox.clone(), zlib);
+    let id = api.hub.register(line.clone());
     api.metrics.sessions_opened.fetch_add(1, Ordering::Relaxed);
-    let _registered = Registered { api: &api, id, outbox: &outbox };
-    if send(&outbox, zlib, Bytes::from_static(protocol::HELLO)).await.is_err() {
+    let _registered = Registered { api: &api, id, line: &line };
+    let mut ws = ws;
+    let Some(hello) = own_message(zlib, Bytes::from_static(protocol::HELLO)).await else { return };
+    line.claim();
+    if ws.feed(hello).await.is_err() {
         return;
     }
+    // Whether tokio-websockets holds frames to flush.
+    let mut writing = true;
+    // The INIT_STATE being written: while it is, the client's next messages wait in
+    // its socket (so op 2s cannot pile up INIT_STATEs in memory) and its silence is
+    // not counted (the receipt check watches it meanwhile). A shared one's eviction
+    // ends the session.
+    let mut init: Option<Pin<Box<WaitForCancellationFutureOwned>>> = None;
     let mut bucket = Bucket::new(Instant::now());
+    let mut receipt = Receipt::default();
+    let mut check = tokio::time::interval(receipt_check_period(config.write_timeout));
+    check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Created once and re-polled: a fresh `cancelled()` or `sleep_until` per loop would
-    // register with the shared stop token's list and the timer every time round.
-    // The stop token is this session's own child: polling the server's token itself
-    // would take its two mutexes, shared by every session.
+    // register with the stop token's list and the timer every time round. The stop
+    // token is this session's own child: the server's is shared by every session.
     let stop = stop.child_token();
     let stopped = stop.cancelled();
     let silence = sleep_until(Instant::now() + HEARTBEAT_TIMEOUT);
     tokio::pin!(stopped, silence);
-    let mut writing: Option<Writing> = None;
     loop {
-        // One INIT_STATE at a time: while one is unwritten, the client's next messages
-        // wait in its socket (so that op 2s cannot pile up INIT_STATEs in memory), and
-        // the silence is not counted (the write timeout watches the client meanwhile).
-        let holding = outbox.holds_kept();
+        let reading = init.is_none();
         tokio::select! {
-            () = &mut stopped => return close(ws, &outbox, 1001, "server shutting down").await,
-            () = &mut silence, if !holding => {
-                return close(ws, &outbox, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await;
+            () = &mut stopped => return close(ws, &line, 1001, "server shutting down").await,
+            () = &mut silence, if reading => {
+                return close(ws, &line, HEARTBEAT_TIMEOUT_CODE, "heartbeat_timeout").await;
             }
-            () = outbox.kept_written(), if holding => silence.as_mut().reset(Instant::now() + HEARTBEAT_TIMEOUT),
-            trouble = outbox.run() => match trouble {
-                Trouble::Lagged => return close_lagging(ws, &outbox).await,
-                Trouble::TimedOut => {
-                    tracing::debug!("socket closed: a frame not taken by the client within socket.write_timeout");
-                    return;
-                }
-                Trouble::Broken => return,
+            _ = check.tick() => if receipt.stalled(&line) {
+                tracing::debug!("socket closed: sent bytes not received within socket.write_timeout");
+                return line.abort();
             },
-            () = evicted(&mut writing) => {
-                if writing.take().is_some_and(|w| outbox.holds(w.payload)) {
-                    // No close frame can follow a half-written frame.
-                    tracing::debug!("socket closed: its INIT_STATE was evicted before it was written");
-                    return;
-                }
+            () = evicted(&mut init) => {
+                // No close frame can follow a half-written frame.
+                tracing::debug!("socket closed: its INIT_STATE was evicted before it was written");
+                return line.abort();
             }
-            incoming = ws.next(), if !holding => {
+            () = line.woken(), if !writing => {
+                writing = match write_queued(&mut ws, &line).await {
+                    Written::Some => true,
+                    Written::Nothing => false,
+                    Written::Lagged => return close_lagging(ws, &line).await,
+                    Written::Broken => return,
+                };
+            }
+            event = next_event(&mut ws, writing, reading) => {
+                let incoming = match event {
+                    Event::Flushed(Err(_)) => return,
+                    Event::Flushed(Ok(())) => {
+                        if init.take().is_some() {
+                            silence.as_mut().reset(Instant::now() + HEARTBEAT_TIMEOUT);
+                        }
+                        writing = !line.release() && match write_queued(&mut ws, &line).await {
+                            Written::Some => true,
+                            Written::Nothing => false,
+                            Written::Lagged => return close_lagging(ws, &line).await,
+                            Written::Broken => return,
+                        };
+                        continue;
+                    }
+                    Event::Received(incoming) => incoming,
+                };
                 let message = match incoming {
                     Some(Ok(message)) => message,
                     Some(Err(tokio_websockets::Error::PayloadTooLong { .. })) => {
-                        return close_too_big(ws, &outbox).await;
+                        return close_too_big(ws, &line).await;
                     }
                     _ => return,
                 };
                 silence.as_mut().reset(Instant::now() + HEARTBEAT_TIMEOUT);
                 if !bucket.take(Instant::now()) {
-                    return refuse(ws, &outbox, Refusal::RateLimited).await;
+                    return refuse(ws, &line, Refusal::RateLimited).await;
                 }
                 if message.is_close() {
                     // tokio-websockets has queued the reply: write it out, then end. No push
                     // may follow it.
-                    outbox.closing();
-                    let _ = ws.flush().await;
-                    let _ = timeout(Duration::from_secs(2), outbox.drain()).await;
+                    line.close();
+                    let _ = timeout(Duration::from_secs(2), ws.flush()).await;
                     return;
                 }
                 if !message.is_text() && !message.is_binary() {
                     continue;
                 }
                 match protocol::parse(message.as_payload()) {
-                    Err(refusal) => return refuse(ws, &outbox, refusal).await,
+                    Err(refusal) => return refuse(ws, &line, refusal).await,
                     Ok(ClientOp::Heartbeat) => {}
                     Ok(ClientOp::Unsubscribe(what)) => api.hub.unsubscribe(id, what),
                     Ok(ClientOp::Initialize(what)) => {
-                        // Its place in the queue is kept before subscribing: an update
-                        // pushed meanwhile goes out after the INIT_STATE, never before.
-                        outbox.reserve();
+                        // Pushes queue from here on: one made meanwhile goes out after the
+                        // INIT_STATE, never before.
+                        line.claim();
                         let made = tokio::select! {
                             made = init_state(&api, id, what) => made,
-                            () = &mut stopped => {
-                                outbox.fill(None, None, Shown::default());
-                                return close(ws, &outbox, 1001, "server shutting down").await;
-                            }
+                            () = &mut stopped => return close(ws, &line, 1001, "server shutting down").await,
                         };
-                        let (build, shown) = match made {
+                        let (build, covered) = match made {
                             Ok(made) => made,
-                            Err(refusal) => {
-                                outbox.fill(None, None, Shown::default());
-                                return refuse(ws, &outbox, refusal).await;
-                            }
+                            Err(refusal) => return refuse(ws, &line, refusal).await,
                         };
-                        let Some(wire) = wire_of(&build, zlib).await else {
+                        let Some(message) = build.message(zlib).await else {
                             tracing::error!("socket closed: its INIT_STATE could not be deflated");
                             return;
                         };
-                        // Not counted in the queue bound, but not kept forever either: the
-                        // write deadline, the queue bound, shutdown and the eviction of a
-                        // shared build all end a session that does not take it.
-                        writing = Some(Writing {
-                            evicted: Box::pin(build.evicted.clone().cancelled_owned()),
-                            payload: wire.body().as_ptr() as usize,
-                        });
                         // Pushes of the state it shows, or an older one, would follow it with
                         // what the client has already, or take it back: left out.
-                        outbox.fill(Some(wire), Some(build), shown);
+                        line.cover(covered);
+                        if ws.feed(message).await.is_err() {
+                            return;
+                        }
+                        writing = true;
+                        init = Some(Box::pin(build.evicted.clone().cancelled_owned()));
                     }
                 }
             }
@@ -237,42 +252,107 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
     }
 }
 
+/// What [`write_queued`] did.
+enum Written {
+    /// Handed frames to tokio-websockets: a flush follows.
+    Some,
+    /// Nothing was queued: the socket is back with the fan-out.
+    Nothing,
+    /// The session fell `max_queue_bytes` behind.
+    Lagged,
+    /// The socket failed.
+    Broken,
+}
+
+/// What happened on the socket.
+enum Event {
+    /// tokio-websockets wrote out everything it held (or failed to).
+    Flushed(Result<(), tokio_websockets::Error>),
+    /// A client message, an error, or the end.
+    Received(Option<Result<Message, tokio_websockets::Error>>),
+}
+
+/// The socket's next event: a flush done while `flushing`, a message while `reading`.
+/// One future drives both, so the socket stays whole (its close can follow
+/// whatever it still holds).
+async fn next_event(ws: &mut Socket, flushing: bool, reading: bool) -> Event {
+    std::future::poll_fn(|cx| {
+        if flushing && let Poll::Ready(flushed) = ws.poll_flush_unpin(cx) {
+            return Poll::Ready(Event::Flushed(flushed));
+        }
+        if reading && let Poll::Ready(incoming) = ws.poll_next_unpin(cx) {
+            return Poll::Ready(Event::Received(incoming));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Takes the pushes queued on the line (and the rest of a frame the fan-out
+/// wrote in part) and hands them to tokio-websockets, in order.
+async fn write_queued(ws: &mut Socket, line: &Line) -> Written {
+    let (messages, rest) = match line.take() {
+        Ok(taken) => taken,
+        Err(_) => return Written::Lagged,
+    };
+    if messages.is_empty() && !rest {
+        return if line.release() { Written::Nothing } else { Written::Some };
+    }
+    for message in messages {
+        // Never waits: nothing is written before the flush (`flush_threshold`).
+        if ws.feed(message).await.is_err() {
+            return Written::Broken;
+        }
+    }
+    Written::Some
+}
+
 /// Resolves when the INIT_STATE being written is evicted (never without one).
-async fn evicted(writing: &mut Option<Writing>) {
-    match writing {
-        Some(writing) => writing.evicted.as_mut().await,
+async fn evicted(init: &mut Option<Pin<Box<WaitForCancellationFutureOwned>>>) {
+    match init {
+        Some(evicted) => evicted.as_mut().await,
         None => std::future::pending().await,
     }
 }
 
-/// An INIT_STATE as this session sends it.
-async fn wire_of(build: &Build, zlib: bool) -> Option<Wire> {
-    if zlib { build.frame.zlib().await.map(Wire::binary) } else { Some(Wire::text(build.frame.text.clone())) }
+/// One of the session's own frames: text, or deflated into a binary frame with
+/// `zlib_json`; `None` if deflating failed.
+async fn own_message(zlib: bool, text: Bytes) -> Option<Message> {
+    if zlib { protocol::deflate_off_thread(text).await.map(Message::binary) } else { Some(Message::text(text)) }
 }
 
-/// What an INIT_STATE of `found`, read after `generation`, shows.
-fn shown(api: &Api, found: &[(UserId, Bytes)], generation: u64) -> Shown {
-    let mut users: Vec<(UserId, u64)> =
-        found.iter().map(|(user, presence)| (*user, api.hub.digest(presence))).collect();
-    users.sort_unstable();
-    Shown { users, generation }
+/// Caps the socket's kernel send buffer at `bytes` (`socket.send_buffer_bytes`).
+/// Linux doubles the value it is given for its bookkeeping; half is asked for, so
+/// the buffer holds what the setting says.
+fn cap_send_buffer(stream: &TcpStream, bytes: usize) {
+    let value = libc::c_int::try_from(bytes / 2).unwrap_or(libc::c_int::MAX);
+    // SAFETY: SO_SNDBUF reads one int from the pointer, for an fd open for the call.
+    let set = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        tracing::warn!("socket.send_buffer_bytes not applied: {}", std::io::Error::last_os_error());
+    }
 }
 
 /// Subscribes, then makes the INIT_STATE (subscribing first, so no update falls between).
-async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(Arc<Build>, Shown), Refusal> {
+async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(Arc<Build>, Covered), Refusal> {
     match what {
         Subscribe::Id(user) => {
             api.hub.subscribe(id, &[user])?;
-            let (found, generation) = presences(api, vec![user]).await;
-            let shown = shown(api, &found, generation);
-            let frame = protocol::init_state_one(found.first().map(|(_, presence)| &presence[..]));
-            Ok((Build::own(frame), shown))
+            let (frame, covered) = read_init_state(api, vec![user], Form::One).await;
+            Ok((Build::own(frame), covered))
         }
         Subscribe::Ids(users) => {
             api.hub.subscribe(id, &users)?;
-            let (found, generation) = presences(api, users).await;
-            let shown = shown(api, &found, generation);
-            Ok((Build::own(protocol::init_state_map(found)), shown))
+            let (frame, covered) = read_init_state(api, users, Form::Map).await;
+            Ok((Build::own(frame), covered))
         }
         Subscribe::All => {
             if !api.app.config().socket.subscribe_to_all {
@@ -280,75 +360,79 @@ async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(A
             }
             api.hub.subscribe_all(id);
             let ticket = api.hub.everyone.ticket();
-            let stamp = || api.hub.stamp(&api.app.changes);
-            let build = || async {
-                let users = api.hub.known_users();
-                protocol::init_state_map(presences(api, users).await.0)
-            };
-            // It shows the users the hub knew of when it started, which may lag behind
-            // the change feed: every push made meanwhile goes out after it.
-            let shown = Shown::default();
-            Ok((api.hub.everyone.get(ticket, stamp, build).await, shown))
+            let stamp = || api.app.changes.generation();
+            let build = || async { read_init_state(api, api.app.presences.served_users(), Form::Map).await.0 };
+            // It shows the users monitored when it started, which may lag behind the
+            // change feed: every push made meanwhile goes out after it.
+            Ok((api.hub.everyone.get(ticket, stamp, build).await, Covered::default()))
         }
     }
 }
 
-/// The Lanyard presence objects of the monitored ones of `users`, read on the side
-/// (nothing rendered for them is kept: `Reads::lanyard_unkept`), on the
-/// blocking pool: store reads, and up to every monitored user to render. With
-/// them, the change feed's generation read before any of them was (0, which
-/// makes no push redundant, when a user could not be read).
-async fn presences(api: &Arc<Api>, users: Vec<UserId>) -> (Vec<(UserId, Bytes)>, u64) {
-    let api = api.clone();
+/// The form of an INIT_STATE's `d`.
+enum Form {
+    /// `subscribe_to_id`: the user's presence (`{}` when not served).
+    One,
+    /// The other forms: a map of id → presence of the served ones.
+    Map,
+}
+
+/// The INIT_STATE of `users` (sorted), and what it shows: the served ones, and
+/// the change feed's generation read before any of them was (0, which makes no
+/// push redundant, when a user could not be read). The users are read keeping
+/// nothing, and each is written into the frame as it is read, so that an
+/// INIT_STATE of every monitored user costs the frame and no more. On the
+/// blocking pool: rendering up to every monitored user takes a while.
+async fn read_init_state(api: &Arc<Api>, users: Vec<UserId>, form: Form) -> (Bytes, Covered) {
+    let (api, runtime) = (api.clone(), tokio::runtime::Handle::current());
     let read = tokio::task::spawn_blocking(move || {
-        let mut generation = api.app.changes.generation();
-        let mut found = Vec::with_capacity(users.len().min(1024));
-        for user in users {
-            match api.app.reads.lanyard_unkept(user) {
-                Ok(Some(presence)) => found.push((user, presence)),
-                Ok(None) => {}
+        let app = &api.app;
+        let mut generation = app.changes.generation();
+        let mut shown = Vec::new();
+        let presences =
+            users.into_iter().filter_map(|user| match runtime.block_on(app.reads.get(user, Keep::Nothing)) {
+                Ok(Some(published)) => {
+                    shown.push((user, api.hub.digest(published.lanyard_data.as_bytes())));
+                    Some((user, published.lanyard_data.clone()))
+                }
+                Ok(None) => None,
                 Err(e) => {
                     tracing::warn!(%user, "INIT_STATE without this user: {e}");
                     generation = 0;
+                    None
                 }
-            }
-        }
-        (found, generation)
+            });
+        let frame = match form {
+            Form::One => protocol::init_state_one({ presences }.next().map(|(_, presence)| presence)),
+            Form::Map => protocol::init_state_map(presences),
+        };
+        (frame, Covered { users: shown, generation })
     });
     read.await.unwrap_or_else(|e| {
         tracing::error!("INIT_STATE read failed: {e}");
-        (Vec::new(), 0)
+        (protocol::init_state_map(std::iter::empty::<(UserId, Json)>()), Covered::default())
     })
 }
 
-/// Sends one of the session's own frames: text, or deflated into a binary frame with `zlib_json`.
-async fn send(outbox: &Outbox, zlib: bool, text: Bytes) -> Result<(), Trouble> {
-    let wire = if zlib {
-        Wire::binary(protocol::deflate_off_thread(text).await.ok_or(Trouble::Broken)?)
-    } else {
-        Wire::text(text)
-    };
-    outbox.send(wire)
-}
-
 /// Closes a session that fell behind: its queue is dropped already (the hub no
-/// longer counts on it), and the close goes out after what is half written, if
-/// the client reads on within [`LAGGED_CLOSE_WAIT`].
-async fn close_lagging(ws: Socket, outbox: &Outbox) {
+/// longer counts on it), and the close goes out after what tokio-websockets
+/// holds, if the client reads on within [`LAGGED_CLOSE_WAIT`].
+async fn close_lagging(ws: Socket, line: &Line) {
     tracing::debug!("socket closed: send queue over socket.max_queue_bytes");
-    close_within(ws, outbox, LAGGED_CODE, LAGGED_REASON, LAGGED_CLOSE_WAIT).await;
+    close_within(ws, line, LAGGED_CODE, LAGGED_REASON, LAGGED_CLOSE_WAIT).await;
+    line.abort();
 }
 
 /// Closes for a refused message, with its code and reason.
-async fn refuse(ws: Socket, outbox: &Outbox, refusal: Refusal) {
+async fn refuse(ws: Socket, line: &Line, refusal: Refusal) {
     let (code, reason) = refusal.close();
-    close(ws, outbox, code, &reason).await;
+    close(ws, line, code, &reason).await;
 }
 
 /// Closes with 1009 after a message over the limit, whose rest the client may
 /// still be sending.
-async fn close_too_big(mut ws: Socket, outbox: &Outbox) {
-    outbox.closing();
+async fn close_too_big(mut ws: Socket, line: &Line) {
+    line.close();
     let closing = async {
         // tokio-websockets has queued a 1009 close itself when one frame was over the
         // limit (and refuses another send); for a fragmented message it has not.
@@ -356,19 +440,14 @@ async fn close_too_big(mut ws: Socket, outbox: &Outbox) {
         if ws.send(close).await.is_err() {
             ws.flush().await?;
         }
-        let linger = async {
-            let (mut left, mut buf) = (LINGER_BYTES, [0u8; 8192]);
-            while left > 0 {
-                let n = ws.get_mut().read(&mut buf).await?;
-                if n == 0 {
-                    break;
-                }
-                left = left.saturating_sub(n);
+        let (mut left, mut buf) = (LINGER_BYTES, [0u8; 8192]);
+        while left > 0 {
+            let n = ws.get_mut().read(&mut buf).await?;
+            if n == 0 {
+                break;
             }
-            Ok::<(), std::io::Error>(())
-        };
-        let (_, read) = tokio::join!(outbox.drain(), linger);
-        read?;
+            left = left.saturating_sub(n);
+        }
         Ok::<(), tokio_websockets::Error>(())
     };
     let _ = timeout(Duration::from_secs(2), closing).await;
@@ -377,203 +456,27 @@ async fn close_too_big(mut ws: Socket, outbox: &Outbox) {
 /// Closes with a code and reason, then waits briefly for the client's close
 /// (reading and dropping what it still sends). Bounded in time: a client that
 /// reads nothing cannot hold the session by not taking the close frame.
-async fn close(ws: Socket, outbox: &Outbox, code: u16, reason: &str) {
-    close_within(ws, outbox, code, reason, Duration::from_secs(4)).await;
+async fn close(ws: Socket, line: &Line, code: u16, reason: &str) {
+    close_within(ws, line, code, reason, Duration::from_secs(4)).await;
 }
 
-/// `close`, giving up after `wait`.
-async fn close_within(mut ws: Socket, outbox: &Outbox, code: u16, reason: &str, wait: Duration) {
-    outbox.closing();
+/// `close`, giving up after `wait`. What is queued goes out before the close.
+async fn close_within(mut ws: Socket, line: &Line, code: u16, reason: &str, wait: Duration) {
+    line.close();
+    let queued = line.take().map(|(messages, _)| messages).unwrap_or_default();
     let code = CloseCode::try_from(code).unwrap_or(CloseCode::NORMAL_CLOSURE);
     let _ = timeout(wait, async {
+        for message in queued {
+            if ws.feed(message).await.is_err() {
+                return;
+            }
+        }
         if ws.send(Message::close(Some(code), reason)).await.is_ok() {
-            let read = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} });
-            let _ = tokio::join!(outbox.drain(), read);
+            let _ = timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} }).await;
         }
     })
     .await;
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::App;
-    use crate::config::Config;
-    use tokio_util::task::TaskTracker;
-
-    fn api_with(config: Config) -> (tempfile::TempDir, Arc<Api>) {
-        let (dir, app) = App::temporary(config);
-        (dir, Arc::new(Api::new(app, CancellationToken::new(), TaskTracker::new(), true)))
-    }
-
-    fn api() -> (tempfile::TempDir, Arc<Api>) {
-        api_with(Config::default())
-    }
-
-    type Client = WebSocketStream<TcpStream>;
-
-    /// A loopback connection: (client end, server end).
-    async fn connection() -> (TcpStream, TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        (client, listener.accept().await.unwrap().0)
-    }
-
-    /// A session over a loopback connection, and the client end.
-    async fn pipe(api: &Arc<Api>) -> Client {
-        let (client, server) = connection().await;
-        tokio::spawn(run(api.clone(), server, Bytes::new(), false, api.stop.clone()));
-        tokio_websockets::ClientBuilder::new().limits(Limits::unlimited()).take_over(client)
-    }
-
-    async fn closed(ws: &mut Client) -> Option<(u16, String)> {
-        while let Some(Ok(message)) = ws.next().await {
-            if let Some((code, reason)) = message.as_close() {
-                return Some((code.into(), reason.to_string()));
-            }
-        }
-        None
-    }
-
-    async fn close_code(ws: &mut Client) -> Option<u16> {
-        closed(ws).await.map(|(code, _)| code)
-    }
-
-    #[test]
-    fn the_bucket_allows_a_burst_then_the_rate() {
-        let start = Instant::now();
-        let mut bucket = Bucket::new(start);
-        assert_eq!((0..30).filter(|_| bucket.take(start)).count(), BURST as usize);
-        assert!(!bucket.take(start + Duration::from_millis(50)), "half a token");
-        assert!(bucket.take(start + Duration::from_millis(100)));
-        let later = start + Duration::from_secs(60);
-        assert_eq!((0..30).filter(|_| bucket.take(later)).count(), BURST as usize, "refills up to the burst only");
-        // A Lanyard client: a heartbeat every 30 s, forever.
-        let mut bucket = Bucket::new(start);
-        assert!((1..1000).all(|n| bucket.take(start + Duration::from_secs(30 * n))));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn silence_closes_after_twice_the_interval_and_any_message_resets_it() {
-        let (_dir, api) = api();
-        let mut ws = pipe(&api).await;
-        assert_eq!(ws.next().await.unwrap().unwrap().as_text(), Some(std::str::from_utf8(protocol::HELLO).unwrap()));
-        let started = Instant::now();
-        tokio::time::sleep(Duration::from_secs(50)).await;
-        ws.send(Message::text(r#"{"op":3}"#)).await.unwrap();
-        assert_eq!(close_code(&mut ws).await, Some(HEARTBEAT_TIMEOUT_CODE));
-        let waited = started.elapsed();
-        assert!(waited >= Duration::from_secs(110) && waited < Duration::from_secs(111), "{waited:?}");
-    }
-
-    #[tokio::test]
-    async fn a_message_over_64_kib_closes_with_1009_whole_or_fragmented() {
-        let (_dir, api) = api();
-        let mut ws = pipe(&api).await;
-        ws.next().await.unwrap().unwrap();
-        ws.send(Message::text(format!(r#"{{"op":3,"d":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE)))).await.unwrap();
-        assert_eq!(close_code(&mut ws).await, Some(TOO_BIG_CODE));
-
-        // Fragments each under the limit, adding up past it.
-        let (client, server) = connection().await;
-        tokio::spawn(run(api.clone(), server, Bytes::new(), false, api.stop.clone()));
-        let config = tokio_websockets::Config::default().frame_size(16 * 1024);
-        let mut ws = tokio_websockets::ClientBuilder::new().config(config).take_over(client);
-        ws.next().await.unwrap().unwrap();
-        ws.send(Message::text("x".repeat(4 * MAX_CLIENT_MESSAGE))).await.unwrap();
-        assert_eq!(close_code(&mut ws).await, Some(TOO_BIG_CODE));
-        let (_, ok) = (ws, pipe(&api).await);
-        let mut ok = ok;
-        ok.next().await.unwrap().unwrap();
-        ok.send(Message::text(format!(r#"{{"op":3,"d":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE - 100)))).await.unwrap();
-        ok.send(Message::text(r#"{"op":2,"d":{"subscribe_to_id":"1"}}"#)).await.unwrap();
-        let init = ok.next().await.unwrap().unwrap();
-        assert_eq!(init.as_text(), Some(r#"{"op":0,"t":"INIT_STATE","d":{}}"#), "just under the limit is read");
-    }
-
-    #[tokio::test]
-    async fn a_flood_of_heartbeats_closes_with_4008() {
-        let (_dir, api) = api();
-        let mut ws = pipe(&api).await;
-        ws.next().await.unwrap().unwrap();
-        for _ in 0..(BURST as usize + 5) {
-            if ws.send(Message::text(r#"{"op":3}"#)).await.is_err() {
-                break;
-            }
-        }
-        assert_eq!(closed(&mut ws).await, Some((4008, "rate limited".into())));
-    }
-
-    #[tokio::test]
-    async fn subscribe_to_all_turned_off_closes_with_4006_and_a_reason() {
-        let mut config = Config::default();
-        config.socket.subscribe_to_all = false;
-        let (_dir, api) = api_with(config);
-        let mut ws = pipe(&api).await;
-        ws.next().await.unwrap().unwrap();
-        ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
-        assert_eq!(closed(&mut ws).await, Some((4006, "subscribe_to_all is disabled on this server".into())));
-    }
-
-    #[tokio::test]
-    async fn a_client_that_stops_reading_is_closed_with_1008() {
-        let (_dir, api) = api();
-        let mut ws = pipe(&api).await;
-        ws.next().await.unwrap().unwrap();
-        ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
-        ws.next().await.unwrap().unwrap();
-        // Nothing is read from here on; the session cannot run while this loop fills the
-        // socket, then the queue (this test's runtime has one thread).
-        let text = Bytes::from(vec![b' '; 512]);
-        let mut sent = 0;
-        while api.hub.publish(crate::ids::UserId(1), text.clone()).await == 1 {
-            sent += 1;
-        }
-        let bound = api.app.config().socket.max_queue_bytes / super::super::hub::cost(&text);
-        assert!(sent >= bound, "the socket took some, the queue {bound} more: {sent}");
-        let closed = timeout(Duration::from_secs(10), closed(&mut ws));
-        assert_eq!(closed.await.ok().flatten(), Some((LAGGED_CODE, LAGGED_REASON.to_string())));
-        drop(ws);
-        let gone = timeout(Duration::from_secs(5), async {
-            while api.metrics.sessions.load(Ordering::Relaxed) != 0 {
-                tokio::task::yield_now().await;
-            }
-        });
-        assert!(gone.await.is_ok(), "the session is gone");
-    }
-
-    #[tokio::test]
-    async fn shutdown_during_a_blocked_write_closes_with_1001_after_every_queued_frame() {
-        let (_dir, api) = api();
-        let mut ws = pipe(&api).await;
-        ws.next().await.unwrap().unwrap();
-        ws.send(Message::text(r#"{"op":2,"d":{"subscribe_to_all":true}}"#)).await.unwrap();
-        ws.next().await.unwrap().unwrap();
-        // More than the socket takes while the client reads nothing (the session cannot
-        // run meanwhile: one thread), less than the queue bound.
-        let text = Bytes::from(vec![b' '; 1000]);
-        for _ in 0..7000 {
-            assert_eq!(api.hub.publish(crate::ids::UserId(1), text.clone()).await, 1);
-        }
-        api.stop.cancel();
-        let mut frames = 0;
-        let close = loop {
-            let message = timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
-            if let Some((code, _)) = message.as_close() {
-                break u16::from(code);
-            }
-            assert_eq!(message.as_payload().len(), 1000);
-            frames += 1;
-        };
-        assert_eq!((frames, close), (7000, 1001), "every frame, in full, then the close");
-    }
-
-    #[tokio::test]
-    async fn shutdown_closes_with_1001() {
-        let (_dir, api) = api();
-        let mut ws = pipe(&api).await;
-        ws.next().await.unwrap().unwrap();
-        api.stop.cancel();
-        assert_eq!(close_code(&mut ws).await, Some(1001));
-    }
-}
+mod tests;

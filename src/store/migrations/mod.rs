@@ -4,6 +4,7 @@
 
 mod m001_initial;
 mod m002_privacy;
+mod m003_secrets;
 
 use redb::WriteTransaction;
 
@@ -18,7 +19,7 @@ pub struct Migration {
 }
 
 /// Every migration, in order; the last version is the one this binary needs.
-pub const MIGRATIONS: &[Migration] = &[m001_initial::MIGRATION, m002_privacy::MIGRATION];
+pub const MIGRATIONS: &[Migration] = &[m001_initial::MIGRATION, m002_privacy::MIGRATION, m003_secrets::MIGRATION];
 
 /// The schema version this binary reads and writes.
 pub const CURRENT_VERSION: u64 = MIGRATIONS[MIGRATIONS.len() - 1].version;

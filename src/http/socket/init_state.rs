@@ -1,5 +1,5 @@
 //! The INIT_STATE of `subscribe_to_all`: every monitored user's presence in one
-//! frame (67 MB at 100 000 users), built once and shared by the sessions that
+//! frame (the largest one harmy sends), built once and shared by the sessions that
 //! subscribe while nothing changed (docs/SECURITY.md).
 //!
 //! * A session takes a ticket right after subscribing. A build that started
@@ -23,8 +23,9 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_websockets::Message;
 
-use super::hub::Pushed;
+use super::protocol;
 
 /// Builds kept in memory at most: the latest, and older ones still being written.
 pub const LIVE: usize = 3;
@@ -33,22 +34,38 @@ pub const LIVE: usize = 3;
 pub struct Build {
     number: u64,
     stamp: u64,
-    /// The frame, shared by every session that sends it.
-    pub frame: Arc<Pushed>,
+    /// The frame as JSON text, shared by every session that sends it (never copied).
+    pub text: Bytes,
+    /// Its `zlib_json` form, deflated once by the first compressed session that sends it.
+    zlib: tokio::sync::OnceCell<Option<Bytes>>,
     /// Cancelled when the build is dropped from memory while sessions still write it.
     pub evicted: CancellationToken,
 }
 
 impl Build {
+    fn new(number: u64, stamp: u64, text: Bytes) -> Build {
+        Build { number, stamp, text, zlib: tokio::sync::OnceCell::new(), evicted: CancellationToken::new() }
+    }
+
     /// An INIT_STATE of one session's own (the other subscribe forms): never evicted.
-    pub fn own(frame: Bytes) -> Arc<Build> {
-        Arc::new(Build { number: 0, stamp: 0, frame: Pushed::new(frame), evicted: CancellationToken::new() })
+    pub fn own(text: Bytes) -> Arc<Build> {
+        Arc::new(Build::new(0, 0, text))
+    }
+
+    /// The frame as a session sends it: text, or deflated (a large one on the
+    /// blocking pool, once); `None` if deflating failed.
+    pub async fn message(&self, zlib: bool) -> Option<Message> {
+        if !zlib {
+            return Some(Message::text(self.text.clone()));
+        }
+        let deflated = self.zlib.get_or_init(|| protocol::deflate_off_thread(self.text.clone())).await;
+        deflated.clone().map(Message::binary)
     }
 }
 
 /// The shared builds.
 #[derive(Default)]
-pub struct Everyone {
+pub struct SharedInitState {
     inner: Mutex<Inner>,
     done: Notify,
 }
@@ -64,7 +81,7 @@ struct Inner {
 }
 
 /// Marks the running build finished (or abandoned) however its future ends.
-struct Running<'a>(&'a Everyone);
+struct Running<'a>(&'a SharedInitState);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
@@ -73,7 +90,7 @@ impl Drop for Running<'_> {
     }
 }
 
-impl Everyone {
+impl SharedInitState {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -128,7 +145,7 @@ impl Everyone {
             let running = Running(self);
             let stamp = stamp();
             let frame = build().await;
-            let made = Arc::new(Build { number, stamp, frame: Pushed::new(frame), evicted: CancellationToken::new() });
+            let made = Arc::new(Build::new(number, stamp, frame));
             {
                 let mut inner = self.lock();
                 inner.latest = Some(made.clone());
@@ -158,7 +175,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_sessions_share_one_build() {
-        let everyone = Arc::new(Everyone::default());
+        let everyone = Arc::new(SharedInitState::default());
         let stamp = Arc::new(AtomicU64::new(0));
         let gate = Arc::new(Notify::new());
         let mut waiting = Vec::new();
@@ -188,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_finished_build_serves_later_sessions_until_something_changes() {
-        let everyone = Everyone::default();
+        let everyone = SharedInitState::default();
         let stamp = AtomicU64::new(7);
         let now = || stamp.load(Ordering::SeqCst);
         let first = everyone.get(everyone.ticket(), now, || async { frame(1) }).await;
@@ -196,13 +213,13 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &later), "nothing changed: shared");
         stamp.store(8, Ordering::SeqCst);
         let after_change = everyone.get(everyone.ticket(), now, || async { frame(3) }).await;
-        assert_eq!(&after_change.frame.text[..], b"3");
+        assert_eq!(&after_change.text[..], b"3");
         assert_eq!(everyone.builds(), 2);
     }
 
     #[tokio::test]
     async fn sessions_arriving_during_a_stale_build_coalesce_into_the_next() {
-        let everyone = Arc::new(Everyone::default());
+        let everyone = Arc::new(SharedInitState::default());
         let stamp = Arc::new(AtomicU64::new(0));
         let gate = Arc::new(Notify::new());
         let first = {
@@ -234,16 +251,16 @@ mod tests {
         }
         tokio::task::yield_now().await;
         gate.notify_one();
-        assert_eq!(&first.await.unwrap().frame.text[..], b"1");
+        assert_eq!(&first.await.unwrap().text[..], b"1");
         for session in late {
-            assert_eq!(&session.await.unwrap().frame.text[..], b"2");
+            assert_eq!(&session.await.unwrap().text[..], b"2");
         }
         assert_eq!(everyone.builds(), 2, "one build for the four late sessions");
     }
 
     #[tokio::test]
     async fn builds_still_being_written_are_evicted_past_the_bound() {
-        let everyone = Everyone::default();
+        let everyone = SharedInitState::default();
         let stamp = AtomicU64::new(0);
         let mut held = Vec::new();
         for n in 0..=LIVE as u64 {

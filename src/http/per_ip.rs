@@ -1,20 +1,23 @@
-//! Sockets open at once per client address (`socket.max_per_ip`, docs/SECURITY.md), so
-//! that one address cannot hold every session slot. The address is the one the
-//! rate limiter counts (`peer::client_addr`, IPv6 by its /64). A slot is taken
-//! before the upgrade and given back when its [`Slot`] drops, however the
-//! session ends (close, error, panic, or an upgrade that never completed).
+//! What one client address holds open at once (docs/SECURITY.md): HTTP
+//! connections (`http.max_connections_per_ip`, counted by peer address) and
+//! WebSocket sessions (`socket.max_per_ip`, counted by the rate limiter's client
+//! address), so that one address cannot hold every slot. Addresses are
+//! bucketed as the rate limiter buckets them (IPv6 by its /64). A slot is taken
+//! before the connection is served (or the upgrade answered) and given back when
+//! its [`Slot`] drops, however it ends (close, error, panic, or an upgrade that
+//! never completed).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The open sockets of each client address.
+/// What each client address holds open.
 pub struct PerIp {
     max: usize,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// One open socket of an address; dropping it frees the slot.
+/// One open connection or socket of an address; dropping it frees the slot.
 pub struct Slot {
     owner: Arc<PerIp>,
     client: IpAddr,
@@ -37,7 +40,7 @@ impl Drop for Slot {
 }
 
 impl PerIp {
-    /// At most `max` sockets per address; 0 means no limit.
+    /// At most `max` per address; 0 means no limit.
     pub fn new(max: usize) -> Arc<PerIp> {
         Arc::new(PerIp { max, open: Mutex::default() })
     }
@@ -46,7 +49,7 @@ impl PerIp {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A slot for a socket of `client` (already bucketed), or `None` when the address has all its slots.
+    /// A slot for `client` (already bucketed), or `None` when the address has all its slots.
     pub fn take(self: &Arc<Self>, client: IpAddr) -> Option<Slot> {
         let mut open = self.lock();
         let count = open.entry(client).or_default();
@@ -60,7 +63,8 @@ impl PerIp {
         Some(Slot { owner: self.clone(), client })
     }
 
-    /// Sockets open for `client`.
+    /// Slots `client` holds.
+    #[cfg(test)]
     pub fn open(&self, client: IpAddr) -> usize {
         self.lock().get(&client).copied().unwrap_or(0)
     }
