@@ -144,11 +144,14 @@ pub struct RateLimitConfig {
     pub per_second: u32,
     /// Requests per minute per client address.
     pub per_minute: u32,
+    /// Client addresses whose windows are kept at most; past it, the least
+    /// recently seen are dropped first.
+    pub max_addresses: usize,
 }
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self { per_second: 3, per_minute: 120 }
+        Self { per_second: 3, per_minute: 120, max_addresses: 100_000 }
     }
 }
 
@@ -220,13 +223,22 @@ pub struct KvConfig {
     pub max_value_length: usize,
     /// Bytes of a user's whole KV as rendered (escaped) JSON.
     pub max_total_bytes: usize,
+    /// KV writes per user per minute, from all their addresses, the bot and
+    /// slash commands together (0: no limit; the operator's CLI is not counted).
+    pub writes_per_minute: u32,
 }
 
 impl Default for KvConfig {
     /// Lanyard's limits (512 keys, keys of 165 characters, values of 10 000), and
-    /// 256 KiB of rendered JSON per user.
+    /// 256 KiB of rendered JSON per user, 60 writes a minute.
     fn default() -> Self {
-        Self { max_keys: 512, max_key_length: 165, max_value_length: 10_000, max_total_bytes: 262_144 }
+        Self {
+            max_keys: 512,
+            max_key_length: 165,
+            max_value_length: 10_000,
+            max_total_bytes: 262_144,
+            writes_per_minute: 60,
+        }
     }
 }
 

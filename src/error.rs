@@ -31,6 +31,15 @@ pub enum Error {
         /// Seconds until it is checked again.
         retry_after: u64,
     },
+    /// A member's KV writes past `kv.writes_per_minute`: refused until their
+    /// window is over.
+    #[error("too many KV writes: at most {per_minute} a minute; try again in {retry_after} s")]
+    KvWriteRate {
+        /// The limit.
+        per_minute: u32,
+        /// Seconds until a write is taken again.
+        retry_after: u64,
+    },
     /// A GitHub link problem.
     #[error(transparent)]
     Github(#[from] GithubError),

@@ -99,6 +99,7 @@ pub fn kv_limits(data: &[u8]) {
             max_key_length: usize::from(*key % 32),
             max_value_length: usize::from(*value),
             max_total_bytes: total.iter().fold(0, |n, b| (n << 8 | usize::from(*b)) % 65_536),
+            ..KvLimits::default()
         },
         _ => KvLimits::default(),
     };

@@ -22,8 +22,9 @@
 //!   as an SVG status card, with images fetched from Discord's CDN.
 //! * **Core**: [`app::App`] composes the domain services, each owning its
 //!   state, its tables and its write path: [`app::presence`] (in memory, fed
-//!   by the gateway), [`app::kv`], [`app::tokens`] and [`app::github`] (in the
-//!   store). Every change of public state is marked in [`app::changes`]; the
+//!   by the gateway), [`app::privacy`] (who is served and last seen, which the
+//!   presence service asks), [`app::kv`], [`app::tokens`] and [`app::github`]
+//!   (in the store). Every change of public state is marked in [`app::changes`]; the
 //!   read path [`app::reads`] serves the bodies (and keeps them, once per
 //!   change) and the WebSocket hub pushes them.
 //! * **Storage**: [`store`], the redb file: schema, migrations, transactions
@@ -32,7 +33,8 @@
 //!   goes through that process's admin socket, or opens the file itself when
 //!   no server runs ([`admin::execute`] either way).
 //! * Shared leaves: [`config`], [`ids`] (user ids and the one id mixer),
-//!   [`sharded`] (the one sharded map), [`outbound`] (the one outbound HTTP
+//!   [`sharded`] (the one sharded map), [`limit`] (the one rate-limit helper:
+//!   windows, token buckets, bounded per-key state), [`outbound`] (the one outbound HTTP
 //!   stack: GitHub, the card's images), [`error`].
 
 pub(crate) mod admin;
@@ -49,6 +51,7 @@ pub mod fuzz;
 pub mod gateway;
 pub mod http;
 pub mod ids;
+pub mod limit;
 pub(crate) mod outbound;
 pub(crate) mod query;
 pub(crate) mod serve;

@@ -162,7 +162,7 @@ async fn kv_routes_round_trip() {
 
 #[tokio::test]
 async fn kv_limits_at_the_boundary() {
-    let (served, addr) = start(&format!("{NO_LIMITS}[kv]\nmax_keys = 3\n"));
+    let (served, addr) = start(&format!("{NO_LIMITS}max_keys = 3\n"));
     let t = token(&served.instance, ALICE);
     let auth = [("authorization", t.as_str())];
     let put = |key: String, value: String| async move {

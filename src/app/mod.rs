@@ -12,8 +12,10 @@
 //! * [`writes`]: the write path of the stored public state (KV, GitHub): group
 //!   commit, stored state refreshed, change marked.
 //! * [`lanyard`]: a Lanyard instance's KV, keys and last seen brought in.
-//! * [`privacy`]: who is served (`.show` / `.hide`), `forget`, the export,
-//!   and last seen; its choices apply inside [`presence`].
+//! * [`privacy`]: who is served (`.show` / `.hide`) and last seen; the
+//!   presence service asks it through its `Ledger`.
+//! * `forget` and the export ([`App::forget`], [`App::export`]) ask every
+//!   service for its part: in one transaction, each deleting its own rows.
 //! * [`changes`]: who changed, for the WebSocket hub and the caches.
 //! * [`health`]: the gateway's health, for `/health` and `/metrics`.
 
@@ -28,7 +30,10 @@ pub mod reads;
 pub mod tokens;
 pub(crate) mod writes;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use redb::WriteTransaction;
 
 use self::changes::ChangeFeed;
 use self::github::Github;
@@ -36,12 +41,14 @@ use self::health::GatewayHealth;
 pub use self::health::PresenceSource;
 use self::kv::Kv;
 use self::presence::Presences;
-use self::privacy::Privacy;
+use self::privacy::export::Export;
+use self::privacy::{Forgotten, Privacy};
 use self::reads::{Reads, Stored};
 use self::tokens::Tokens;
 use self::writes::Writes;
 use crate::config::Config;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::store::{self, Store};
 
 /// The shared state of a harmy process: its services.
@@ -79,8 +86,8 @@ impl App {
     pub fn with_source(config: Config, store: Store, source: PresenceSource) -> Result<Arc<App>> {
         let store = Arc::new(store);
         let changes = Arc::new(ChangeFeed::default());
-        let (visibility, last_seen) = privacy::load(&config, &store);
-        let presences = Arc::new(Presences::with_privacy(changes.clone(), visibility, last_seen));
+        let ledger = Arc::new(privacy::load(&config, &store));
+        let presences = Arc::new(Presences::with_privacy(changes.clone(), ledger.clone()));
         let stored = store.read(|txn| {
             let mut users = kv::data::users(txn)?;
             users.extend(github::data::users(txn)?);
@@ -95,7 +102,7 @@ impl App {
             kv: Kv::new(config.kv.into(), store.clone(), writes.clone()),
             tokens: Tokens::new(store.clone()),
             github: Arc::new(Github::new(&config.github, store.clone(), writes.clone())),
-            privacy: Privacy::new(store.clone(), presences.clone(), writes.clone(), changes.clone()),
+            privacy: Privacy::new(store.clone(), ledger, presences.clone(), writes.clone(), changes.clone()),
             gateway: GatewayHealth::new(source),
             writes,
             config,
@@ -122,5 +129,38 @@ impl App {
     /// Whether the database answers (for `/health`).
     pub async fn store_ok(&self) -> bool {
         store::blocking(&self.store, |store| store.ping()).await.is_ok()
+    }
+
+    /// Deletes everything stored about a user (KV, token, GitHub link and profile,
+    /// last seen) in one transaction, each service its own rows, and leaves them
+    /// hidden, whatever the mode.
+    pub async fn forget(&self, user: UserId) -> Result<Forgotten> {
+        let others = move |txn: &WriteTransaction| {
+            Ok(Forgotten {
+                kv_pairs: Kv::forget_in(txn, user)?,
+                token: Tokens::forget_in(txn, user)?,
+                github: Github::forget_in(txn, user)?,
+                last_seen: false,
+            })
+        };
+        let forgotten = self.privacy.forget(user, others).await?;
+        self.tokens.forgotten(user);
+        Ok(forgotten)
+    }
+
+    /// Everything stored about a user, as one JSON document (never a token hash).
+    pub async fn export(&self, user: UserId) -> Result<String> {
+        let visibility = self.privacy.visibility();
+        let export = Export {
+            user,
+            mode: visibility.mode(),
+            choice: visibility.choice(user),
+            served: visibility.served(user),
+            kv: self.kv.all(user).await?.into_iter().collect::<BTreeMap<_, _>>(),
+            has_token: self.tokens.issued(user).await?,
+            github: self.github.get(user).await?,
+            last_seen: self.privacy.last_seen_of(user).await?,
+        };
+        Ok(export.to_json())
     }
 }

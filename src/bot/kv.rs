@@ -10,6 +10,7 @@ use super::reply::code;
 /// Sets a pair.
 pub async fn set(app: &App, user: UserId, key: String, value: String) -> Result<String> {
     let shown = code(&key);
+    app.kv.admit_write(user)?;
     app.kv.set(user, key, value).await?;
     Ok(format!("Set {shown}."))
 }
@@ -24,6 +25,7 @@ pub async fn get(app: &App, user: UserId, key: String) -> Result<String> {
 /// Deletes a key; says so when there was none.
 pub async fn del(app: &App, user: UserId, key: String) -> Result<String> {
     let shown = code(&key);
+    app.kv.admit_write(user)?;
     Ok(if app.kv.del(user, key).await? { format!("Deleted {shown}.") } else { format!("You have no key {shown}.") })
 }
 

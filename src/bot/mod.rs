@@ -75,8 +75,7 @@ impl Bot {
     /// Counts a command against the member's limits ([`limit`]): `Ok` to run it,
     /// else what to answer (`None`: nothing, the member was told already).
     fn admit(&self, user: UserId, action: &Action, quiet: bool) -> std::result::Result<(), Option<String>> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        match self.limits.check(user, action, now, quiet) {
+        match self.limits.check(user, action, crate::limit::Instant::now(), quiet) {
             limit::Verdict::Run => Ok(()),
             limit::Verdict::Refuse { retry_after } => Err(Some(limit::refusal(retry_after))),
             limit::Verdict::Ignore => Err(None),

@@ -74,6 +74,9 @@ pub fn error_text(error: &Error) -> String {
             "That API token had too many failed attempts in the last minute, so it is not checked \
              for {retry_after} s. Use `/token` if you need a new one."
         ),
+        Error::KvWriteRate { per_minute, retry_after } => {
+            format!("Slow down: at most {per_minute} key/value writes a minute. Try again in {retry_after} s.")
+        }
         Error::InvalidUserId(_) | Error::NotMonitored(_) | Error::Unauthorized => {
             "That did not work: harmy could not tell who you are.".into()
         }

@@ -150,7 +150,7 @@ impl From<Error> for ApiError {
             Error::KvKeyNotFound(_) => (StatusCode::NOT_FOUND, "kv_key_not_found"),
             Error::NotMonitored(_) => (StatusCode::NOT_FOUND, "user_not_monitored"),
             Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Error::TokenLocked { retry_after } => {
+            Error::TokenLocked { retry_after } | Error::KvWriteRate { retry_after, .. } => {
                 return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).retry_after(*retry_after);
             }
             Error::Github(GithubError::InvalidLogin(_)) => (StatusCode::BAD_REQUEST, "invalid_body"),
@@ -199,6 +199,9 @@ mod tests {
         assert_eq!(reply.headers()[RETRY_AFTER], "42");
         assert!(api.message.contains("42 s"), "{}", api.message);
         assert!(ApiError::not_found().reply(Shape::Native).headers().get(RETRY_AFTER).is_none());
+        let writes = ApiError::from(Error::KvWriteRate { per_minute: 60, retry_after: 7 });
+        assert_eq!((writes.status.as_u16(), writes.code), (429, "rate_limited"));
+        assert_eq!(writes.reply(Shape::Lanyard).headers()[RETRY_AFTER], "7");
         assert_eq!(ApiError::rate_limited(3).reply(Shape::Lanyard).headers()[RETRY_AFTER], "3");
     }
 

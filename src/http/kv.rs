@@ -60,6 +60,7 @@ pub async fn one(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap) -> R
 /// `PUT …/kv/:key`: the body is the value.
 pub async fn put(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
+    api.app.kv.admit_write(user)?;
     let body = read_body(api, headers, body).await?;
     let value = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("the value must be UTF-8 text"))?;
     api.app.kv.set(user, key.to_string(), value).await?;
@@ -69,6 +70,7 @@ pub async fn put(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap, body
 /// `PATCH …/kv`: the body is a JSON object of string values, merged in.
 pub async fn patch(api: &Api, who: &PathUser, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
+    api.app.kv.admit_write(user)?;
     let body = read_body(api, headers, body).await?;
     let pairs = patch_pairs(&body)?;
     if !pairs.is_empty() {
@@ -97,6 +99,7 @@ pub(crate) fn patch_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError
 /// `DELETE …/kv/:key`: 204 whether or not the key existed.
 pub async fn delete(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap) -> Result<Reply, ApiError> {
     let user = auth::authorize(api, who, headers).await?;
+    api.app.kv.admit_write(user)?;
     api.app.kv.del(user, key.to_string()).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }

@@ -27,7 +27,7 @@ mod page;
 pub(crate) mod peer;
 mod per_ip;
 mod presence;
-mod ratelimit;
+pub mod ratelimit;
 mod response;
 pub(crate) mod router;
 mod server;

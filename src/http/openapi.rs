@@ -100,6 +100,7 @@ mod tests {
             Error::NotMonitored(UserId(1)).into(),
             Error::Unauthorized.into(),
             Error::TokenLocked { retry_after: 1 }.into(),
+            Error::KvWriteRate { per_minute: 1, retry_after: 1 }.into(),
         ];
         for error in &sent {
             assert!(listed.contains(&error.code), "{} is sent but not in ErrorCode", error.code);

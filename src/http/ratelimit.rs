@@ -1,58 +1,33 @@
-//! Per-client rate limiting (docs/API.md): two fixed windows at once, per second
-//! and per minute, and the `RateLimit-*` / `Retry-After` headers.
+//! Per-client rate limiting (docs/API.md): two windows at once, per second and
+//! per minute ([`crate::limit::Window`]), and the `RateLimit-*` / `Retry-After`
+//! headers.
 //!
-//! Each worker thread remembers the last client it looked up, so a busy client
-//! (a site behind one proxy, a benchmark) costs two atomic additions on its own
-//! windows and no lock; others take a shard's read lock. IPv6 clients are
-//! counted per /64, the block a single host usually holds. A limit of 0 turns
-//! that window off.
+//! The clients' windows live in a [`Keyed`] map: at most
+//! `rate_limit.max_addresses` addresses, the least recently seen dropped first,
+//! given back a minute after they were last seen; a busy client costs one
+//! atomic operation per window and no lock. IPv6 clients are counted per /64,
+//! the block a single host usually holds. A limit of 0 turns that window off.
 
-use std::cell::RefCell;
-use std::collections::hash_map::RandomState;
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use thread_local::ThreadLocal;
 
 use crate::config::RateLimitConfig;
-use crate::sharded::ShardedMap;
-
-/// Above this many tracked clients in a shard, stale ones are dropped.
-const PRUNE_ABOVE: usize = 1024;
+use crate::limit::{Admission, Clock, Count, Instant, Keyed, Window};
 
 static LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 static REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 static RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
-/// One client's two windows, each packed as `window number << 32 | count`.
-#[derive(Default)]
-struct Windows {
-    second: AtomicU64,
-    minute: AtomicU64,
-}
+/// One client's two windows: the second's, the minute's.
+type Windows = [Count; 2];
 
 /// The per-client limiter.
 pub struct RateLimiter {
-    per_second: u32,
-    per_minute: u32,
-    start: Instant,
-    /// Clients choose their addresses: keyed by std's randomly seeded hasher, so
-    /// that no one can pick addresses that all land in one bucket.
-    clients: ShardedMap<IpAddr, Arc<Windows>, RandomState>,
-    /// Bumped by every prune, which may drop windows a thread still remembers.
-    generation: AtomicU64,
-    /// Per worker thread, the last client looked up: a busy client skips the
-    /// shard lock, whose counter would bounce between cores.
-    last: ThreadLocal<RefCell<Option<LastClient>>>,
-}
-
-struct LastClient {
-    generation: u64,
-    client: IpAddr,
-    windows: Arc<Windows>,
+    second: Window,
+    minute: Window,
+    clock: Clock,
+    clients: Keyed<IpAddr, Windows>,
 }
 
 /// The outcome for one request, and what its headers say.
@@ -66,6 +41,13 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    const UNLIMITED: Verdict = Verdict { allowed: true, limit: 0, remaining: 0, reset: 0 };
+
+    fn of(window: &Admission) -> Verdict {
+        let reset = window.reset_ms.div_ceil(1000);
+        Verdict { allowed: window.allowed, limit: window.limit, remaining: window.remaining, reset }
+    }
+
     /// Seconds until the window that refused the request starts over.
     pub fn retry_after(&self) -> u64 {
         self.reset
@@ -88,85 +70,41 @@ impl Verdict {
 impl RateLimiter {
     /// A limiter with the configured windows.
     pub fn new(config: &RateLimitConfig) -> RateLimiter {
-        RateLimiter {
-            per_second: config.per_second,
-            per_minute: config.per_minute,
-            start: Instant::now(),
-            clients: ShardedMap::default(),
-            generation: AtomicU64::new(0),
-            last: ThreadLocal::new(),
-        }
+        let (second, minute) = (Window::per_second(config.per_second), Window::per_minute(config.per_minute));
+        RateLimiter { second, minute, clock: Clock::new(), clients: Keyed::new(config.max_addresses, minute.length()) }
     }
 
     /// Counts a request from `client`, arrived at `now`, and says whether it may proceed.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Verdict {
-        self.check_at(client, now.saturating_duration_since(self.start).as_millis() as u64)
+    pub fn check(&self, client: IpAddr, now: impl Into<Instant>) -> Verdict {
+        self.check_at(client, self.clock.ms(now.into()))
+    }
+
+    /// How many client addresses the limiter holds windows for.
+    pub fn clients(&self) -> usize {
+        self.clients.len()
     }
 
     fn check_at(&self, client: IpAddr, now_ms: u64) -> Verdict {
-        if self.per_second == 0 && self.per_minute == 0 {
-            return Verdict { allowed: true, limit: 0, remaining: 0, reset: 0 };
+        if self.second.is_off() && self.minute.is_off() {
+            return Verdict::UNLIMITED;
         }
-        let client = bucket(client);
-        let count = |w: &Windows| (bump(&w.second, now_ms / 1000), bump(&w.minute, now_ms / 60_000));
-        let (second, minute) = self.with_windows(client, now_ms, count);
-        let limits =
-            [(self.per_second, second, 1000 - now_ms % 1000), (self.per_minute, minute, 60_000 - now_ms % 60_000)];
-        // Report the window closest to running out; on refusal, the one that refused.
-        let mut verdict: Option<Verdict> = None;
-        for (limit, count, left_ms) in limits {
-            if limit == 0 {
-                continue;
-            }
-            let this = Verdict {
-                allowed: count <= u64::from(limit),
-                limit,
-                remaining: u64::from(limit).saturating_sub(count) as u32,
-                reset: left_ms.div_ceil(1000),
-            };
-            verdict = Some(match verdict {
-                None => this,
-                Some(v) if !v.allowed => {
-                    if this.allowed {
-                        v
-                    } else {
-                        Verdict { reset: v.reset.max(this.reset), ..v }
-                    }
-                }
-                Some(_) if !this.allowed => this,
-                Some(v) if this.remaining < v.remaining => this,
-                Some(v) => v,
-            });
+        let take = |w: &Windows| (self.second.take(&w[0], now_ms), self.minute.take(&w[1], now_ms));
+        let (second, minute) = self.clients.with(bucket(client), now_ms, take);
+        // Report the window closest to running out; on refusal, the one that
+        // refused (both: the later reset).
+        let windows = [second, minute].map(|w| (w.limit != 0).then(|| Verdict::of(&w)));
+        let [second, minute] = windows;
+        match (second, minute) {
+            (None, None) => Verdict::UNLIMITED,
+            (Some(v), None) | (None, Some(v)) => v,
+            (Some(s), Some(m)) => match (s.allowed, m.allowed) {
+                (false, false) => Verdict { reset: s.reset.max(m.reset), ..s },
+                (false, true) => s,
+                (true, false) => m,
+                (true, true) if m.remaining < s.remaining => m,
+                (true, true) => s,
+            },
         }
-        verdict.unwrap_or(Verdict { allowed: true, limit: 0, remaining: 0, reset: 0 })
-    }
-
-    /// Runs `f` on the client's windows: this thread's last lookup (no shared
-    /// counter touched but the windows themselves), or the shard map.
-    fn with_windows<T>(&self, client: IpAddr, now_ms: u64, f: impl Fn(&Windows) -> T) -> T {
-        let generation = self.generation.load(Ordering::Acquire);
-        let last = self.last.get_or_default();
-        if let Some(l) = last.borrow().as_ref().filter(|l| l.generation == generation && l.client == client) {
-            return f(&l.windows);
-        }
-        let found = self.clients.get(&client);
-        let windows = match found {
-            Some(windows) => windows,
-            None => {
-                let mut write = self.clients.write(&client);
-                if write.len() > PRUNE_ABOVE {
-                    let current = now_ms / 60_000;
-                    write.retain(|_, w| w.minute.load(Ordering::Relaxed) >> 32 == current);
-                    // Threads may hold a pruned entry: make them look again.
-                    self.generation.fetch_add(1, Ordering::Release);
-                }
-                write.entry(client).or_default().clone()
-            }
-        };
-        let result = f(&windows);
-        let generation = self.generation.load(Ordering::Acquire);
-        *last.borrow_mut() = Some(LastClient { generation, client, windows });
-        result
     }
 }
 
@@ -208,18 +146,6 @@ fn limit_number(n: u64) -> HeaderValue {
     })
 }
 
-/// Counts one request in a window; returns the count in the current window.
-fn bump(cell: &AtomicU64, window: u64) -> u64 {
-    let mut current = cell.load(Ordering::Relaxed);
-    loop {
-        let next = if current >> 32 == window & 0xffff_ffff { current + 1 } else { (window << 32) | 1 };
-        match cell.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next & 0xffff_ffff,
-            Err(seen) => current = seen,
-        }
-    }
-}
-
 /// The address a client is counted by: IPv4 as is, IPv6 by its /64.
 pub(super) fn bucket(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
@@ -233,7 +159,7 @@ mod tests {
     use super::*;
 
     fn limiter(per_second: u32, per_minute: u32) -> RateLimiter {
-        RateLimiter::new(&RateLimitConfig { per_second, per_minute })
+        RateLimiter::new(&RateLimitConfig { per_second, per_minute, ..RateLimitConfig::default() })
     }
 
     const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -245,7 +171,8 @@ mod tests {
         assert_eq!(seen, [true, true, true, false]);
         let refused = l.check_at(CLIENT, 10_600);
         assert_eq!(refused.retry_after(), 1);
-        assert!(l.check_at(CLIENT, 11_000).allowed, "a new second starts over");
+        assert!(!l.check_at(CLIENT, 11_000).allowed, "the second opened by the first request");
+        assert!(l.check_at(CLIENT, 11_500).allowed, "a new second starts over");
     }
 
     #[test]

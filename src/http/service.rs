@@ -41,8 +41,8 @@ pub fn metrics(api: &Api) -> Reply {
         gateway_reconnects: api.app.gateway.reconnects(),
         http_connections: api.metrics.connections(),
         kv_writes: api.app.kv.writes(),
-        last_seen_recorded: api.app.presences.last_seen().recorded(),
-        last_seen_commits: api.app.presences.last_seen().commits(),
+        last_seen_recorded: api.app.privacy.last_seen().recorded(),
+        last_seen_commits: api.app.privacy.last_seen().commits(),
         websocket_pushes: api.hub.pushes(),
     });
     let mut reply = response::json(StatusCode::OK, text);

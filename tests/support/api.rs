@@ -10,8 +10,10 @@ use std::sync::Arc;
 use super::discord_gateway::{FakeGateway, Guild};
 use super::{Instance, Server};
 
-/// Rate limits no test that is not about them will reach.
-pub const NO_LIMITS: &str = "[rate_limit]\nper_second = 1000000\nper_minute = 100000000\n";
+/// Rate limits no test that is not about them will reach: each address's, and
+/// each member's KV writes. It ends inside `[kv]`, so a test adding `[kv]` keys
+/// writes them right after it.
+pub const NO_LIMITS: &str = "[rate_limit]\nper_second = 1000000\nper_minute = 100000000\n[kv]\nwrites_per_minute = 0\n";
 pub const ALICE: &str = "470320681905684500";
 pub const BOB: &str = "94490510688792576";
 pub const ALICE_ID: u64 = 470320681905684500;

@@ -38,7 +38,7 @@ pub(super) fn unlink(txn: &WriteTransaction, user: UserId) -> Result<bool> {
 }
 
 /// Removes the link and profile (`forget`); true when there was a link.
-pub(crate) fn forget(txn: &WriteTransaction, user: UserId) -> Result<bool> {
+pub(super) fn forget(txn: &WriteTransaction, user: UserId) -> Result<bool> {
     unlink(txn, user)
 }
 

@@ -122,6 +122,12 @@ impl Github {
         if existed { Ok(()) } else { Err(GithubError::NotLinked.into()) }
     }
 
+    /// Deletes a user's link and profile inside `txn` (`App::forget`); true when
+    /// there was a link.
+    pub(crate) fn forget_in(txn: &redb::WriteTransaction, user: UserId) -> Result<bool> {
+        data::forget(txn, user)
+    }
+
     /// The linked login and its stored record.
     pub async fn get(&self, user: UserId) -> Result<Option<(String, Option<Record>)>> {
         store::blocking(&self.store, move |store| store.read(|txn| data::get(txn, user))).await

@@ -128,7 +128,7 @@ pub(crate) fn del(txn: &WriteTransaction, user: UserId, key: &str) -> Result<boo
 }
 
 /// Deletes every pair of a user (`forget`); returns how many there were.
-pub(crate) fn forget(txn: &WriteTransaction, user: UserId) -> Result<usize> {
+pub(super) fn forget(txn: &WriteTransaction, user: UserId) -> Result<usize> {
     let mut table = txn.open_table(KV)?;
     let keys: Vec<String> = pairs_of(&table, user)?.into_iter().map(|(key, _)| key).collect();
     for key in &keys {

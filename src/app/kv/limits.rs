@@ -37,6 +37,8 @@ pub struct KvLimits {
     pub max_value_length: usize,
     /// Bytes of a user's whole KV as rendered JSON.
     pub max_total_bytes: usize,
+    /// A member's writes per minute (0: no limit).
+    pub writes_per_minute: u32,
 }
 
 impl Default for KvLimits {
@@ -53,6 +55,7 @@ impl From<KvConfig> for KvLimits {
             max_key_length: c.max_key_length,
             max_value_length: c.max_value_length,
             max_total_bytes: c.max_total_bytes,
+            writes_per_minute: c.writes_per_minute,
         }
     }
 }
@@ -155,8 +158,13 @@ mod tests {
 
     #[test]
     fn limits_come_from_config() {
-        let limits =
-            KvLimits::from(KvConfig { max_keys: 3, max_key_length: 4, max_value_length: 5, max_total_bytes: 6 });
+        let limits = KvLimits::from(KvConfig {
+            max_keys: 3,
+            max_key_length: 4,
+            max_value_length: 5,
+            max_total_bytes: 6,
+            ..Default::default()
+        });
         assert!(limits.check_key("abcde").is_err());
         assert!(limits.check_value("123456").is_err());
         assert_eq!((limits.max_keys, limits.max_total_bytes), (3, 6));

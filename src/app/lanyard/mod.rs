@@ -70,7 +70,7 @@ impl App {
         // argon2 first, outside the turn of the last-seen batches.
         let prepared = self.tokens.prepare_keys(keys, overwrite, dry_run).await?;
 
-        let last_seen = self.presences.last_seen();
+        let last_seen = self.privacy.last_seen();
         let _flushing = last_seen.flushing().await;
         let mut times = Vec::new();
         for record in &records {

@@ -112,13 +112,13 @@ async fn an_import_is_idempotent_and_a_dry_run_writes_nothing() {
     assert_eq!((dry.kv.imported, dry.keys.imported, dry.last_seen.imported), (2, 1, 1));
     assert!(app.kv.all(ALICE).await.unwrap().is_empty(), "a dry run writes nothing");
     assert!(matches!(app.tokens.authenticate(KEY).await, Err(Error::Unauthorized)));
-    assert_eq!(app.presences.last_seen().get(ALICE), None);
+    assert_eq!(app.privacy.last_seen().get(ALICE), None);
 
     let first = app.import_lanyard(batch(), false, false).await.unwrap();
     assert_eq!(first, dry, "the dry run said what the run does");
     assert_eq!(app.kv.all(ALICE).await.unwrap().len(), 2);
     assert_eq!(app.tokens.authenticate(KEY).await.unwrap(), ALICE);
-    assert_eq!(app.presences.last_seen().get(ALICE), Some(1_700_000_000_000));
+    assert_eq!(app.privacy.last_seen().get(ALICE), Some(1_700_000_000_000));
 
     let again = app.import_lanyard(batch(), false, false).await.unwrap();
     assert_eq!((again.kv.unchanged, again.keys.unchanged, again.last_seen.unchanged), (2, 1, 1));
@@ -177,5 +177,5 @@ async fn nothing_is_brought_back_for_a_user_who_hid_or_was_forgotten() {
     assert_eq!(report.skips.iter().filter(|s| s.reason == Reason::UserHidden).count(), 3);
     assert!(app.kv.all(ALICE).await.unwrap().is_empty());
     assert!(matches!(app.tokens.authenticate(KEY).await, Err(Error::Unauthorized)));
-    assert_eq!(app.presences.last_seen().get(ALICE), None);
+    assert_eq!(app.privacy.last_seen().get(ALICE), None);
 }

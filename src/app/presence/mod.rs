@@ -10,11 +10,13 @@
 //!   Each marks the change feed when the user's public state changed, and only
 //!   then: an update identical to the stored presence (Discord sends one per
 //!   shared guild) is no change.
-//! * Privacy: each entry carries whether its user is hidden (docs/API.md, "Privacy": asked of
-//!   the [`Visibility`] when the entry is made, changed by `set_hidden`); the
-//!   readers answer a hidden user exactly as one not monitored, and nothing
-//!   about a hidden user is marked. A served user going offline records a
-//!   last-seen time ([`LastSeen`]), shown while they are offline.
+//! * Privacy is the privacy service's (docs/API.md, "Privacy"), asked through
+//!   its [`Ledger`]: each entry carries whether its user is hidden, the
+//!   ledger's answer when the entry is made, changed by that service through
+//!   `set_hidden`; the readers answer a hidden user exactly as one not
+//!   monitored, and nothing about a hidden user is marked. A served user going
+//!   offline is recorded in the ledger's last-seen times, shown while they are
+//!   offline.
 //! * Membership: a user is monitored while they are a member of at least one
 //!   configured guild. Each membership carries the sync epoch of its guild, so
 //!   a guild's full member list (GUILD_CREATE, or the last member chunk) can
@@ -37,8 +39,8 @@ use serde_json::value::RawValue;
 use self::entry::{Entry, Membership};
 pub use self::status::{ClientStatus, PLATFORMS, Status};
 use super::changes::ChangeFeed;
-use super::privacy::Visibility;
-use super::privacy::last_seen::{LastSeen, now_ms};
+use super::privacy::Ledger;
+use super::privacy::last_seen::now_ms;
 use crate::ids::UserId;
 use crate::sharded::ShardedMap;
 
@@ -101,10 +103,9 @@ pub struct Presences {
     /// Hidden entries.
     hidden: AtomicUsize,
     changes: Arc<ChangeFeed>,
-    /// Who is served; asked when an entry is made.
-    visibility: Visibility,
-    /// When served users went offline.
-    last_seen: LastSeen,
+    /// The privacy service's: who is served (asked when an entry is made) and
+    /// when served users went offline.
+    privacy: Arc<Ledger>,
 }
 
 impl Default for Presences {
@@ -117,31 +118,18 @@ impl Default for Presences {
 impl Presences {
     /// No presences yet; changes are marked in `changes`.
     pub fn new(changes: Arc<ChangeFeed>) -> Presences {
-        Presences::with_privacy(changes, Visibility::default(), Vec::new())
+        Presences::with_privacy(changes, Arc::default())
     }
 
-    /// No presences yet, serving users as `visibility` says, with the stored last-seen times.
-    pub fn with_privacy(changes: Arc<ChangeFeed>, visibility: Visibility, last_seen: Vec<(UserId, u64)>) -> Presences {
-        let presences = Presences {
+    /// No presences yet, serving users as the privacy service's `ledger` says.
+    pub fn with_privacy(changes: Arc<ChangeFeed>, privacy: Arc<Ledger>) -> Presences {
+        Presences {
             entries: ShardedMap::default(),
             count: AtomicUsize::new(0),
             hidden: AtomicUsize::new(0),
             changes,
-            visibility,
-            last_seen: LastSeen::default(),
-        };
-        presences.last_seen.load(last_seen);
-        presences
-    }
-
-    /// Who is served.
-    pub fn visibility(&self) -> &Visibility {
-        &self.visibility
-    }
-
-    /// The last-seen times.
-    pub fn last_seen(&self) -> &LastSeen {
-        &self.last_seen
+            privacy,
+        }
     }
 
     /// Both views of a monitored user, rendered now and not kept; `None` when
@@ -150,7 +138,7 @@ impl Presences {
         let shard = self.entries.read(&user.0);
         let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
         // Only an offline user shows a time: online users cost no lookup.
-        let seen = if entry.status == Status::Offline { self.last_seen.get(user) } else { None };
+        let seen = if entry.status == Status::Offline { self.privacy.last_seen().get(user) } else { None };
         Some(render::view(user.0, entry, seen))
     }
 
@@ -160,7 +148,7 @@ impl Presences {
     pub fn bodies(&self, user: UserId, kv: &RawValue, github: &RawValue) -> Option<Bodies> {
         let shard = self.entries.read(&user.0);
         let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
-        let seen = if entry.status == Status::Offline { self.last_seen.get(user) } else { None };
+        let seen = if entry.status == Status::Offline { self.privacy.last_seen().get(user) } else { None };
         Some(render::bodies(user.0, entry, seen, kv, github))
     }
 
@@ -200,8 +188,8 @@ impl Presences {
     }
 
     /// Hides or serves a user's entry, if there is one; true when that changed
-    /// what readers see (the caller marks the change). The choice must be in the
-    /// [`Visibility`] first, so that an entry the gateway makes meanwhile reads it.
+    /// what readers see (the privacy service marks the change). The choice must be
+    /// in the [`Ledger`] first, so that an entry the gateway makes meanwhile reads it.
     pub fn set_hidden(&self, user: UserId, hidden: bool) -> bool {
         let mut shard = self.entries.write(&user.0);
         let Some(entry) = shard.get_mut(&user.0).filter(|e| e.hidden != hidden) else { return false };
@@ -226,7 +214,7 @@ impl Presences {
 
     /// A new entry for `user`, hidden unless served, counted.
     fn new_entry(&self, user: u64, raw: &str) -> Entry {
-        let entry = Entry::new(raw, !self.visibility.served(UserId(user)));
+        let entry = Entry::new(raw, !self.privacy.served(UserId(user)));
         self.count.fetch_add(1, Ordering::Relaxed);
         if entry.hidden {
             self.hidden.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +248,7 @@ impl Presences {
             status: presence.status,
             clients: ClientStatus::default(),
             guilds: Box::new([Membership { guild: 0, epoch: 0, nick: None }]),
-            hidden: !self.visibility.served(user),
+            hidden: !self.privacy.served(user),
         };
         if entry.hidden {
             self.hidden.fetch_add(1, Ordering::Relaxed);
@@ -331,7 +319,7 @@ impl Presences {
         }
         let activities = Some(update.activities).filter(|a| !a.is_empty() && *a != "[]");
         if entry.status != Status::Offline && update.status == Status::Offline && !entry.hidden {
-            self.last_seen.record(user, now_ms());
+            self.privacy.last_seen().record(user, now_ms());
         }
         if entry.status != update.status || entry.clients != update.clients || entry.activities.as_deref() != activities
         {

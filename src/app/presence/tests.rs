@@ -333,10 +333,10 @@ fn going_offline_records_last_seen_shown_only_while_offline() {
     let seen = json_of(&view.native)["lastSeen"].as_u64().expect("a time");
     assert!((before..=after).contains(&seen), "{before} <= {seen} <= {after}");
     assert_eq!(json_of(&view.lanyard)["last_seen"], seen);
-    assert_eq!(presences.last_seen().recorded(), 1);
+    assert_eq!(presences.privacy.last_seen().recorded(), 1);
     // Offline again (invisible, say) records nothing new; online hides the time.
     presences.update_presence(VAQ, 1, 1, Update { status: Status::Offline, ..Update::default() }, None);
-    assert_eq!(presences.last_seen().recorded(), 1);
+    assert_eq!(presences.privacy.last_seen().recorded(), 1);
     presences.update_presence(VAQ, 1, 1, dnd_on_desktop("[]"), None);
     let view = presences.view(UserId(VAQ)).unwrap();
     assert_eq!(
@@ -349,7 +349,7 @@ fn going_offline_records_last_seen_shown_only_while_offline() {
 #[test]
 fn a_stored_last_seen_is_served_for_an_offline_member_from_their_first_event() {
     let presences = Presences::default();
-    presences.last_seen().load([(UserId(VAQ), 1_700_000_000_000)]);
+    presences.privacy.last_seen().load([(UserId(VAQ), 1_700_000_000_000)]);
     presences.upsert_member(VAQ, 1, 1, MemberSeen { user: USER, nick: None });
     let view = presences.view(UserId(VAQ)).unwrap();
     assert_eq!(json_of(&view.native)["lastSeen"], 1_700_000_000_000u64);
@@ -359,10 +359,10 @@ fn a_stored_last_seen_is_served_for_an_offline_member_from_their_first_event() {
 #[test]
 fn a_hidden_user_going_offline_is_not_recorded() {
     let opt_in = crate::app::privacy::Visibility::new(crate::config::PrivacyMode::OptIn, []);
-    let presences = Presences::with_privacy(Arc::default(), opt_in, Vec::new());
+    let presences = Presences::with_privacy(Arc::default(), Arc::new(Ledger::new(opt_in, [])));
     presences.update_presence(VAQ, 1, 1, dnd_on_desktop("[]"), None);
     presences.update_presence(VAQ, 1, 1, Update::default(), None);
-    assert_eq!(presences.last_seen().recorded(), 0);
-    assert_eq!(presences.last_seen().get(UserId(VAQ)), None);
+    assert_eq!(presences.privacy.last_seen().recorded(), 0);
+    assert_eq!(presences.privacy.last_seen().get(UserId(VAQ)), None);
     assert!(presences.online_served().is_empty());
 }

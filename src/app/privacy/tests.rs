@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::app::App;
 use crate::app::presence::{Status, Update};
 use crate::config::{Config, PrivacyMode};
 
@@ -92,7 +93,7 @@ async fn many_offline_changes_are_one_commit_and_forget_deletes_the_time_for_goo
         app.presences.update_presence(10, 1, 0, offline, None);
     }
     online(&app, 11);
-    let last_seen = app.presences.last_seen();
+    let last_seen = app.privacy.last_seen();
     assert_eq!((last_seen.recorded(), last_seen.commits()), (50, 0));
     app.privacy.last_seen_flush().await;
     app.privacy.last_seen_flush().await;
@@ -115,7 +116,7 @@ async fn many_offline_changes_are_one_commit_and_forget_deletes_the_time_for_goo
     let path = app.store.path().to_path_buf();
     drop(Arc::into_inner(app).expect("the only handle"));
     let again = App::new(Config::default(), Store::open(&path).unwrap()).unwrap();
-    assert!(again.presences.last_seen().get(UserId(11)).is_some(), "loaded at start");
+    assert!(again.privacy.last_seen().get(UserId(11)).is_some(), "loaded at start");
     drop(dir);
 }
 
@@ -131,19 +132,19 @@ async fn the_batch_writer_commits_at_most_every_30_s_and_at_shutdown() {
     flip(20);
     tokio::time::sleep(std::time::Duration::from_secs(29)).await;
     flip(21);
-    assert_eq!(app.presences.last_seen().commits(), 0, "not before 30 s");
+    assert_eq!(app.privacy.last_seen().commits(), 0, "not before 30 s");
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     // The write itself runs on the blocking pool: give it real time.
     until_commits(&app, 1).await;
     flip(22);
     stop.cancel();
     writer.await.unwrap().unwrap();
-    assert_eq!(app.presences.last_seen().commits(), 2, "the shutdown batch");
+    assert_eq!(app.privacy.last_seen().commits(), 2, "the shutdown batch");
 }
 
 async fn until_commits(app: &App, n: u64) {
     for _ in 0..2000 {
-        if app.presences.last_seen().commits() >= n {
+        if app.privacy.last_seen().commits() >= n {
             return;
         }
         tokio::task::yield_now().await;

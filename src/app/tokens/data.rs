@@ -34,7 +34,7 @@ pub(super) fn remove(txn: &WriteTransaction, user: UserId) -> Result<bool> {
 }
 
 /// Removes a user's token (`forget`); true when there was one.
-pub(crate) fn forget(txn: &WriteTransaction, user: UserId) -> Result<bool> {
+pub(super) fn forget(txn: &WriteTransaction, user: UserId) -> Result<bool> {
     remove(txn, user)
 }
 

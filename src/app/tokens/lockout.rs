@@ -7,100 +7,63 @@
 //! Attempts count from the moment they start, so a burst of concurrent wrong
 //! secrets runs at most [`MAX_FAILURES`] verifications; an attempt that ends
 //! with a match gives its count back, any other end (a mismatch, a caller that
-//! went away) keeps it. Windows are fixed, opened by the first attempt. Only
-//! selectors that exist get here (unknown ones are refused before, without
-//! argon2), so the map is bounded by the tokens issued; stale windows are swept
-//! as it grows.
+//! went away) keeps it. The window is opened by the first attempt
+//! ([`crate::limit::Window`]). Only selectors that exist get here (unknown ones
+//! are refused before, without argon2), so the selectors kept are bounded by
+//! the tokens issued, and by [`MAX_SELECTORS`] whatever happens.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::limit::{Admission, Clock, Count, Instant, Keyed, Window};
 
 /// Failed verifications of one selector allowed per window.
 pub const MAX_FAILURES: u32 = 10;
 /// The window the failures are counted in.
 pub const WINDOW: Duration = Duration::from_secs(60);
-/// Windows kept before the first sweep of stale ones.
-const SWEEP_FROM: usize = 1024;
-
-struct Window {
-    opened: Instant,
-    failures: u32,
-    in_flight: u32,
-}
-
-#[derive(Default)]
-struct Windows {
-    by_selector: HashMap<u64, Window>,
-    sweep_at: usize,
-}
+/// Selectors whose windows are kept at most (the least recently tried go first).
+const MAX_SELECTORS: usize = 100_000;
+const FAILURES: Window = Window::new(MAX_FAILURES, WINDOW);
 
 /// Failure counts per selector.
-#[derive(Default)]
 pub struct Lockout {
-    windows: Mutex<Windows>,
+    clock: Clock,
+    selectors: Keyed<u64, Count>,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Lockout { clock: Clock::new(), selectors: Keyed::new(MAX_SELECTORS, WINDOW) }
+    }
 }
 
 /// An attempt that may run argon2; counted as a failure unless [`Ticket::matched`].
 pub struct Ticket<'a> {
     lockout: &'a Lockout,
     selector: u64,
-    matched: bool,
+    taken: Admission,
 }
 
 impl Lockout {
-    fn windows(&self) -> std::sync::MutexGuard<'_, Windows> {
-        self.windows.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts an attempt on `selector` at `now`, or says how long until its window ends.
-    pub fn begin(&self, selector: &str, now: Instant) -> Result<Ticket<'_>, Duration> {
+    /// Starts an attempt on `selector` at `now`, or says how many seconds until
+    /// its window ends (`Retry-After`).
+    pub fn begin(&self, selector: &str, now: Instant) -> Result<Ticket<'_>, u64> {
         let key = u64::from_str_radix(selector, 16).unwrap_or_default();
-        let mut windows = self.windows();
-        if windows.by_selector.len() >= windows.sweep_at.max(SWEEP_FROM) {
-            windows.by_selector.retain(|_, w| w.in_flight > 0 || now.saturating_duration_since(w.opened) < WINDOW);
-            windows.sweep_at = windows.by_selector.len() * 2;
+        let now_ms = self.clock.ms(now);
+        let taken = self.selectors.with(key, now_ms, |count| FAILURES.take(count, now_ms));
+        if !taken.allowed {
+            return Err(taken.retry_after());
         }
-        let window = windows.by_selector.entry(key).or_insert(Window { opened: now, failures: 0, in_flight: 0 });
-        if now.saturating_duration_since(window.opened) >= WINDOW {
-            (window.opened, window.failures) = (now, 0);
-        }
-        if window.failures + window.in_flight >= MAX_FAILURES {
-            return Err((window.opened + WINDOW).saturating_duration_since(now));
-        }
-        window.in_flight += 1;
-        Ok(Ticket { lockout: self, selector: key, matched: false })
-    }
-
-    /// How many selectors have a window (for tests of the bound).
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.windows().by_selector.len()
+        Ok(Ticket { lockout: self, selector: key, taken })
     }
 }
 
 impl Ticket<'_> {
     /// The secret matched: the attempt was no failure.
-    pub fn matched(mut self) {
-        self.matched = true;
+    pub fn matched(self) {
+        let lockout = self.lockout;
+        let now_ms = lockout.clock.ms(Instant::now());
+        lockout.selectors.with(self.selector, now_ms, |count| FAILURES.give_back(count, &self.taken));
     }
-}
-
-impl Drop for Ticket<'_> {
-    fn drop(&mut self) {
-        let mut windows = self.lockout.windows();
-        if let Some(window) = windows.by_selector.get_mut(&self.selector) {
-            window.in_flight = window.in_flight.saturating_sub(1);
-            if !self.matched {
-                window.failures += 1;
-            }
-        }
-    }
-}
-
-/// Whole seconds to wait, rounded up, at least 1 (for `Retry-After`).
-pub fn seconds(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 #[cfg(test)]
@@ -115,10 +78,10 @@ mod tests {
         let start = Instant::now();
         for n in 0..MAX_FAILURES {
             let at = start + Duration::from_secs(u64::from(n));
-            drop(lockout.begin(SELECTOR, at).expect("under the limit"));
+            let _failed = lockout.begin(SELECTOR, at).expect("under the limit");
         }
         let wait = lockout.begin(SELECTOR, start + Duration::from_secs(15)).err().expect("locked");
-        assert_eq!(wait, Duration::from_secs(45), "the rest of the window opened by the first attempt");
+        assert_eq!(wait, 45, "the rest of the window opened by the first attempt");
         assert!(lockout.begin("7766554433221100", start + Duration::from_secs(15)).is_ok(), "per selector");
         assert!(lockout.begin(SELECTOR, start + Duration::from_secs(59)).is_err());
         assert!(lockout.begin(SELECTOR, start + WINDOW).is_ok(), "a new window");
@@ -142,7 +105,7 @@ mod tests {
         }
         for _ in 0..MAX_FAILURES {
             // E.g. a client that hung up while its verification waited.
-            drop(lockout.begin(SELECTOR, now).unwrap());
+            let _failed = lockout.begin(SELECTOR, now).unwrap();
         }
         assert!(lockout.begin(SELECTOR, now).is_err());
     }
@@ -151,19 +114,12 @@ mod tests {
     fn stale_windows_are_swept() {
         let lockout = Lockout::default();
         let start = Instant::now();
-        for n in 0..10_000u64 {
-            let at = start + Duration::from_secs(n / 100);
-            drop(lockout.begin(&format!("{n:016x}"), at).unwrap());
+        for n in 0..1_000u64 {
+            let at = start + Duration::from_secs(n / 20);
+            let _failed = lockout.begin(&format!("{n:016x}"), at).unwrap();
         }
-        // 100 selectors a second: about 6 000 windows are live at the end.
-        assert!(lockout.len() <= 2 * 6_100, "{} windows kept", lockout.len());
-    }
-
-    #[test]
-    fn retry_after_rounds_up() {
-        assert_eq!(seconds(Duration::from_millis(44_001)), 45);
-        assert_eq!(seconds(Duration::from_secs(45)), 45);
-        assert_eq!(seconds(Duration::ZERO), 1);
-        assert_eq!(seconds(Duration::from_millis(1)), 1);
+        assert_eq!(lockout.selectors.len(), 1_000, "20 selectors a second for 50 s, every window live");
+        let _failed = lockout.begin(SELECTOR, start + Duration::from_secs(200)).unwrap();
+        assert_eq!(lockout.selectors.len(), 1, "a minute after the last, only the new one");
     }
 }

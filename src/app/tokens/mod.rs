@@ -93,8 +93,14 @@ impl Tokens {
         store::blocking(&self.store, move |store| store.read(|txn| data::issued(txn, user))).await
     }
 
-    /// A user's token was deleted elsewhere (`forget`): no verification of it in
-    /// flight can succeed or be remembered.
+    /// Deletes a user's token inside `txn` (`App::forget`, which calls
+    /// [`Tokens::forgotten`] once it is committed); true when there was one.
+    pub(crate) fn forget_in(txn: &redb::WriteTransaction, user: UserId) -> Result<bool> {
+        data::forget(txn, user)
+    }
+
+    /// A user's token was deleted by `forget`: no verification of it in flight
+    /// can succeed or be remembered.
     pub(crate) fn forgotten(&self, user: UserId) {
         self.verifier.changed(user);
     }

@@ -2,13 +2,12 @@
 //! rotation ahead of verifications in flight, shared runs, the lockout and the
 //! argon2 threads (see the module docs of `app::tokens`).
 
-use std::time::Instant;
-
 use super::flights::{self, Flight};
 use super::format::{PREFIX, SALT_BYTES, SECRET_BYTES, SELECTOR_BYTES, hex, random};
 use super::remembered::{self, Attempt};
 use super::{argon, lockout};
 use crate::ids::UserId;
+use crate::limit::Instant;
 
 /// A freshly issued token: shown once, then only `phc` is kept.
 pub struct IssuedToken {
@@ -125,7 +124,7 @@ impl Verifier {
     pub async fn verify(&self, attempt: Attempt<'_>, token: &str, claim: Claim, user: UserId, phc: String) -> Outcome {
         let ticket = match self.lockout.begin(claim.lockout_id(), Instant::now()) {
             Ok(ticket) => ticket,
-            Err(wait) => return Outcome::Locked { retry_after: lockout::seconds(wait) },
+            Err(retry_after) => return Outcome::Locked { retry_after },
         };
         let secret = claim.secret;
         let Some(matched) = self.argon.run(move |memory| memory.verify(&phc, secret.as_bytes())).await else {
