@@ -34,6 +34,7 @@ use super::protocol::{self, ClientOp, Refusal, Subscribe};
 use crate::app::reads::{Json, Keep};
 use crate::http::Api;
 use crate::ids::UserId;
+use crate::limit::TokenBucket;
 
 /// Silence after which a session is closed: twice the advertised interval,
 /// because browsers slow timers in background tabs.
@@ -46,9 +47,9 @@ pub const TOO_BIG_CODE: u16 = 1009;
 /// Close reason of a message over [`MAX_CLIENT_MESSAGE`].
 pub const TOO_BIG_REASON: &str = "message too big: at most 65536 bytes";
 /// Client messages per second a session may send on average…
-pub const RATE: f64 = 10.0;
+pub const RATE: u32 = 10;
 /// …and at once.
-pub const BURST: f64 = 20.0;
+pub const BURST: u32 = 20;
 /// Close code of a heartbeat timeout.
 pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
 /// Close code of a session that fell `socket.max_queue_bytes` behind (policy violation).
@@ -66,32 +67,6 @@ pub const FULL_REASON: &str = "server full: try again later";
 /// ends (closing with unread data resets the connection, and a reset can
 /// discard the close frame before the client reads it).
 const LINGER_BYTES: usize = 2 * 1024 * 1024;
-
-/// A token bucket: [`RATE`] messages a second, [`BURST`] at once.
-#[derive(Debug, Clone, Copy)]
-pub struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    /// A full bucket.
-    pub fn new(now: Instant) -> Bucket {
-        Bucket { tokens: BURST, at: now }
-    }
-
-    /// Takes a token for a message arrived at `now`; false when there is none.
-    pub fn take(&mut self, now: Instant) -> bool {
-        let refill = now.saturating_duration_since(self.at).as_secs_f64() * RATE;
-        self.tokens = (self.tokens + refill).min(BURST);
-        self.at = now;
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        true
-    }
-}
 
 /// Unregisters the session however it ends, and lets go of what its line holds.
 struct Registered<'a> {
@@ -144,7 +119,7 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
     // not counted (the receipt check watches it meanwhile). A shared one's eviction
     // ends the session.
     let mut init: Option<Pin<Box<WaitForCancellationFutureOwned>>> = None;
-    let mut bucket = Bucket::new(Instant::now());
+    let mut bucket = TokenBucket::new(RATE, BURST, Instant::now());
     let mut receipt = Receipt::default();
     let mut check = tokio::time::interval(receipt_check_period(config.write_timeout));
     check.set_missed_tick_behavior(MissedTickBehavior::Delay);

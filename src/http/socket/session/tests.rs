@@ -44,20 +44,6 @@ async fn close_code(ws: &mut Client) -> Option<u16> {
     closed(ws).await.map(|(code, _)| code)
 }
 
-#[test]
-fn the_bucket_allows_a_burst_then_the_rate() {
-    let start = Instant::now();
-    let mut bucket = Bucket::new(start);
-    assert_eq!((0..30).filter(|_| bucket.take(start)).count(), BURST as usize);
-    assert!(!bucket.take(start + Duration::from_millis(50)), "half a token");
-    assert!(bucket.take(start + Duration::from_millis(100)));
-    let later = start + Duration::from_secs(60);
-    assert_eq!((0..30).filter(|_| bucket.take(later)).count(), BURST as usize, "refills up to the burst only");
-    // A Lanyard client: a heartbeat every 30 s, forever.
-    let mut bucket = Bucket::new(start);
-    assert!((1..1000).all(|n| bucket.take(start + Duration::from_secs(30 * n))));
-}
-
 #[tokio::test(start_paused = true)]
 async fn silence_closes_after_twice_the_interval_and_any_message_resets_it() {
     let (_dir, api) = api();
