@@ -5,37 +5,48 @@
 //! ```text
 //!  adapters                      core: app                                storage
 //!  ────────                      ─────────                                ───────
-//!  gateway/ ── presence events ─► presence ──┐
+//!  gateway/ ── presence events ─► presence ──┐   (privacy: who is served, last seen)
 //!                                            ├─ mark ─► changes ─► http/socket (hub)
 //!  bot/ · http/ · admin/ · cli/ ─► kv, github ─► writes ─► store (group commit)
-//!         │                        tokens ────────────────► store
+//!         │                        tokens, privacy, lanyard ────► store
 //!         │                                  │
-//!         └── reads ◄── reads (bodies, ETags: presence + KV + GitHub) ◄─┘
+//!         └──────────── reads (bodies, ETags: presence + KV + GitHub) ◄─┘
 //! ```
 //!
-//! * **Adapters** turn the outside world into calls on [`app::App`] and back:
-//!   [`gateway`] (Discord's events), [`bot`] (commands), [`http`] (the REST API
-//!   and Lanyard's `/socket`), [`admin`] (the admin socket) and [`cli`]. None
-//!   of them keeps domain state or opens a table. [`demo`] (`harmy serve
-//!   --demo`) feeds the gateway code a simulated guild through a local gateway
-//!   speaking Discord's protocol; [`card`] draws the presences the API serves
-//!   as an SVG status card, with images fetched from Discord's CDN.
-//! * **Core**: [`app::App`] composes the domain services, each owning its
-//!   state, its tables and its write path: [`app::presence`] (in memory, fed
-//!   by the gateway), [`app::privacy`] (who is served and last seen, which the
-//!   presence service asks), [`app::kv`], [`app::tokens`] and [`app::github`]
-//!   (in the store). Every change of public state is marked in [`app::changes`]; the
-//!   read path [`app::reads`] serves the bodies (and keeps them, once per
-//!   change) and the WebSocket hub pushes them.
-//! * **Storage**: [`store`], the redb file: schema, migrations, transactions
+//! # The folders
+//!
+//! * **Adapters** turn the outside world into calls on [`app::App`] and back;
+//!   none keeps domain state or opens a table. [`gateway`]: Discord's events.
+//!   [`bot`]: message and slash commands. [`http`]: the REST API, the page,
+//!   the status card's routes and Lanyard's `/socket` (its socket hub and
+//!   sessions in `http::socket`); the card's image cache and rendered cards
+//!   live in `card::images` and `card::rendered`, held by the HTTP layer.
+//!   [`admin`]: the admin socket. [`cli`]: one file per subcommand group.
+//!   `serve`: starts every part of `harmy serve` around one `App` and stops
+//!   them together. [`demo`]: `harmy serve --demo`'s simulated guild, fed to
+//!   the gateway code through a local gateway speaking Discord's protocol.
+//!   [`card`]: the status card drawn as SVG.
+//! * **Core**, [`app`]: `App` composes the domain services, each owning its
+//!   state, its tables (its `data.rs`) and its write path. [`app::presence`]:
+//!   presences in memory, fed by the gateway. [`app::privacy`]: who is
+//!   served and when each user was last seen (in memory and in the store);
+//!   the presence service asks it. [`app::kv`], [`app::tokens`],
+//!   [`app::github`]: per-user data in the store. [`app::lanyard`]: a Lanyard
+//!   instance's data brought in. `app::writes`: the group commit of stored
+//!   public state. `app::changes`: who changed, for the hub and the caches.
+//!   [`app::reads`]: the read path, `Reads::get`, and every cache between the
+//!   state and the bodies served.
+//! * **Storage**, [`store`]: the redb file: schema, migrations, transactions
 //!   with an explicit durability, and the group commit that lets concurrent
 //!   writes share one fsync. One process writes it (`harmy serve`); the CLI
 //!   goes through that process's admin socket, or opens the file itself when
-//!   no server runs ([`admin::execute`] either way).
-//! * Shared leaves: [`config`], [`ids`] (user ids and the one id mixer),
-//!   [`sharded`] (the one sharded map), [`limit`] (the one rate-limit helper:
-//!   windows, token buckets, bounded per-key state), [`outbound`] (the one outbound HTTP
-//!   stack: GitHub, the card's images), [`error`].
+//!   no server runs (`admin::execute` either way).
+//! * **Shared leaves**: [`config`]; [`ids`] (user ids and the one id mixer);
+//!   `sharded` (the one sharded map); [`limit`] (the one rate-limit helper:
+//!   windows, token buckets, bounded per-key state); `query` (query strings
+//!   decoded for every route); `etag` (strong ETags); `outbound` (the one
+//!   outbound HTTP stack: GitHub, the card's images); [`error`]; [`fuzz`]
+//!   (the fuzz targets' entry points, replayed by the tests).
 
 pub(crate) mod admin;
 pub mod app;

@@ -1,6 +1,8 @@
-//! The INIT_STATE of `subscribe_to_all`: every monitored user's presence in one
-//! frame (the largest one harmy sends), built once and shared by the sessions that
-//! subscribe while nothing changed (docs/SECURITY.md).
+//! INIT_STATEs: a session's subscription and the frame that shows what it
+//! subscribed to ([`make`]), and the INIT_STATE of `subscribe_to_all`, every
+//! monitored user's presence in one frame (the largest one harmy sends), built
+//! once and shared by the sessions that subscribe while nothing changed
+//! (docs/SECURITY.md):
 //!
 //! * A session takes a ticket right after subscribing. A build that started
 //!   after that (numbered above the ticket) is good for it: whatever changes
@@ -25,7 +27,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_websockets::Message;
 
-use super::protocol;
+use super::hub::SessionId;
+use super::protocol::{self, Refusal, Subscribe};
+use super::push::Covered;
+use crate::app::reads::{Json, Keep};
+use crate::http::Api;
+use crate::ids::UserId;
 
 /// Builds kept in memory at most: the latest, and older ones still being written.
 pub const LIVE: usize = 3;
@@ -161,6 +168,79 @@ impl SharedInitState {
             return made;
         }
     }
+}
+
+/// Subscribes, then makes the INIT_STATE (subscribing first, so no update falls between).
+pub async fn make(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(Arc<Build>, Covered), Refusal> {
+    match what {
+        Subscribe::Id(user) => {
+            api.hub.subscribe(id, &[user])?;
+            let (frame, covered) = read_init_state(api, vec![user], Form::One).await;
+            Ok((Build::own(frame), covered))
+        }
+        Subscribe::Ids(users) => {
+            api.hub.subscribe(id, &users)?;
+            let (frame, covered) = read_init_state(api, users, Form::Map).await;
+            Ok((Build::own(frame), covered))
+        }
+        Subscribe::All => {
+            if !api.app.config().socket.subscribe_to_all {
+                return Err(Refusal::SubscribeToAllDisabled);
+            }
+            api.hub.subscribe_all(id);
+            let ticket = api.hub.everyone.ticket();
+            let stamp = || api.app.changes.generation();
+            let build = || async { read_init_state(api, api.app.presences.served_users(), Form::Map).await.0 };
+            // It shows the users monitored when it started, which may lag behind the
+            // change feed: every push made meanwhile goes out after it.
+            Ok((api.hub.everyone.get(ticket, stamp, build).await, Covered::default()))
+        }
+    }
+}
+
+/// The form of an INIT_STATE's `d`.
+enum Form {
+    /// `subscribe_to_id`: the user's presence (`{}` when not served).
+    One,
+    /// The other forms: a map of id → presence of the served ones.
+    Map,
+}
+
+/// The INIT_STATE of `users` (sorted), and what it shows: the served ones, and
+/// the change feed's generation read before any of them was (0, which makes no
+/// push redundant, when a user could not be read). The users are read keeping
+/// nothing, and each is written into the frame as it is read, so that an
+/// INIT_STATE of every monitored user costs the frame and no more. On the
+/// blocking pool: rendering up to every monitored user takes a while.
+async fn read_init_state(api: &Arc<Api>, users: Vec<UserId>, form: Form) -> (Bytes, Covered) {
+    let (api, runtime) = (api.clone(), tokio::runtime::Handle::current());
+    let read = tokio::task::spawn_blocking(move || {
+        let app = &api.app;
+        let mut generation = app.changes.generation();
+        let mut shown = Vec::new();
+        let presences =
+            users.into_iter().filter_map(|user| match runtime.block_on(app.reads.get(user, Keep::Nothing)) {
+                Ok(Some(published)) => {
+                    shown.push((user, api.hub.digest(published.lanyard_data.as_bytes())));
+                    Some((user, published.lanyard_data.clone()))
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(%user, "INIT_STATE without this user: {e}");
+                    generation = 0;
+                    None
+                }
+            });
+        let frame = match form {
+            Form::One => protocol::init_state_one({ presences }.next().map(|(_, presence)| presence)),
+            Form::Map => protocol::init_state_map(presences),
+        };
+        (frame, Covered { users: shown, generation })
+    });
+    read.await.unwrap_or_else(|e| {
+        tracing::error!("INIT_STATE read failed: {e}");
+        (protocol::init_state_map(std::iter::empty::<(UserId, Json)>()), Covered::default())
+    })
 }
 
 #[cfg(test)]

@@ -28,12 +28,10 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_websockets::{CloseCode, Config, Limits, Message, ServerBuilder, WebSocketStream};
 
 use super::hub::SessionId;
-use super::init_state::Build;
-use super::line::{Conn, Covered, Line, Receipt, receipt_check_period};
-use super::protocol::{self, ClientOp, Refusal, Subscribe};
-use crate::app::reads::{Json, Keep};
+use super::init_state;
+use super::line::{Conn, Line, Receipt, receipt_check_period};
+use super::protocol::{self, ClientOp, Refusal};
 use crate::http::Api;
-use crate::ids::UserId;
 use crate::limit::TokenBucket;
 
 /// Silence after which a session is closed: twice the advertised interval,
@@ -201,7 +199,7 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                         // INIT_STATE, never before.
                         line.claim();
                         let made = tokio::select! {
-                            made = init_state(&api, id, what) => made,
+                            made = init_state::make(&api, id, what) => made,
                             () = &mut stopped => return close(ws, &line, 1001, "server shutting down").await,
                         };
                         let (build, covered) = match made {
@@ -314,79 +312,6 @@ fn cap_send_buffer(stream: &TcpStream, bytes: usize) {
     if set != 0 {
         tracing::warn!("socket.send_buffer_bytes not applied: {}", std::io::Error::last_os_error());
     }
-}
-
-/// Subscribes, then makes the INIT_STATE (subscribing first, so no update falls between).
-async fn init_state(api: &Arc<Api>, id: SessionId, what: Subscribe) -> Result<(Arc<Build>, Covered), Refusal> {
-    match what {
-        Subscribe::Id(user) => {
-            api.hub.subscribe(id, &[user])?;
-            let (frame, covered) = read_init_state(api, vec![user], Form::One).await;
-            Ok((Build::own(frame), covered))
-        }
-        Subscribe::Ids(users) => {
-            api.hub.subscribe(id, &users)?;
-            let (frame, covered) = read_init_state(api, users, Form::Map).await;
-            Ok((Build::own(frame), covered))
-        }
-        Subscribe::All => {
-            if !api.app.config().socket.subscribe_to_all {
-                return Err(Refusal::SubscribeToAllDisabled);
-            }
-            api.hub.subscribe_all(id);
-            let ticket = api.hub.everyone.ticket();
-            let stamp = || api.app.changes.generation();
-            let build = || async { read_init_state(api, api.app.presences.served_users(), Form::Map).await.0 };
-            // It shows the users monitored when it started, which may lag behind the
-            // change feed: every push made meanwhile goes out after it.
-            Ok((api.hub.everyone.get(ticket, stamp, build).await, Covered::default()))
-        }
-    }
-}
-
-/// The form of an INIT_STATE's `d`.
-enum Form {
-    /// `subscribe_to_id`: the user's presence (`{}` when not served).
-    One,
-    /// The other forms: a map of id → presence of the served ones.
-    Map,
-}
-
-/// The INIT_STATE of `users` (sorted), and what it shows: the served ones, and
-/// the change feed's generation read before any of them was (0, which makes no
-/// push redundant, when a user could not be read). The users are read keeping
-/// nothing, and each is written into the frame as it is read, so that an
-/// INIT_STATE of every monitored user costs the frame and no more. On the
-/// blocking pool: rendering up to every monitored user takes a while.
-async fn read_init_state(api: &Arc<Api>, users: Vec<UserId>, form: Form) -> (Bytes, Covered) {
-    let (api, runtime) = (api.clone(), tokio::runtime::Handle::current());
-    let read = tokio::task::spawn_blocking(move || {
-        let app = &api.app;
-        let mut generation = app.changes.generation();
-        let mut shown = Vec::new();
-        let presences =
-            users.into_iter().filter_map(|user| match runtime.block_on(app.reads.get(user, Keep::Nothing)) {
-                Ok(Some(published)) => {
-                    shown.push((user, api.hub.digest(published.lanyard_data.as_bytes())));
-                    Some((user, published.lanyard_data.clone()))
-                }
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::warn!(%user, "INIT_STATE without this user: {e}");
-                    generation = 0;
-                    None
-                }
-            });
-        let frame = match form {
-            Form::One => protocol::init_state_one({ presences }.next().map(|(_, presence)| presence)),
-            Form::Map => protocol::init_state_map(presences),
-        };
-        (frame, Covered { users: shown, generation })
-    });
-    read.await.unwrap_or_else(|e| {
-        tracing::error!("INIT_STATE read failed: {e}");
-        (protocol::init_state_map(std::iter::empty::<(UserId, Json)>()), Covered::default())
-    })
 }
 
 /// Closes a session that fell behind: its queue is dropped already (the hub no
