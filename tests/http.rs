@@ -36,6 +36,7 @@ async fn root_health_and_metrics() {
         "harmy_monitored_users 0",
         "harmy_http_connections",
         "harmy_websocket_sessions",
+        "harmy_websocket_dropped_total 0",
         "harmy_rate_limited_total",
         "harmy_kv_writes_total",
     ] {

@@ -145,7 +145,7 @@ async fn a_subscriber_that_stops_reading_is_closed_with_1008_and_memory_stays_bo
 
     // From here `stalled` reads nothing; `reader` reads every update.
     let mut changes = 0;
-    while !served.server.log_text().contains("send queue over socket.max_queue_bytes") {
+    while metric(addr, "harmy_websocket_dropped_total").await != Some(1.0) {
         assert!(changes < 400, "no session was closed for falling behind after {changes} changes");
         let value = format!("{changes}w{}", "w".repeat(9_990));
         assert_eq!(send(addr, "PUT", &format!("/user/{ALICE}/kv/k00"), &auth, value).await.status, 204);
@@ -404,7 +404,7 @@ async fn clients_that_stop_reading_their_init_state_are_dropped_after_the_write_
     }
     others_are_served(&served).await;
     until("the stalled sessions dropped", || async {
-        (metric(addr, "harmy_websocket_sessions").await == Some(0.0)).then_some(())
+        (metric(addr, "harmy_websocket_dropped_total").await == Some(ATTACKERS as f64)).then_some(())
     })
     .await;
     let log = served.server.log_text();

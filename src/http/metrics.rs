@@ -50,6 +50,9 @@ pub struct Metrics {
     pub sessions: AtomicI64,
     /// WebSocket sessions opened since start.
     pub sessions_opened: AtomicU64,
+    /// WebSocket sessions closed for falling `socket.max_queue_bytes` behind,
+    /// or for not receiving what they were sent within `socket.write_timeout`.
+    pub sessions_dropped: AtomicU64,
     /// Requests refused with 429 (and connections over an address's share).
     pub rate_limited: AtomicU64,
     /// Open HTTP connections.
@@ -72,6 +75,7 @@ impl Default for Metrics {
             sessions: AtomicI64::new(0),
             sessions_opened: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            sessions_dropped: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
         }
     }
@@ -178,6 +182,8 @@ impl Metrics {
             self.sessions.load(Ordering::Relaxed).to_string(),
         )?;
         one("harmy_websocket_sessions_total", "counter", "WebSocket sessions opened.", load(&self.sessions_opened))?;
+        let help = "WebSocket sessions closed for falling behind or not receiving what they were sent.";
+        one("harmy_websocket_dropped_total", "counter", help, load(&self.sessions_dropped))?;
         one(
             "harmy_websocket_pushes_total",
             "counter",

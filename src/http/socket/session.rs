@@ -137,6 +137,7 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
             }
             _ = check.tick() => if receipt.stalled(&line) {
                 tracing::debug!("socket closed: sent bytes not received within socket.write_timeout");
+                api.metrics.sessions_dropped.fetch_add(1, Ordering::Relaxed);
                 return line.abort();
             },
             () = evicted(&mut init) => {
@@ -144,13 +145,20 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                 tracing::debug!("socket closed: its INIT_STATE was evicted before it was written");
                 return line.abort();
             }
-            () = line.woken(), if !writing => {
-                writing = match write_queued(&mut ws, &line).await {
-                    Written::Some => true,
-                    Written::Nothing => false,
-                    Written::Lagged => return close_lagging(ws, &line).await,
-                    Written::Broken => return,
-                };
+            // Watched while a write is blocked too: a session that fell behind is
+            // closed then, not once its client reads again.
+            () = line.woken() => {
+                if line.lagged() {
+                    return close_lagging(&api, ws, &line).await;
+                }
+                if !writing {
+                    writing = match write_queued(&mut ws, &line).await {
+                        Written::Some => true,
+                        Written::Nothing => false,
+                        Written::Lagged => return close_lagging(&api, ws, &line).await,
+                        Written::Broken => return,
+                    };
+                }
             }
             event = next_event(&mut ws, writing, reading) => {
                 let incoming = match event {
@@ -162,7 +170,7 @@ pub async fn run(api: Arc<Api>, stream: TcpStream, early: Bytes, zlib: bool, sto
                         writing = !line.release() && match write_queued(&mut ws, &line).await {
                             Written::Some => true,
                             Written::Nothing => false,
-                            Written::Lagged => return close_lagging(ws, &line).await,
+                            Written::Lagged => return close_lagging(&api, ws, &line).await,
                             Written::Broken => return,
                         };
                         continue;
@@ -317,8 +325,9 @@ fn cap_send_buffer(stream: &TcpStream, bytes: usize) {
 /// Closes a session that fell behind: its queue is dropped already (the hub no
 /// longer counts on it), and the close goes out after what tokio-websockets
 /// holds, if the client reads on within [`LAGGED_CLOSE_WAIT`].
-async fn close_lagging(ws: Socket, line: &Line) {
+async fn close_lagging(api: &Api, ws: Socket, line: &Line) {
     tracing::debug!("socket closed: send queue over socket.max_queue_bytes");
+    api.metrics.sessions_dropped.fetch_add(1, Ordering::Relaxed);
     close_within(ws, line, LAGGED_CODE, LAGGED_REASON, LAGGED_CLOSE_WAIT).await;
     line.abort();
 }
