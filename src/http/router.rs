@@ -249,22 +249,25 @@ impl<'a> Handler<'a> {
         client: IpAddr,
     ) -> Result<Reply, ApiError> {
         let (headers, query) = (&parts.headers, parts.uri.query().unwrap_or_default());
+        // The hot route's future is held inline; the others are boxed, so that the
+        // future hyper holds (and moves) for every request stays the size of the
+        // presence read's.
         match self {
-            Handler::Root => Ok(page::root(api, headers, query).await),
-            Handler::Health => Ok(service::health(api).await),
+            Handler::Root => Ok(Box::pin(page::root(api, headers, query)).await),
+            Handler::Health => Ok(Box::pin(service::health(api)).await),
             Handler::Metrics => Ok(service::metrics(api)),
             Handler::Socket => socket::upgrade(api, parts, client),
             Handler::OpenApi => Ok(openapi::reply(headers)),
             Handler::Presence(who, shape) => presence::reply(api, who, headers, shape).await,
-            Handler::Bulk(shape) => bulk::reply(api, query, headers, shape).await,
-            Handler::Card(id) => card::reply(api, id, headers, query).await,
+            Handler::Bulk(shape) => Box::pin(bulk::reply(api, query, headers, shape)).await,
+            Handler::Card(id) => Box::pin(card::reply(api, id, headers, query)).await,
             Handler::Avatar(id, format) => card::avatar(api, id, format, query),
             Handler::Asset(name) => Ok(page::asset(api, name, headers, query)),
-            Handler::KvAll(who) => kv::all(api, who, headers).await,
-            Handler::KvOne(who, key) => kv::one(api, who, key, headers).await,
-            Handler::KvPut(who, key) => kv::put(api, who, key, headers, body).await,
-            Handler::KvPatch(who) => kv::patch(api, who, headers, body).await,
-            Handler::KvDelete(who, key) => kv::delete(api, who, key, headers).await,
+            Handler::KvAll(who) => Box::pin(kv::all(api, who, headers)).await,
+            Handler::KvOne(who, key) => Box::pin(kv::one(api, who, key, headers)).await,
+            Handler::KvPut(who, key) => Box::pin(kv::put(api, who, key, headers, body)).await,
+            Handler::KvPatch(who) => Box::pin(kv::patch(api, who, headers, body)).await,
+            Handler::KvDelete(who, key) => Box::pin(kv::delete(api, who, key, headers)).await,
             Handler::NotFound => Err(ApiError::not_found()),
             Handler::NotAllowed => Err(ApiError::method_not_allowed()),
         }
@@ -280,8 +283,22 @@ pub enum Scope {
     MetricsOnly,
 }
 
+/// What the requests of one connection share: cloned per request, it touches
+/// only this connection's reference count, not the one every connection shares
+/// (a cache line both cores would pass around).
+pub struct Connection {
+    /// The API.
+    pub api: Arc<Api>,
+    /// The peer's address.
+    pub peer: std::net::SocketAddr,
+    /// Which routes its listener serves.
+    pub scope: Scope,
+}
+
 /// Answers one request. Never fails: every error is a JSON response.
-pub async fn handle(api: &Arc<Api>, req: Request<Incoming>, peer_addr: std::net::SocketAddr, scope: Scope) -> Reply {
+pub async fn handle(connection: Arc<Connection>, req: Request<Incoming>) -> Reply {
+    let Connection { api, peer: peer_addr, scope } = &*connection;
+    let scope = *scope;
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let route = match (scope, Route::parse(parts.uri.path())) {

@@ -127,13 +127,9 @@ async fn accept(api: Arc<Api>, listener: TcpListener, scope: Scope) {
 /// Serves one connection until it ends, its header timeout passes, or shutdown.
 async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAddr, scope: Scope) {
     let _open = api.metrics.connection();
-    // Cloned per request, this touches only this connection's reference count, not
-    // the one every connection shares (a cache line both cores would pass around).
-    let own = Arc::new(api.clone());
-    let service = service_fn(move |req| {
-        let api = own.clone();
-        guarded(async move { router::handle(&api, req, peer, scope).await }).map(Ok::<_, Infallible>)
-    });
+    let shared = Arc::new(router::Connection { api: api.clone(), peer, scope });
+    let service =
+        service_fn(move |req| AssertUnwindSafe(router::handle(shared.clone(), req)).catch_unwind().map(answered));
     let mut builder = http1::Builder::new();
     builder.max_header_size(MAX_HEAD);
     let header_timeout = api.app.config().http.header_timeout;
@@ -157,13 +153,12 @@ async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAd
     }
 }
 
-/// A request's answer, with a panic in its handler turned into a 500 that does
-/// not show it: a bug must not leave the client without an answer.
-async fn guarded(answer: impl Future<Output = Reply>) -> Reply {
-    AssertUnwindSafe(answer)
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(crate::app::reads::Shape::Native))
+/// A request's answer, a panic in its handler turned into a 500 that does not
+/// show it: a bug must not leave the client without an answer. (Applied with
+/// `map`, not awaited in an `async fn`, which would hold the handler's future
+/// twice: hyper moves the whole into its slot on every request.)
+fn answered(answer: std::thread::Result<Reply>) -> Result<Reply, Infallible> {
+    Ok(answer.unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(crate::app::reads::Shape::Native)))
 }
 
 #[cfg(test)]
@@ -174,7 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_in_a_handler_is_a_500_that_does_not_show_it() {
-        let reply = guarded(async { panic!("secret detail") }).await;
+        let reply = AssertUnwindSafe(async { panic!("secret detail") }).catch_unwind().map(answered).await.unwrap();
         let status = reply.status().as_u16();
         let body = reply.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&body);
