@@ -341,6 +341,26 @@ async fn an_idle_connection_is_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn the_header_timeout_counts_from_the_last_answer_on_a_kept_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_served, addr) = start(&format!("header_timeout = \"1s\"\n{NO_LIMITS}"));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // Idle for most of the timeout before the first request: the subject of the
+    // test, not a synchronisation.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    stream.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut answer = vec![0; 4096];
+    let n = stream.read(&mut answer).await.unwrap();
+    let answered = std::time::Instant::now();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&answer[..n]));
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    let idle = answered.elapsed();
+    assert!(read.is_ok(), "closed by the server, not the test's 5 s");
+    assert!(idle >= std::time::Duration::from_millis(800), "counted from the answer, not the connect: {idle:?}");
+}
+
+#[tokio::test]
 async fn a_body_still_incomplete_after_the_header_timeout_gets_408() {
     let (served, addr) = start(&format!("header_timeout = \"1s\"\n{NO_LIMITS}"));
     let t = token(&served.instance, ALICE);

@@ -293,11 +293,14 @@ pub struct Connection {
     pub peer: std::net::SocketAddr,
     /// Which routes its listener serves.
     pub scope: Scope,
+    /// How long it has waited for a request head (the header timeout).
+    pub(super) idle: super::server::Idle,
 }
 
 /// Answers one request. Never fails: every error is a JSON response.
 pub async fn handle(connection: Arc<Connection>, req: Request<Incoming>) -> Reply {
-    let Connection { api, peer: peer_addr, scope } = &*connection;
+    let _busy = connection.idle.busy();
+    let Connection { api, peer: peer_addr, scope, .. } = &*connection;
     let scope = *scope;
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();

@@ -1,23 +1,22 @@
 //! The accept loop: binds nothing itself (it takes its listeners and a
 //! shutdown future, so tests bind port 0), caps connections (in all and per
-//! client address), serves each with hyper — whose own header-read timeout
-//! closes connections that send no request head, idle keep-alive ones
-//! included — and on shutdown stops accepting, asks every connection to finish
-//! its request in flight (hyper's graceful shutdown), closes sockets with 1001
-//! and returns.
+//! client address), serves each with hyper, closing those that send no request
+//! head within `http.header_timeout` (idle keep-alive ones included), and on
+//! shutdown stops accepting, asks every connection to finish its request in
+//! flight (hyper's graceful shutdown), closes sockets with 1001 and returns.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::FutureExt;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -127,29 +126,87 @@ async fn accept(api: Arc<Api>, listener: TcpListener, scope: Scope) {
 /// Serves one connection until it ends, its header timeout passes, or shutdown.
 async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAddr, scope: Scope) {
     let _open = api.metrics.connection();
-    let shared = Arc::new(router::Connection { api: api.clone(), peer, scope });
+    let shared = Arc::new(router::Connection { api: api.clone(), peer, scope, idle: Idle::new() });
+    let watched = shared.clone();
     let service =
         service_fn(move |req| AssertUnwindSafe(router::handle(shared.clone(), req)).catch_unwind().map(answered));
     let mut builder = http1::Builder::new();
     builder.max_header_size(MAX_HEAD);
-    let header_timeout = api.app.config().http.header_timeout;
-    if !header_timeout.is_zero() {
-        builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-    }
     let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
     let mut conn = std::pin::pin!(conn);
+    // The header timeout is one timer per connection, moved only when it fires:
+    // hyper's own (`header_read_timeout`) boxes and registers a timer for every
+    // request head, which cost a fifth of a kept read's CPU (docs/BENCHMARKS.md,
+    // "One path"). The meaning is hyper's: a connection with no request in its
+    // handler that has not completed a head for the timeout (since it opened, or
+    // since its last answer) is closed, idle keep-alive connections included.
+    let timeout = api.app.config().http.header_timeout;
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
     // The connection's own child of the stop token: waiting on the server's would
     // take a lock every connection shares on every wake-up.
     let stop = api.stop.child_token();
-    let ended = tokio::select! {
-        ended = conn.as_mut() => ended,
-        () = stop.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
+    let mut finishing = false;
+    let ended = loop {
+        tokio::select! {
+            ended = conn.as_mut() => break ended,
+            () = stop.cancelled(), if !finishing => {
+                finishing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            () = &mut deadline, if !timeout.is_zero() => match watched.idle.waited() {
+                Some(waited) if waited >= timeout => {
+                    tracing::debug!(%peer, "no request head within the header timeout; closed");
+                    return;
+                }
+                waited => deadline.as_mut().reset(tokio::time::Instant::now() + timeout - waited.unwrap_or_default()),
+            },
         }
     };
     if let Err(e) = ended {
         tracing::debug!(%peer, "connection ended: {e}");
+    }
+}
+
+/// How long a connection has waited for a request head: requests in its handler
+/// (HTTP/1: 0 or 1), and when it opened or last answered one. Its own, so a
+/// request costs two atomic operations no other connection shares.
+pub(super) struct Idle {
+    opened: std::time::Instant,
+    busy: AtomicU32,
+    /// Milliseconds from `opened` to the last answer.
+    answered_ms: AtomicU64,
+}
+
+/// A request in the handler, until dropped (a panic included).
+pub(super) struct Busy<'a>(&'a Idle);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let idle = self.0;
+        idle.answered_ms.store(idle.opened.elapsed().as_millis() as u64, Ordering::Relaxed);
+        idle.busy.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl Idle {
+    fn new() -> Idle {
+        Idle { opened: std::time::Instant::now(), busy: AtomicU32::new(0), answered_ms: AtomicU64::new(0) }
+    }
+
+    /// Marks a request as in the handler until the guard drops.
+    pub(super) fn busy(&self) -> Busy<'_> {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(self)
+    }
+
+    /// How long it has waited for a head; `None` while a request is in the handler.
+    fn waited(&self) -> Option<Duration> {
+        if self.busy.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let since = Duration::from_millis(self.answered_ms.load(Ordering::Relaxed));
+        Some(self.opened.elapsed().saturating_sub(since))
     }
 }
 
@@ -158,7 +215,8 @@ async fn connection(api: Arc<Api>, stream: tokio::net::TcpStream, peer: SocketAd
 /// `map`, not awaited in an `async fn`, which would hold the handler's future
 /// twice: hyper moves the whole into its slot on every request.)
 fn answered(answer: std::thread::Result<Reply>) -> Result<Reply, Infallible> {
-    Ok(answer.unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(crate::app::reads::Shape::Native)))
+    Ok(answer
+        .unwrap_or_else(|_| ApiError::internal(&"a request handler panicked").reply(crate::app::reads::Shape::Native)))
 }
 
 #[cfg(test)]
@@ -166,6 +224,18 @@ mod tests {
     use http_body_util::BodyExt;
 
     use super::*;
+
+    #[test]
+    fn a_connection_waits_for_a_head_only_while_no_request_is_in_its_handler() {
+        let idle = Idle::new();
+        assert!(idle.waited().is_some());
+        let busy = idle.busy();
+        assert_eq!(idle.waited(), None);
+        std::thread::sleep(Duration::from_millis(20));
+        drop(busy);
+        let waited = idle.waited().expect("answered");
+        assert!(waited < Duration::from_millis(20), "counted from the answer: {waited:?}");
+    }
 
     #[tokio::test]
     async fn a_panic_in_a_handler_is_a_500_that_does_not_show_it() {
