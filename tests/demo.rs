@@ -91,8 +91,8 @@ impl Demo {
             let _ = child.kill();
             panic!("the demo did not start; log:\n{}", log.lock().unwrap().join("\n"))
         });
-        let http = started.split_whitespace().find_map(|f| f.strip_prefix("http=")).and_then(|a| a.parse().ok());
-        Demo { server: Server { child, log, http }, stdout, root }
+        let (http, metrics) = (support::started_field(&started, "http"), support::started_field(&started, "metrics"));
+        Demo { server: Server { child, log, http, metrics }, stdout, root }
     }
 
     fn addr(&self) -> SocketAddr {

@@ -112,6 +112,9 @@ pub fn config(dir: &Path, gateway_url: &str, token: &crate::config::Secret, list
     config.rate_limit.per_second = RATE_PER_SECOND;
     config.rate_limit.per_minute = RATE_PER_MINUTE;
     config.http.max_connections = MAX_CONNECTIONS;
+    // `/metrics` beside the API: a fixed port of its own would collide with a real
+    // harmy on the same machine, and the demo's figures are of a simulated guild.
+    config.metrics.listen = String::new();
     outbound_urls_nowhere(config)
 }
 
@@ -236,6 +239,7 @@ mod tests {
         assert_eq!(config.storage.path, Path::new("/tmp/d/harmy.redb"));
         assert_eq!(config.admin.socket, Path::new("/tmp/d/admin.sock"));
         assert!(config.http.listen.ip().is_loopback());
+        assert_eq!(config.metrics.listen, "", "metrics on the API listener");
         assert_eq!(config.discord.guild_ids, vec![guild::GUILD_ID]);
         assert_eq!(config.discord.token, token, "the rest survives the round trip");
         // Every outbound URL setting, whatever section it is in, points nowhere.
