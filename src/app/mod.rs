@@ -118,4 +118,9 @@ impl App {
     pub async fn store_ok(&self) -> bool {
         store::blocking(&self.store, |store| store.ping()).await.is_ok()
     }
+
+    /// Times the storage failed under a write while serving (for `/metrics`).
+    pub fn storage_faults(&self) -> u64 {
+        self.store.faults()
+    }
 }

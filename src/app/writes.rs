@@ -5,9 +5,12 @@
 //! older render behind). Once the group is durable, the change is marked for
 //! subscribers and readers, and only then is the writer answered.
 //!
-//! Should the group's fsync fail, the writer hears an error while readers may
-//! already see the write, which the next group's commit can still make
-//! durable: the ambiguity every database has there.
+//! Should the storage fail before the group is durable (a disk full, a file
+//! system gone read-only), the store reopens the database, which drops the
+//! group's commits; each writer hears `Unavailable`, and its user's extras
+//! are read back from the reopened database, so readers no longer see a
+//! write that was refused (they may have for the moment the failure took).
+//! Nothing of it was ever pushed: subscribers hear of a write once durable.
 
 use std::sync::Arc;
 
@@ -43,11 +46,17 @@ impl Writes {
         user: UserId,
         write: impl FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let reads = self.reads.clone();
+        let (reads, changes) = (self.reads.clone(), self.changes.clone());
         let (sender, outcome) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |batch: &Batch<'_>| {
             let done = batch.write(write).and_then(|value| Ok((value, reads.refresh_extras(batch, user)?)));
-            Box::new(move |persisted| {
+            Box::new(move |after: &Batch<'_>, persisted| {
+                if persisted.is_err() && done.is_ok() {
+                    // Dropped with the group: show what the database holds again.
+                    if reads.refresh_extras(after, user).unwrap_or(true) {
+                        changes.mark(user);
+                    }
+                }
                 let _ = sender.send(persisted.map_err(Error::from).and(done));
             })
         });
