@@ -118,6 +118,7 @@ impl GroupCommit {
         if group.is_empty() {
             return; // a previous leader ran it
         }
+        store.retry_writes();
         let (reports, persisted) = store.batch(|batch| {
             let reports: Vec<Done> = group.into_iter().map(|job| job(batch)).collect();
             (reports, batch.persist())

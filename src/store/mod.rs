@@ -136,6 +136,7 @@ impl Store {
     /// succeeds; an error from `f` aborts it, so a refused write changes nothing.
     /// While the storage is failing, the write is refused at once (`Unavailable`).
     pub fn write<T>(&self, durability: Durability, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
+        self.retry_writes();
         self.faults.writable()?;
         self.with_db(|db| write_in(db, durability, f))
     }

@@ -13,6 +13,10 @@
 //! The overlay takes the file's locks through redb's own file backend, so a
 //! trial of a database another process has open fails as the real open
 //! would (locked), instead of reading a file being written.
+//!
+//! The same overlay serves reads when the storage fails under a running
+//! server and the file cannot be opened for writing again (a file system
+//! gone read-only): [`read_only`] opens the last durable state that way.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -31,6 +35,8 @@ const PAGE: u64 = 4096;
 pub(crate) struct Overlay {
     file: FileBackend,
     written: Mutex<Written>,
+    /// Whether the file's locks are taken (not when only reads are served from it).
+    locks: bool,
 }
 
 #[derive(Debug)]
@@ -48,7 +54,17 @@ impl Overlay {
     /// The file, opened by the caller (read and write, so that its locks can be taken).
     pub(crate) fn new(file: File) -> Result<Overlay, DatabaseError> {
         let written = Written { pages: HashMap::new(), len: None, cut: u64::MAX };
-        Ok(Overlay { file: FileBackend::new(file)?, written: Mutex::new(written) })
+        Ok(Overlay { file: FileBackend::new(file)?, written: Mutex::new(written), locks: true })
+    }
+
+    /// The file (opened read-only is enough), without taking its locks.
+    fn unlocked(file: File) -> Result<Overlay, DatabaseError> {
+        Ok(Overlay { locks: false, ..Overlay::new(file)? })
+    }
+
+    /// The file's locks, or redb's word for "this backend has none".
+    fn locked<T>(&self, lock: impl FnOnce(&FileBackend) -> Result<T, BackendError>) -> Result<T, BackendError> {
+        if self.locks { lock(&self.file) } else { Err(BackendError::Unsupported) }
     }
 
     fn written(&self) -> std::sync::MutexGuard<'_, Written> {
@@ -142,27 +158,27 @@ impl StorageBackend for Overlay {
     }
 
     fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
-        self.file.try_lock_range(start, end)
+        self.locked(|file| file.try_lock_range(start, end))
     }
 
     fn try_lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
-        self.file.try_lock_shared_range(start, end)
+        self.locked(|file| file.try_lock_shared_range(start, end))
     }
 
     fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.file.lock_range(start, end)
+        self.locked(|file| file.lock_range(start, end))
     }
 
     fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.file.lock_shared_range(start, end)
+        self.locked(|file| file.lock_shared_range(start, end))
     }
 
     fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
-        self.file.unlock_range(start, end)
+        self.locked(|file| file.unlock_range(start, end))
     }
 
     fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
-        self.file.query_lock_range(start, end)
+        self.locked(|file| file.query_lock_range(start, end))
     }
 }
 
@@ -199,6 +215,17 @@ pub(crate) fn check(path: &Path, file: File) -> Result<(), Trial> {
         Ok(Err(other)) => Err(Trial::Refused(other)),
         Err(()) => Err(Trial::Damaged(format!("reading {} made the database library fail", path.display()))),
     }
+}
+
+/// The database at `path` as its last durable commit left it, for reads only:
+/// its writes (a crash's repair) stay in memory. The caller must never commit
+/// to it: what it writes is lost. Blocking.
+pub(crate) fn read_only(path: &Path) -> Result<Database, DatabaseError> {
+    let overlay = Overlay::unlocked(File::open(path)?)?;
+    let mut builder = Database::builder();
+    builder.set_cache_size(super::CACHE_BYTES);
+    quietly(|| builder.create_with_backend(overlay))
+        .unwrap_or_else(|()| Err(DatabaseError::Storage(redb::StorageError::Corrupted("redb panicked".into()))))
 }
 
 /// Runs `f`, turning a panic into `Err(())` without the panic message a user
