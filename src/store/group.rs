@@ -10,6 +10,11 @@
 //! Whoever gets the leader lock runs everything queued, its own write and those
 //! that arrived while the previous group was on disk; a writer that finds its
 //! write already taken has nothing left to do.
+//!
+//! Should the storage fail before the group is durable, the store reopens the
+//! database once the group lets go of it (`faults`), which drops the group's
+//! commits; each writer's report then runs on the reopened database, where it
+//! can read back what is really stored.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Mutex;
