@@ -82,18 +82,30 @@ impl Soak {
         address(random_range(1..=CLIENT_ADDRESSES))
     }
 
-    /// Runs every workload until `stop`.
-    pub fn spawn_all(self: &Arc<Soak>) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut tasks = vec![
-            tokio::spawn(self.clone().presence_churn()),
-            tokio::spawn(self.clone().gateway_troubles()),
-            tokio::spawn(self.clone().kv_writes()),
-            tokio::spawn(self.clone().hostile()),
-        ];
-        tasks.extend((0..SOCKETS).map(|i| tokio::spawn(self.clone().socket_client(i))));
-        tasks.extend((0..READERS).map(|_| tokio::spawn(self.clone().reader())));
-        tasks.extend((0..10).map(|_| tokio::spawn(self.clone().slow_header())));
-        tasks.extend((0..3).map(|_| tokio::spawn(self.clone().stalled_reader())));
+    /// Runs the workloads `wants` names (`churn`, `troubles`, `sockets`,
+    /// `readers`, `kv`, `hostile`) until `stop`.
+    pub fn spawn(self: &Arc<Soak>, wants: impl Fn(&str) -> bool) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if wants("churn") {
+            tasks.push(tokio::spawn(self.clone().presence_churn()));
+        }
+        if wants("troubles") {
+            tasks.push(tokio::spawn(self.clone().gateway_troubles()));
+        }
+        if wants("kv") {
+            tasks.push(tokio::spawn(self.clone().kv_writes()));
+        }
+        if wants("sockets") {
+            tasks.extend((0..SOCKETS).map(|i| tokio::spawn(self.clone().socket_client(i))));
+        }
+        if wants("readers") {
+            tasks.extend((0..READERS).map(|_| tokio::spawn(self.clone().reader())));
+        }
+        if wants("hostile") {
+            tasks.push(tokio::spawn(self.clone().hostile()));
+            tasks.extend((0..10).map(|_| tokio::spawn(self.clone().slow_header())));
+            tasks.extend((0..3).map(|_| tokio::spawn(self.clone().stalled_reader())));
+        }
         tasks
     }
 
