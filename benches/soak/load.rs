@@ -26,8 +26,12 @@ const READERS: usize = 4;
 /// Addresses the well-behaved clients come from (`X-Forwarded-For`): enough that
 /// at ~25 requests a second none of them comes near 3 in a second by chance.
 const CLIENT_ADDRESSES: u32 = 2_000;
-/// Between two gateway troubles (a reconnect, a dropped connection, a new session).
-const RECONNECT_EVERY: Duration = Duration::from_secs(150);
+/// Between two gateway troubles (a reconnect, a dropped connection, a new
+/// session, a reset); `SOAK_TROUBLE_SECS` sets another period.
+fn trouble_every() -> Duration {
+    let secs = std::env::var("SOAK_TROUBLE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(150);
+    Duration::from_secs(secs)
+}
 
 /// What the workloads did.
 #[derive(Default)]
@@ -144,7 +148,8 @@ impl Soak {
 
     async fn gateway_troubles(self: Arc<Soak>) {
         let mut round = 0;
-        while self.pause(RECONNECT_EVERY).await {
+        let every = trouble_every();
+        while self.pause(every).await {
             match round % 4 {
                 0 => self.gw.reconnect(),
                 1 => self.gw.drop_connection(),

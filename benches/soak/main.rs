@@ -6,6 +6,7 @@
 //! cargo bench --bench soak -- --minutes 10  # shorter
 //! SOAK_WORKLOADS=churn,sockets cargo bench --bench soak -- --minutes 10   # only these (churn, troubles,
 //!                                           # sockets, readers, kv, hostile): to find what grows
+//! SOAK_TROUBLE_SECS=20 cargo bench --bench soak -- --minutes 8    # a gateway trouble every 20 s
 //! ```
 //!
 //! Against the tests' fake gateway (a large guild of 2 000 members, synced by
