@@ -311,13 +311,20 @@ pub const DISCORD_CDN: &str = "https://cdn.discordapp.com";
 pub struct MetricsConfig {
     /// Serve `/metrics` at all.
     pub enabled: bool,
-    /// Serve `/metrics` on this address instead of `http.listen` (empty: same listener).
+    /// Serve `/metrics` on this address, a listener of its own that serves
+    /// nothing else; empty: on `http.listen` with the API. Loopback by default,
+    /// since the API listener faces the internet and the metrics say how busy
+    /// and how large the server is.
     pub listen: String,
 }
 
+/// Where `/metrics` is served unless `metrics.listen` says otherwise (9464, the
+/// port Prometheus' registry of exporter ports lists for OpenTelemetry's).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: String::new() }
+        Self { enabled: true, listen: DEFAULT_METRICS_LISTEN.into() }
     }
 }
 

@@ -6,6 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     return_freed_memory();
+    file_size_limit_is_an_error();
     let cli = harmy::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -42,5 +43,17 @@ fn return_freed_memory() {
     // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+/// Ignores SIGXFSZ, whose default action kills the process: under a file-size
+/// limit (`LimitFSIZE=` in a unit, `ulimit -f`), a write that would pass it then
+/// fails with EFBIG, which harmy answers as it answers a full disk (503
+/// `storage_unavailable`, reads going on) instead of dying.
+fn file_size_limit_is_an_error() {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions;
+    // called before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

@@ -102,7 +102,11 @@ pub async fn serve(
         }
     };
     let http_addr = listeners.api.local_addr()?;
-    let metrics_addr = listeners.metrics.as_ref().map(|l| l.local_addr()).transpose()?;
+    let metrics_addr = match &listeners.metrics {
+        Some(listener) => listener.local_addr()?.to_string(),
+        None if config.metrics.enabled => "api".into(),
+        None => "off".into(),
+    };
     parts.spawn(crate::http::serve(app.clone(), listeners, shutdown.clone().cancelled_owned()));
     if enabled.github_refresher {
         parts.spawn(crate::app::github::refresher::run(app.github.clone(), shutdown.clone()));
@@ -126,7 +130,7 @@ pub async fn serve(
     started(&Started { http: http_addr });
     tracing::info!(
         http = %http_addr,
-        metrics = ?metrics_addr,
+        metrics = %metrics_addr,
         database = %config.storage.path.display(),
         admin_socket = %config.admin.socket.display(),
         "harmy serve started"

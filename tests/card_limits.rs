@@ -175,3 +175,53 @@ async fn at_most_eight_images_are_fetched_at_once() {
     let most = cdn.most_at_once();
     assert!((2..=8).contains(&most), "{most} fetches at once");
 }
+
+#[tokio::test]
+async fn crafted_asset_names_never_leave_the_cdn_prefix_and_the_card_still_renders() {
+    use support::discord_gateway::presence_with;
+    let cdn = FakeCdn::start();
+    // Names a hostile presence can carry. Behind a proxy that decodes `%2e%2e` (or takes
+    // `\` for `/`), the first ones would resolve outside the configured prefix.
+    let crafted = [
+        "mp:%2e%2e/%2e%2e/X",
+        "mp:.%2e/X",
+        "mp:%2E%2E/X",
+        "mp:x?redir=1",
+        "mp:external/..%2f..%2fX",
+        "mp:external\\..\\..\\X",
+        "mp:external/../../X",
+        "mp:external/..;/X",
+        "mp:external/x#y",
+        "spotify:..%2fX",
+        "../X",
+    ];
+    let ids: Vec<u64> = (0..crafted.len() as u64).map(|i| 400_000_000_000_000_000 + i).collect();
+    let guild = ids.iter().zip(crafted).fold(Guild::new(1), |guild, (id, name)| {
+        let game = json!({"name": "Game", "type": 0, "application_id": "356875570916753438",
+                          "assets": {"large_image": name, "small_image": name}});
+        let user = json!({"avatar": "%2e%2e", "avatar_decoration_data": {"asset": "..%2fX", "sku_id": "1"}});
+        guild.member(
+            member_with(*id, "m", user),
+            Some(presence_with(*id, "online", json!({"desktop": "online"}), vec![game])),
+        )
+    });
+    let card_toml = format!("[card]\ncdn_url = \"{0}/cdn\"\nspotify_image_url = \"{0}/cdn/spotify\"\n", cdn.url);
+    let served = serve_guild(&cdn, &card_toml, guild);
+    let addr = served.addr;
+    until_served(addr, *ids.last().unwrap()).await;
+    for (id, name) in ids.iter().zip(crafted) {
+        let reply = card(addr, *id, "").await;
+        assert_eq!(reply.status, 200, "{name}");
+        let svg = Svg::of(&reply);
+        assert_eq!(svg.text_of("activity-name"), "Game", "{name}: the card is there");
+        assert!(svg.images("large-image").is_empty(), "{name}");
+        assert_eq!(svg.count("large-image placeholder"), 1, "{name}");
+        assert_eq!(svg.images("avatar").len(), 1, "{name}: the default avatar instead");
+    }
+    let paths = cdn.paths();
+    assert!(!paths.is_empty());
+    for path in &paths {
+        assert!(path.starts_with("/cdn/embed/avatars/"), "only default avatars were asked for: {paths:?}");
+        assert!(!path.contains('%') && !path.contains("..") && !path.contains('\\'), "{paths:?}");
+    }
+}

@@ -33,12 +33,20 @@ impl Demo {
     /// Starts `harmy serve --demo --listen 127.0.0.1:0` with an empty HOME, no
     /// XDG variables, and HARMY_* settings that would send it elsewhere (ignored).
     fn start() -> Demo {
+        Demo::start_with("022", "127.0.0.1:0")
+    }
+
+    /// `start` under this umask (octal), listening on `listen`.
+    fn start_with(umask: &str, listen: &str) -> Demo {
         let root = tempfile::tempdir().unwrap();
         for dir in ["home", "tmp", "cwd"] {
             std::fs::create_dir(root.path().join(dir)).unwrap();
         }
-        let mut cmd = Command::new(support::harmy_bin());
-        cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"]).current_dir(root.path().join("cwd"));
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" serve --demo --listen {listen}"))
+            .arg(support::harmy_bin())
+            .current_dir(root.path().join("cwd"));
         for (name, _) in std::env::vars() {
             if name.starts_with("HARMY_") || name.starts_with("XDG_") {
                 cmd.env_remove(name);
@@ -83,8 +91,8 @@ impl Demo {
             let _ = child.kill();
             panic!("the demo did not start; log:\n{}", log.lock().unwrap().join("\n"))
         });
-        let http = started.split_whitespace().find_map(|f| f.strip_prefix("http=")).and_then(|a| a.parse().ok());
-        Demo { server: Server { child, log, http }, stdout, root }
+        let (http, metrics) = (support::started_field(&started, "http"), support::started_field(&started, "metrics"));
+        Demo { server: Server { child, log, http, metrics }, stdout, root }
     }
 
     fn addr(&self) -> SocketAddr {
@@ -202,17 +210,15 @@ async fn demo_with_an_empty_home_serves_every_route_pushes_updates_and_leaves_no
     let mut demo = Demo::start();
     let addr = demo.addr();
     let user = |path: &str| format!("/user/{DEMO_USER}{path}");
-    // A member is served from the GUILD_CREATE's member list on, a moment before
-    // the presence in the same frame lands: wait for the presence (the demo user
-    // is never offline).
-    let reply = support::api::until("the demo user served with a presence", || async {
-        let reply = get(addr, &user("")).await;
-        (reply.status == 200 && reply.json()["presence"]["status"] != "offline").then_some(reply)
+    let reply = support::api::until("the demo user served", || async {
+        Some(get(addr, &user("")).await).filter(|reply| reply.status == 200)
     })
     .await;
 
-    // The native document: presence, the canned KV and GitHub profile.
+    // The native document: presence, the canned KV and GitHub profile. The demo user
+    // is never offline, and a member is served with the presence their frame carries.
     let native = reply.json();
+    assert_ne!(native["presence"]["status"], "offline");
     assert_eq!(native["presence"]["userId"], DEMO_USER);
     assert_eq!(native["presence"]["username"], "ada");
     assert_eq!(native["KV"]["location"], "Lisbon");
@@ -377,4 +383,33 @@ async fn the_local_gateway_refuses_strangers_and_the_demo_goes_on() {
     demo.server.signal("INT");
     assert!(demo.server.wait().success(), "log:\n{}", demo.server.log_text());
     assert_eq!(demo.files_left(), Vec::<PathBuf>::new(), "files left behind");
+}
+
+#[tokio::test]
+async fn the_demo_directory_is_owner_only_whatever_the_umask() {
+    for umask in ["022", "000"] {
+        let demo = Demo::start_with(umask, "127.0.0.1:0");
+        let tmp = demo.root.path().join("tmp");
+        let dirs: Vec<PathBuf> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(dirs.len(), 1, "{dirs:?}");
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dirs[0]).unwrap().permissions());
+        assert_eq!(mode & 0o7777, 0o700, "umask {umask}: {:o}", mode & 0o7777);
+        demo.token();
+        assert!(!demo.stdout.lock().unwrap().contains("WARNING"), "no warning on a loopback address");
+    }
+}
+
+#[tokio::test]
+async fn a_demo_listening_beyond_loopback_warns_that_its_token_is_usable_by_anyone() {
+    let demo = Demo::start_with("022", "0.0.0.0:0");
+    let token = demo.token();
+    let banner = eventually("the warning", || {
+        let out = demo.stdout.lock().unwrap().clone();
+        out.contains("WARNING").then_some(out)
+    });
+    let warning = &banner[banner.find("WARNING").unwrap()..];
+    assert!(warning.contains("0.0.0.0:") && warning.contains("not a loopback address"), "{warning}");
+    assert!(warning.contains("anyone who can reach it can use the token"), "{warning}");
+    assert!(banner.find(&token).unwrap() < banner.find("WARNING").unwrap(), "after the token it is about");
+    assert!(demo.server.log_text().contains("not a loopback address"), "also in the log");
 }

@@ -54,8 +54,25 @@ async fn health_is_503_naming_the_gateway_while_it_has_no_session() {
 
 #[tokio::test]
 async fn metrics_can_be_turned_off() {
-    let (_served, addr) = start(&format!("{NO_LIMITS}[metrics]\nenabled = false\n"));
+    let (served, addr) = start(&format!("{NO_LIMITS}[metrics]\nenabled = false\n"));
     assert_eq!(get(addr, "/metrics").await.status, 404);
+    assert_eq!(served.server.metrics, None, "no listener of its own either");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_a_loopback_listener_of_their_own_and_not_on_the_api() {
+    // The default is 127.0.0.1:9464 (`config` unit tests); port 0 here, since tests run at once.
+    let (served, addr) = start(&format!("{NO_LIMITS}[metrics]\nlisten = \"127.0.0.1:0\"\n"));
+    let metrics = served.server.metrics.expect("the started line names the metrics listener");
+    assert!(metrics.ip().is_loopback() && metrics != addr, "{metrics}");
+    let public = get(addr, "/metrics").await;
+    assert_eq!((public.status, public.code()), (404, "not_found".into()), "not on the API listener");
+    let reply = get(metrics, "/metrics").await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.text().contains("harmy_http_requests_total"), "{}", reply.text());
+    // (Raw: the API document rightly has no 404 for /health.)
+    let health = client::raw(metrics, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    assert!(health.starts_with("HTTP/1.1 404"), "that listener serves nothing else: {health}");
 }
 
 #[tokio::test]

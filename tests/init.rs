@@ -83,6 +83,7 @@ fn init_without_questions_writes_a_private_config_that_serve_runs_with() {
         format!("discord.gateway_url={}", gw.url()),
         "github.api_url=http://127.0.0.1:9".into(),
         "http.listen=127.0.0.1:0".into(),
+        "metrics.listen=127.0.0.1:0".into(),
     ];
     let Init { out, config, database, .. } =
         init(dir.path(), &rest, &format!("{TOKEN}\n"), "1", ("conf/harmy.toml", "state/harmy.redb"), &sets);

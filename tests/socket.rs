@@ -88,11 +88,7 @@ async fn gateway_presence_in_both_shapes_and_pushed_on_presence_and_kv_changes()
     let served = serve_with(NO_LIMITS, Guild::new(1).member(member(ALICE_ID, "vaq"), Some(presence(ALICE_ID, "dnd"))));
     let addr = served.addr;
     let path = format!("/user/{ALICE}");
-    // GUILD_CREATE's members land before their presences: wait for the presence.
-    let native = until("alice's presence", || async {
-        Some(get(addr, &path).await).filter(|r| r.status == 200 && r.json()["presence"]["status"] == "dnd")
-    })
-    .await;
+    let native = until("alice served", || async { Some(get(addr, &path).await).filter(|r| r.status == 200) }).await;
     let body = native.json();
     assert_eq!(body["presence"]["userId"], ALICE);
     assert_eq!(body["presence"]["status"], "dnd");
@@ -142,11 +138,9 @@ async fn react_use_lanyard_as_it_talks() {
     assert_eq!(next(&mut ws).await, Frame::Text(r#"{"op":1,"d":{"heartbeat_interval":30000}}"#.into()));
     let init = next_json(&mut ws).await;
     assert_eq!(init["t"], "INIT_STATE");
-    // Subscribed before the gateway's GUILD_CREATE was applied, the presence follows (the
-    // member may first show as offline, then with their presence).
-    let mut latest = init["d"].clone();
-    while latest["discord_status"] != "idle" {
-        latest = next_json(&mut ws).await["d"].clone();
+    // Subscribed before the gateway's GUILD_CREATE was applied, the presence follows.
+    if init["d"]["discord_status"] != "idle" {
+        assert_eq!(next_json(&mut ws).await["d"]["discord_status"], "idle", "never offline first");
     }
     say(&mut ws, r#"{"op":3}"#).await;
 
@@ -181,6 +175,47 @@ async fn gateway_newcomer_reaches_a_subscription_made_before_they_appeared() {
     assert_eq!(update["t"], "PRESENCE_UPDATE");
     assert_eq!(update["d"]["discord_user"]["id"], BOB);
     assert_eq!(update["d"]["discord_status"], "offline");
+}
+
+#[tokio::test]
+async fn a_member_is_never_seen_before_the_presence_their_frame_carries() {
+    // One GUILD_CREATE of 3 000 members, each with a presence; a socket and a REST
+    // reader watch two of them from before the frame arrives.
+    let first = 500_000_000_000_000_000u64;
+    let last = first + 2_999;
+    let guild = (first..=last).fold(Guild::new(1), |g, id| g.member(member(id, "m"), Some(presence(id, "dnd"))));
+    let served = serve_with_gateway(
+        NO_LIMITS,
+        move |gw| {
+            gw.hold_sessions();
+            gw.set_guild(guild);
+        },
+        true,
+    );
+    let addr = served.addr;
+    let mut ws = client::socket(addr, "/socket").await;
+    next_json(&mut ws).await;
+    say(&mut ws, &format!(r#"{{"op":2,"d":{{"subscribe_to_ids":["{first}","{last}"]}}}}"#)).await;
+    assert_eq!(next(&mut ws).await, Frame::Text(r#"{"op":0,"t":"INIT_STATE","d":{}}"#.into()));
+    let reader = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while seen.last().is_none_or(|s| s != "dnd") {
+            let reply = get(addr, &format!("/user/{first}")).await;
+            if reply.status == 200 {
+                seen.push(reply.json()["presence"]["status"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        seen
+    });
+
+    served.gw().release_sessions();
+    for _ in 0..2 {
+        let push = next_json(&mut ws).await;
+        assert_eq!(push["t"], "PRESENCE_UPDATE");
+        assert_eq!(push["d"]["discord_status"], "dnd", "the first push carries the frame's presence: {push}");
+    }
+    let seen = tokio::time::timeout(support::PATIENCE, reader).await.unwrap().unwrap();
+    assert!(seen.iter().all(|s| s == "dnd"), "the reader saw {seen:?}");
 }
 
 // --- presence routes and pushes, in-process over the library ---------------

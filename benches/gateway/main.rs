@@ -264,7 +264,7 @@ impl Harmy {
             &config,
             format!(
                 "[discord]\ntoken = \"bench-token\"\ngateway_url = \"{}\"\napi_url = \"http://127.0.0.1:1\"\n\
-                 [http]\nlisten = \"127.0.0.1:0\"\n[rate_limit]\nper_second = 1000000\nper_minute = 60000000\n\
+                 [http]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"\"\n[rate_limit]\nper_second = 1000000\nper_minute = 60000000\n\
                  [storage]\npath = \"{}\"\n[admin]\nsocket = \"{}\"\n",
                 gw.url,
                 dir.path().join("harmy.redb").display(),

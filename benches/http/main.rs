@@ -129,6 +129,7 @@ fn bench_config(dir: &std::path::Path) -> anyhow::Result<harmy::config::Config> 
     let mut config = harmy::config::Config::default();
     config.storage.path = path;
     config.http.listen = "127.0.0.1:0".parse()?;
+    config.metrics.listen = String::new();
     config.rate_limit.per_second = 1_000_000_000;
     config.rate_limit.per_minute = 1_000_000_000;
     // The KV benchmark measures the write path: one writer far past a member's rate.

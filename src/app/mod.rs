@@ -163,4 +163,9 @@ impl App {
         };
         Ok(export.to_json())
     }
+
+    /// Times the storage failed under a write while serving (for `/metrics`).
+    pub fn storage_faults(&self) -> u64 {
+        self.store.faults()
+    }
 }

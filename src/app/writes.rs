@@ -1,13 +1,16 @@
 //! The write path of a user's stored public state (KV pairs, the GitHub
 //! profile). Every such write runs in the group commit (`store::group`), and
-//! inside it, one write at a time, the user's stored state are refreshed in the read
+//! inside it, one write at a time, the user's stored state is refreshed in the read
 //! path from the committed state (so two writes of one user can never leave the
 //! older render behind). Once the group is durable, the change is marked for
 //! subscribers and readers, and only then is the writer answered.
 //!
-//! Should the group's fsync fail, the writer hears an error while readers may
-//! already see the write, which the next group's commit can still make
-//! durable: the ambiguity every database has there.
+//! Should the storage fail before the group is durable (a disk full, a file
+//! system gone read-only), the store reopens the database, which drops the
+//! group's commits; each writer hears `Unavailable`, and its users' stored
+//! state is read back from the reopened database, so readers no longer see a
+//! write that was refused (they may have for the moment the failure took).
+//! Nothing of it was ever pushed: subscribers hear of a write once durable.
 
 use std::sync::Arc;
 
@@ -53,7 +56,7 @@ impl Writes {
         users: Vec<UserId>,
         write: impl FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let reads = self.reads.clone();
+        let (reads, changes) = (self.reads.clone(), self.changes.clone());
         let (sender, outcome) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |batch: &Batch<'_>| {
             let done = batch.write(write).and_then(|value| {
@@ -65,7 +68,15 @@ impl Writes {
                 }
                 Ok((value, changed))
             });
-            Box::new(move |persisted| {
+            Box::new(move |after: &Batch<'_>, persisted| {
+                if let (Err(_), Ok((_, changed))) = (&persisted, &done) {
+                    // Dropped with the group: show what the database holds again.
+                    for &user in changed {
+                        if reads.refresh_stored(after, user).unwrap_or(true) {
+                            changes.mark(user);
+                        }
+                    }
+                }
                 let _ = sender.send(persisted.map_err(Error::from).and(done));
             })
         });

@@ -2,8 +2,11 @@
 //! custom emoji, application assets, avatar decorations), Discord's media proxy
 //! (`mp:` assets) and Spotify's image host; and the avatar links of `/:id.png`.
 //!
-//! Every piece of a URL taken from a presence is checked to be a plain path
-//! segment first, so a crafted asset name cannot point harmy anywhere else.
+//! Every piece of a URL taken from a presence is checked to be made of plain
+//! path segments first, so a crafted asset name cannot point harmy anywhere
+//! else: not to another host, and not outside the configured host's path
+//! prefix, even behind a proxy that percent-decodes paths before resolving
+//! them (the caching proxy docs/API.md suggests for `card.cdn_url`).
 
 use crate::config::{CardConfig, DISCORD_CDN};
 
@@ -118,7 +121,8 @@ impl Links {
     /// A custom emoji.
     pub fn emoji(&self, id: &str, animated: bool) -> Option<String> {
         let ext = if animated { "gif" } else { "png" };
-        id.bytes().all(|b| b.is_ascii_digit()).then(|| format!("{}/emojis/{id}.{ext}?size=48", self.cdn))
+        let plain = !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
+        plain.then(|| format!("{}/emojis/{id}.{ext}?size=48", self.cdn))
     }
 
     /// An avatar decoration preset.
@@ -130,9 +134,7 @@ impl Links {
     /// asset id from the application's assets; `None` for other hosts (Twitch, YouTube…).
     pub fn activity_image(&self, application: Option<&str>, image: &str) -> Option<String> {
         if let Some(path) = image.strip_prefix("mp:") {
-            let plain = path.len() <= MAX_MEDIA_PATH
-                && !path.split('/').any(|s| s == ".." || s == ".")
-                && path.bytes().all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}#".contains(&b));
+            let plain = path.len() <= MAX_MEDIA_PATH && path.split('/').all(media_segment);
             return plain.then(|| format!("{}/{path}", self.media));
         }
         if let Some(id) = image.strip_prefix("spotify:") {
@@ -158,6 +160,18 @@ impl Links {
 /// A plain path segment: letters, digits, `_` and `-`, at most 128 of them.
 fn segment(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// One segment of a media-proxy path (`mp:external/<hash>/https/host/a.png`): not
+/// empty, not only dots (`.` and `..` move up a level, and some servers read
+/// `...` as they do), and only RFC 3986's unreserved characters and a few
+/// sub-delimiters. No `%` at all, so no decoding can turn it into anything else;
+/// no `?` or `#`, which would end the path; no `\`, which some servers take for
+/// `/`; no `;`, which some take for the start of path parameters (`..;`).
+fn media_segment(s: &str) -> bool {
+    !s.is_empty()
+        && !s.bytes().all(|b| b == b'.')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@".contains(&b))
 }
 
 #[cfg(test)]
@@ -226,5 +240,47 @@ mod tests {
         assert_eq!(l.activity_image(Some("x/y"), "123"), None);
         let local = Links::new(&CardConfig { cdn_url: "http://127.0.0.1:9/".into(), ..CardConfig::default() });
         assert_eq!(local.activity_image(None, "mp:external/a").as_deref(), Some("http://127.0.0.1:9/external/a"));
+    }
+
+    #[test]
+    fn a_media_path_is_refused_unless_every_segment_is_plain() {
+        let l = Links::new(&CardConfig { cdn_url: "http://cdn.test/prefix".into(), ..CardConfig::default() });
+        for crafted in [
+            "mp:%2e%2e/%2e%2e/X",
+            "mp:.%2e/X",
+            "mp:%2E%2E/X",
+            "mp:external/%2fetc",
+            "mp:external/..%2f..%2fX",
+            "mp:x?redir=1",
+            "mp:x#fragment",
+            "mp:external\\..\\X",
+            "mp:external/./x",
+            "mp:external/../x",
+            "mp:../x",
+            "mp:external/.../x",
+            "mp:external/..;/x",
+            "mp:/external/x",
+            "mp:external//x",
+            "mp:external/x/",
+            "mp:",
+            "mp:external/\u{e9}",
+            "mp:http://evil.test/x",
+        ] {
+            assert_eq!(l.activity_image(None, crafted), None, "{crafted}");
+        }
+        assert_eq!(
+            l.activity_image(None, "mp:external/aB-_~9/https/i.example.com/a.b.png").as_deref(),
+            Some("http://cdn.test/prefix/external/aB-_~9/https/i.example.com/a.b.png"),
+            "dots inside a segment are plain"
+        );
+        assert_eq!(l.activity_image(None, &format!("mp:{}", "a".repeat(MAX_MEDIA_PATH + 1))), None);
+        // The other names from a presence are single segments of letters, digits, `_` and `-`.
+        for crafted in ["..", ".", "a.b", "%2e%2e", "a?b", "a/b", "a\\b", ""] {
+            assert_eq!(l.activity_image(Some("1"), crafted), None, "{crafted}");
+            assert_eq!(l.decoration(crafted), None, "{crafted}");
+            assert_eq!(l.spotify_art(crafted), None, "{crafted}");
+            assert!(l.card_avatar(1, Some(crafted), None, false).contains("/embed/avatars/"), "{crafted}");
+            assert_eq!(l.emoji(crafted, false), None, "{crafted}");
+        }
     }
 }

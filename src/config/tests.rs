@@ -55,6 +55,14 @@ fn example_config_parses_to_the_defaults() {
 }
 
 #[test]
+fn metrics_are_served_on_their_own_loopback_listener_by_default() {
+    let listen: std::net::SocketAddr = Config::default().metrics.listen.parse().unwrap();
+    assert!(listen.ip().is_loopback(), "{listen}");
+    assert_eq!(listen.port(), 9464);
+    assert!(Config::default().metrics.enabled);
+}
+
+#[test]
 fn example_config_documents_every_key_and_its_env_name() {
     let text = include_str!("../../config.example.toml");
     for (section, keys) in defaults_table() {

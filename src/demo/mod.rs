@@ -112,6 +112,9 @@ pub fn config(dir: &Path, gateway_url: &str, token: &crate::config::Secret, list
     config.rate_limit.per_second = RATE_PER_SECOND;
     config.rate_limit.per_minute = RATE_PER_MINUTE;
     config.http.max_connections = MAX_CONNECTIONS;
+    // `/metrics` beside the API: a fixed port of its own would collide with a real
+    // harmy on the same machine, and the demo's figures are of a simulated guild.
+    config.metrics.listen = String::new();
     outbound_urls_nowhere(config)
 }
 
@@ -138,11 +141,19 @@ fn private_dir() -> anyhow::Result<tempfile::TempDir> {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute() && p.is_dir())
         .unwrap_or_else(std::env::temp_dir);
-    // tempfile creates it 0700.
-    tempfile::Builder::new()
+    use std::os::unix::fs::PermissionsExt;
+    let owner_only = || std::fs::Permissions::from_mode(0o700);
+    // Created 0700 (mkdir's mode, which the umask can only narrow, so it is never
+    // wider), then set to exactly 0700 (a umask such as 0o277 would leave the
+    // owner without the write or search bit the database and the socket need).
+    let dir = tempfile::Builder::new()
         .prefix("harmy-demo-")
+        .permissions(owner_only())
         .tempdir_in(&base)
-        .with_context(|| format!("creating the demo directory in {}", base.display()))
+        .with_context(|| format!("creating the demo directory in {}", base.display()))?;
+    std::fs::set_permissions(dir.path(), owner_only())
+        .with_context(|| format!("making the demo directory {} owner-only", dir.path().display()))?;
+    Ok(dir)
 }
 
 /// Stores the demo user's KV pairs and GitHub profile; returns a token for their KV.
@@ -168,12 +179,29 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The warning printed when the demo listens beyond this machine: the token it
+/// prints works for anyone who can reach the address.
+fn exposed_warning(listen: SocketAddr) -> String {
+    format!(
+        "\nWARNING: the demo listens on {listen}, which is not a loopback address: anyone who can \
+         reach it can use the token above to write this demo user's KV. Use --listen 127.0.0.1:PORT \
+         unless that is what you want.\n"
+    )
+}
+
 /// What a newcomer reads first: the URLs to try and the token.
 fn print_banner(started: &Started, token: &str, dir: &Path) {
     use std::io::Write;
     let base = format!("http://{}", started.http);
     let ws = format!("ws://{}", started.http);
     let last = FIRST_MEMBER + 19;
+    let exposed = if started.http.ip().to_canonical().is_loopback() {
+        String::new()
+    } else {
+        let warning = exposed_warning(started.http);
+        tracing::warn!("{}", warning.trim());
+        warning
+    };
     let text = format!(
         "\nharmy demo: a simulated guild of 20 members (ids {FIRST_MEMBER} to {last}), changing every few \
          seconds.\nNothing here reaches the internet. Stop with Ctrl-C.\n\n\
@@ -188,7 +216,7 @@ fn print_banner(started: &Started, token: &str, dir: &Path) {
          \x20 curl -X PUT -H 'Authorization: {token}' --data 'hello' {base}/user/{DEMO_USER}/kv/greeting\n\n\
          The database and the admin socket are in {dir} (removed at exit);\n\
          the CLI reaches this server with --admin-socket {socket}, e.g.\n\
-         \x20 harmy kv list {DEMO_USER} --admin-socket {socket}\n",
+         \x20 harmy kv list {DEMO_USER} --admin-socket {socket}\n{exposed}",
         dir = dir.display(),
         socket = dir.join("admin.sock").display(),
     );
@@ -211,6 +239,7 @@ mod tests {
         assert_eq!(config.storage.path, Path::new("/tmp/d/harmy.redb"));
         assert_eq!(config.admin.socket, Path::new("/tmp/d/admin.sock"));
         assert!(config.http.listen.ip().is_loopback());
+        assert_eq!(config.metrics.listen, "", "metrics on the API listener");
         assert_eq!(config.discord.guild_ids, vec![guild::GUILD_ID]);
         assert_eq!(config.discord.token, token, "the rest survives the round trip");
         // Every outbound URL setting, whatever section it is in, points nowhere.

@@ -1,10 +1,13 @@
 //! Discord's limit on member requests (op 8), kept on harmy's side: at most one
 //! request per guild every 30 s ([`SPACING`]), and a request Discord refused with a
-//! `RATE_LIMITED` dispatch is sent again once its `retry_after` has passed.
+//! `RATE_LIMITED` dispatch is sent again once its `retry_after` has passed:
+//! Discord's word on when is final, and the refused request does not count as
+//! sent (it did not reach Discord's count), so the 30 s are measured from the
+//! request before it.
 //!
 //! Requests that may not go yet wait in a per-guild schedule that the shard
-//! loop polls on its timer ([`MemberRequests::due`]), so nothing ever sleeps
-//! in the loop. One slot per guild that was ever asked in this session, each
+//! loop wakes up for ([`MemberRequests::next_due`], [`MemberRequests::due`]),
+//! so nothing ever sleeps in the loop. One slot per guild that was ever asked in this session, each
 //! holding the guild's latest request: memory is bounded by the monitored
 //! guilds.
 
@@ -33,6 +36,9 @@ struct Slot {
     request: RequestGuildMembers,
     /// When op 8 last went out for this guild.
     sent: Option<Instant>,
+    /// When it went out before that: the last send that counts once the latest
+    /// one is refused.
+    sent_before: Option<Instant>,
     /// When `request` is to be sent; `None` when nothing waits.
     due: Option<Instant>,
 }
@@ -48,7 +54,12 @@ impl MemberRequests {
     /// `now`, else kept (replacing any older one waiting) until [`SPACING`]
     /// after the previous one.
     pub fn submit(&mut self, guild: u64, request: RequestGuildMembers, now: Instant) -> Option<RequestGuildMembers> {
-        let slot = self.guilds.entry(guild).or_insert_with(|| Slot { request: request.clone(), sent: None, due: None });
+        let slot = self.guilds.entry(guild).or_insert_with(|| Slot {
+            request: request.clone(),
+            sent: None,
+            sent_before: None,
+            due: None,
+        });
         slot.request = request;
         match slot.sent.map(|sent| sent + SPACING).filter(|earliest| *earliest > now) {
             Some(earliest) => {
@@ -56,7 +67,7 @@ impl MemberRequests {
                 None
             }
             None => {
-                slot.sent = Some(now);
+                slot.sent_before = slot.sent.replace(now);
                 slot.due = None;
                 Some(slot.request.clone())
             }
@@ -64,10 +75,11 @@ impl MemberRequests {
     }
 
     /// Discord refused `guild`'s request (`nonce`, when it says which) and asks
-    /// to wait `retry_after`: the guild's current request is sent again then,
-    /// and never within [`SPACING`] of the last one. Returns when, or `None`
-    /// when the refusal is about nothing pending here (a guild never asked, or
-    /// a request a newer one replaced and that one already went out).
+    /// to wait `retry_after`: the guild's current request is sent again then.
+    /// The refused send does not count; any other keeps its [`SPACING`]. Returns
+    /// when, or `None` when the refusal is about nothing pending here (a guild
+    /// never asked, or a request a newer one replaced and that one already went
+    /// out).
     pub fn rate_limited(
         &mut self,
         guild: u64,
@@ -76,15 +88,25 @@ impl MemberRequests {
         now: Instant,
     ) -> Option<Instant> {
         let slot = self.guilds.get_mut(&guild)?;
-        let sent = slot.sent?;
+        slot.sent?;
         let current = nonce.is_none_or(|nonce| slot.request.d.nonce.as_deref() == Some(nonce));
         if !current && slot.due.is_none() {
             return None;
         }
+        if current && slot.due.is_none() {
+            // The latest send is the refused one: it never counted.
+            slot.sent = slot.sent_before.take();
+        }
         let retry = now + retry_after.min(MAX_RETRY_AFTER);
-        let due = retry.max(sent + SPACING).max(slot.due.unwrap_or(retry));
+        let spaced = slot.sent.map_or(retry, |sent| sent + SPACING);
+        let due = retry.max(spaced).max(slot.due.unwrap_or(retry));
         slot.due = Some(due);
         Some(due)
+    }
+
+    /// When the next waiting request is due, if any waits.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.guilds.values().filter_map(|slot| slot.due).min()
     }
 
     /// The requests due at `now`, recorded as sent.
@@ -93,7 +115,7 @@ impl MemberRequests {
         for slot in self.guilds.values_mut() {
             if slot.due.is_some_and(|at| at <= now) {
                 slot.due = None;
-                slot.sent = Some(now);
+                slot.sent_before = slot.sent.replace(now);
                 due.push(slot.request.clone());
             }
         }
@@ -168,22 +190,52 @@ mod tests {
     }
 
     #[test]
-    fn a_rate_limited_request_is_sent_again_after_retry_after_and_never_within_30_s() {
+    fn a_refused_request_is_sent_again_after_retry_after_exactly_as_it_did_not_count() {
         let mut requests = MemberRequests::default();
         let start = Instant::now();
         requests.submit(1, request(1, 1), start).unwrap();
-        let at = requests.rate_limited(1, Some("1:1"), secs(1.5), start + secs(0.1)).unwrap();
-        assert_eq!(at, start + SPACING, "a short retry_after still waits for the spacing");
-        assert!(requests.due(start + secs(29.0)).is_empty());
-        let due = requests.due(start + SPACING);
+        let refused = start + secs(0.1);
+        let at = requests.rate_limited(1, Some("1:1"), secs(1.5), refused).unwrap();
+        assert_eq!(at, refused + secs(1.5), "Discord's retry_after, not the 30 s spacing");
+        assert_eq!(requests.next_due(), Some(at));
+        assert!(requests.due(refused + secs(1.4)).is_empty());
+        let due = requests.due(at);
         assert_eq!(due.iter().map(nonce).collect::<Vec<_>>(), ["1:1"]);
+        assert_eq!(requests.next_due(), None);
+
+        // That resend counts: a new sync's request waits 30 s from it.
+        assert!(requests.submit(1, request(1, 2), at + secs(1.0)).is_none());
+        assert_eq!(requests.next_due(), Some(at + SPACING));
 
         // A retry_after longer than the spacing is honoured.
-        let second = start + SPACING;
+        let second = at + SPACING;
+        assert_eq!(requests.due(second).len(), 1);
         let at = requests.rate_limited(1, None, secs(45.25), second).unwrap();
         assert_eq!(at, second + secs(45.25));
         assert!(requests.due(second + secs(45.0)).is_empty());
         assert_eq!(requests.due(second + secs(45.25)).len(), 1);
+    }
+
+    #[test]
+    fn only_sends_that_were_not_refused_count_for_the_30_s() {
+        let mut requests = MemberRequests::default();
+        let start = Instant::now();
+        requests.submit(1, request(1, 1), start).unwrap();
+        // A new session's sync, 40 s later: sent at once, and refused.
+        let second = start + secs(40.0);
+        requests.submit(1, request(1, 2), second).unwrap();
+        let at = requests.rate_limited(1, Some("1:2"), secs(1.0), second).unwrap();
+        assert_eq!(at, second + secs(1.0), "40 s after the one that counted");
+        // Refused twice: neither send counts, and the third one is the first that does.
+        let mut requests = MemberRequests::default();
+        requests.submit(1, request(1, 1), start).unwrap();
+        requests.rate_limited(1, Some("1:1"), secs(10.0), start).unwrap();
+        assert_eq!(requests.due(start + secs(10.0)).len(), 1, "sent again at 10 s");
+        let at = requests.rate_limited(1, Some("1:1"), secs(0.5), start + secs(10.1)).unwrap();
+        assert_eq!(at, start + secs(10.6), "nothing counts yet");
+        assert_eq!(requests.due(at).len(), 1);
+        assert!(requests.submit(1, request(1, 2), at + secs(1.0)).is_none());
+        assert_eq!(requests.next_due(), Some(at + SPACING));
     }
 
     #[test]
@@ -209,7 +261,7 @@ mod tests {
         let start = Instant::now();
         requests.submit(1, request(1, 1), start).unwrap();
         requests.submit(2, request(2, 2), start).unwrap();
-        requests.rate_limited(1, None, secs(1.0), start).unwrap();
+        requests.rate_limited(2, None, secs(1.0), start).unwrap();
         requests.new_session(|guild| guild == 1);
         assert_eq!(requests.len(), 1, "guild 2 is not in the new session");
         assert!(requests.due(start + secs(31.0)).is_empty(), "the old session's resend is void");

@@ -13,8 +13,8 @@
 //! read after every item the shard yields and on a timer, because a
 //! connection that ends without a close frame, and the reconnect after it,
 //! yield nothing until the reconnect succeeds or fails (which may take
-//! twilight's 10 s connect timeout). The same timer sends the member requests
-//! (op 8) that Discord's limit kept back (`members`).
+//! twilight's 10 s connect timeout). The member requests (op 8) that Discord's
+//! limit kept back (`members`) are sent when they are due.
 
 mod fatal;
 pub(crate) mod members;
@@ -98,6 +98,11 @@ async fn shard_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(url = %app.config().discord.gateway_url, "connecting to the Discord gateway");
     loop {
+        // Twilight sends commands only while identified; earlier, a request would
+        // wait in its queue and leave later than its schedule says. While
+        // identified, the loop wakes up when the next one is due, so a request
+        // leaves on time (a `retry_after` of Discord's is kept to the millisecond).
+        let next_request = roster.next_due().filter(|_| shard.state().is_identified());
         let item = tokio::select! {
             () = shutdown.cancelled() => {
                 close(shard).await;
@@ -105,13 +110,11 @@ async fn shard_loop(
             }
             _ = tick.tick() => {
                 observe(shard, gateway);
-                // Twilight sends commands only while identified; earlier, a request
-                // would wait in its queue and leave later than its schedule says.
-                if shard.state().is_identified() {
-                    for request in roster.due_requests() {
-                        shard.command(&request);
-                    }
-                }
+                send_due(shard, &mut roster);
+                continue;
+            }
+            () = until(next_request) => {
+                send_due(shard, &mut roster);
                 continue;
             }
             item = shard.next() => item,
@@ -149,6 +152,23 @@ async fn shard_loop(
         if for_bot {
             forward(&bot, text);
         }
+    }
+}
+
+/// Sends the member requests whose time has come, if the shard is identified.
+fn send_due(shard: &Shard, roster: &mut roster::Roster) {
+    if shard.state().is_identified() {
+        for request in roster.due_requests() {
+            shard.command(&request);
+        }
+    }
+}
+
+/// Waits until `at`, or forever when there is no `at`.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -108,6 +108,11 @@ impl Roster {
         self.requests.due(Instant::now())
     }
 
+    /// When the next member request that waits is due.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.requests.next_due()
+    }
+
     fn rate_limited(&mut self, limited: RateLimited<'_>) {
         let Some(guild) = limited.meta.guild_id.filter(|_| limited.opcode.is_none_or(|op| op == 8)) else {
             tracing::warn!(opcode = limited.opcode, "Discord rate-limited a gateway command harmy does not resend");
@@ -139,17 +144,19 @@ impl Roster {
         }
     }
 
-    fn member(&self, guild: u64, epoch: u32, member: &GuildMember<'_>) -> Option<u64> {
-        let user = payload::user_ref(member.user)?;
+    fn member(&self, guild: u64, epoch: u32, member: &GuildMember<'_>) {
+        let Some(user) = payload::user_ref(member.user) else { return };
         let member_data = presence::MemberSeen { user: member.user.get(), nick: member.nick.as_deref() };
         if self.app.presences.upsert_member(user.id, guild, epoch, member_data) {
             tracing::debug!(user = user.id, guild, "member changed");
         }
-        Some(user.id)
     }
 
-    /// Members then presences; members without a presence are offline when the
-    /// list is complete for them (`offline_unlisted`).
+    /// A frame's members, each with the presence the frame carries for them
+    /// applied in the same step (so none is ever seen without it); members
+    /// without one are offline when the list is complete for them
+    /// (`offline_unlisted`). Then the presences of users the frame lists no
+    /// member object for.
     fn members(
         &self,
         guild: u64,
@@ -158,15 +165,27 @@ impl Roster {
         presences: &[Presence<'_>],
         offline_unlisted: bool,
     ) {
-        let listed: HashSet<u64> = presences.iter().filter_map(|p| payload::user_ref(p.user)).map(|u| u.id).collect();
+        let mut by_user: HashMap<u64, &Presence<'_>> =
+            presences.iter().filter_map(|p| Some((payload::user_ref(p.user)?.id, p))).collect();
         for member in members {
-            let Some(user) = self.member(guild, epoch, member) else { continue };
-            if offline_unlisted && !listed.contains(&user) {
-                self.app.presences.update_presence(user, guild, epoch, Update::default(), None);
+            let Some(user) = payload::user_ref(member.user) else { continue };
+            let presence = match by_user.remove(&user.id) {
+                Some(p) => {
+                    let full = payload::user_ref(p.user).filter(|u| u.full).map(|_| p.user.get());
+                    Some((p.update(), full))
+                }
+                None => offline_unlisted.then(|| (Update::default(), None)),
+            };
+            let member_data = presence::MemberSeen { user: member.user.get(), nick: member.nick.as_deref() };
+            if self.app.presences.sync_member(user.id, guild, epoch, member_data, presence) {
+                tracing::debug!(user = user.id, guild, "member changed");
             }
         }
         for presence in presences {
-            self.presence(guild, epoch, presence);
+            let user = payload::user_ref(presence.user).map(|u| u.id);
+            if user.is_some_and(|user| by_user.remove(&user).is_some()) {
+                self.presence(guild, epoch, presence);
+            }
         }
     }
 

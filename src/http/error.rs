@@ -13,6 +13,7 @@ use crate::app::github::GithubError;
 use crate::app::kv::KvError;
 use crate::app::reads::Shape;
 use crate::error::Error;
+use crate::store::{RETRY_AFTER_SECS, StoreError};
 
 use super::response::{self, Reply};
 
@@ -97,6 +98,17 @@ impl ApiError {
         .retry_after(retry_after)
     }
 
+    /// 503 while the storage refuses writes (a disk full, a file system gone
+    /// read-only); nothing of the request was kept.
+    pub fn storage_unavailable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the database cannot be written right now; nothing was changed, try again later",
+        )
+        .retry_after(RETRY_AFTER_SECS)
+    }
+
     fn retry_after(self, seconds: u64) -> ApiError {
         ApiError { retry_after: Some(seconds), ..self }
     }
@@ -157,6 +169,10 @@ impl From<Error> for ApiError {
             Error::Github(GithubError::UnknownLogin(_) | GithubError::NotLinked) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
+            Error::Store(StoreError::Unavailable(_)) => {
+                tracing::warn!("request refused: {e}");
+                return ApiError::storage_unavailable();
+            }
             Error::Github(GithubError::Unavailable(_)) | Error::Store(_) | Error::Internal(_) => {
                 return ApiError::internal(&e);
             }
@@ -183,6 +199,8 @@ mod tests {
             (Error::NotMonitored(UserId(1)), 404, "user_not_monitored"),
             (Error::Unauthorized, 401, "unauthorized"),
             (Error::Internal("secret detail".into()), 500, "internal"),
+            (Error::Store(StoreError::Unavailable("No space left on device".into())), 503, "storage_unavailable"),
+            (Error::Store(StoreError::Redb("a detail".into())), 500, "internal"),
         ];
         for (error, status, code) in cases {
             let api = ApiError::from(error);
@@ -203,6 +221,16 @@ mod tests {
         assert_eq!((writes.status.as_u16(), writes.code), (429, "rate_limited"));
         assert_eq!(writes.reply(Shape::Lanyard).headers()[RETRY_AFTER], "7");
         assert_eq!(ApiError::rate_limited(3).reply(Shape::Lanyard).headers()[RETRY_AFTER], "3");
+    }
+
+    #[test]
+    fn a_storage_failure_is_503_with_retry_after_and_no_detail() {
+        let api = ApiError::from(Error::Store(StoreError::Unavailable("/var/lib/harmy: EFBIG".into())));
+        let reply = api.reply(Shape::Lanyard);
+        assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.headers()[RETRY_AFTER], RETRY_AFTER_SECS.to_string().as_str());
+        let body = String::from_utf8(api.body(Shape::Native).to_vec()).unwrap();
+        assert!(body.contains("storage_unavailable") && !body.contains("EFBIG"), "{body}");
     }
 
     #[test]

@@ -101,6 +101,8 @@ pub struct Outside {
     pub last_seen_commits: u64,
     /// Presence messages pushed to sockets (by the hub).
     pub websocket_pushes: u64,
+    /// Times the storage failed under a write while serving.
+    pub storage_faults: u64,
 }
 
 impl Metrics {
@@ -195,7 +197,9 @@ impl Metrics {
         let help = "Last-seen times recorded (a served user going offline).";
         one("harmy_last_seen_recorded_total", "counter", help, outside.last_seen_recorded.to_string())?;
         let help = "Batches of last-seen times written to the database (at most one per 30 s, and at shutdown).";
-        one("harmy_last_seen_commits_total", "counter", help, outside.last_seen_commits.to_string())
+        one("harmy_last_seen_commits_total", "counter", help, outside.last_seen_commits.to_string())?;
+        let help = "Times the storage failed under a write (disk full, read-only): writes were refused with 503.";
+        one("harmy_storage_faults_total", "counter", help, outside.storage_faults.to_string())
     }
 }
 
@@ -218,6 +222,7 @@ mod tests {
             last_seen_recorded: 40,
             last_seen_commits: 1,
             websocket_pushes: 5,
+            storage_faults: 2,
         });
         assert!(text.contains("harmy_http_requests_total{route=\"/user/:id\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("harmy_http_request_duration_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
@@ -226,6 +231,7 @@ mod tests {
         assert!(text.contains("# TYPE harmy_gateway_up gauge\nharmy_gateway_up 1\n"), "{text}");
         assert!(text.contains("harmy_http_connections 2"), "{text}");
         assert!(text.contains("harmy_kv_writes_total 3"), "{text}");
+        assert!(text.contains("harmy_storage_faults_total 2\n"), "{text}");
         assert!(text.contains("harmy_gateway_events_total 11\n"), "{text}");
         assert!(text.contains("harmy_gateway_reconnects_total 1\n"), "{text}");
         assert!(text.contains("harmy_last_seen_recorded_total 40\n"), "{text}");

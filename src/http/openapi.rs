@@ -91,6 +91,7 @@ mod tests {
             ApiError::upgrade_required(),
             ApiError::rate_limited(1),
             ApiError::internal(&"x"),
+            ApiError::storage_unavailable(),
             Error::from(id_error()).into(),
             Error::Kv(crate::app::kv::KvError::InvalidKey("-".into())).into(),
             Error::Kv(crate::app::kv::KvError::ValueTooLong { len: 2, max: 1 }).into(),

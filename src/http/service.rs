@@ -44,6 +44,7 @@ pub fn metrics(api: &Api) -> Reply {
         last_seen_recorded: api.app.privacy.last_seen().recorded(),
         last_seen_commits: api.app.privacy.last_seen().commits(),
         websocket_pushes: api.hub.pushes(),
+        storage_faults: api.app.storage_faults(),
     });
     let mut reply = response::json(StatusCode::OK, text);
     reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

@@ -10,33 +10,99 @@
 //! Whoever gets the leader lock runs everything queued, its own write and those
 //! that arrived while the previous group was on disk; a writer that finds its
 //! write already taken has nothing left to do.
+//!
+//! Should the storage fail before the group is durable, the store reopens the
+//! database once the group lets go of it (`faults`), which drops the group's
+//! commits; each writer's report then runs on the reopened database, where it
+//! can read back what is really stored.
 
+use std::cell::{Cell, RefCell};
 use std::sync::Mutex;
 
-use redb::{ReadTransaction, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
-use super::{Durability, Store, StoreError};
-use crate::error::Result;
+use super::faults::Faults;
+use super::{Durability, Store, StoreError, persist_in, write_in};
+use crate::error::{Error, Result};
 
-/// Called with the outcome of the group's durable commit.
-pub type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// Called with the outcome of the group's durable commit, in a batch of its
+/// own (after a storage failure, on the reopened database: what the failure
+/// dropped can be read back from there).
+pub type Done = Box<dyn FnOnce(&Batch<'_>, Result<(), StoreError>) + Send>;
 /// A write: runs in a group's [`Batch`] and says how to report once the group is durable.
 pub type Job = Box<dyn FnOnce(&Batch<'_>) -> Done + Send>;
 
 /// What a job may do inside a group: deferred commits, and reads that see them.
 pub struct Batch<'a> {
-    store: &'a Store,
+    db: Option<&'a Database>,
+    faults: &'a Faults,
+    /// Whether any write committed (else there is nothing to persist).
+    committed: Cell<bool>,
+    /// A storage failure met in the batch, dealt with once it ends.
+    failure: RefCell<Option<String>>,
 }
 
 impl Batch<'_> {
     /// Runs `f` in a write transaction committed in memory, durable once the group is.
     pub fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
-        self.store.write(Durability::Deferred, f)
+        self.faults.writable()?;
+        let written = self.on_db(|db| write_in(db, Durability::Deferred, f));
+        if written.is_ok() {
+            self.committed.set(true);
+        }
+        written
     }
 
     /// Runs `f` in a read transaction, which sees the group's commits so far.
     pub fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
-        self.store.read(f)
+        self.on_db(|db| f(&db.begin_read()?))
+    }
+
+    /// Makes the batch's commits durable, if it made any.
+    fn persist(&self) -> Result<(), StoreError> {
+        if !self.committed.get() {
+            return Ok(());
+        }
+        match self.on_db(|db| persist_in(db).map_err(Error::Store)) {
+            Ok(()) => Ok(()),
+            Err(Error::Store(e)) => Err(e),
+            Err(other) => Err(StoreError::Redb(other.to_string())),
+        }
+    }
+
+    fn on_db<T>(&self, f: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
+        let result = match self.db {
+            Some(db) => f(db),
+            None => Err(Error::Store(StoreError::Unavailable("the database is being reopened".into()))),
+        };
+        if let Err(Error::Store(StoreError::Unavailable(why))) = &result {
+            self.failure.borrow_mut().get_or_insert_with(|| why.clone());
+        }
+        result
+    }
+}
+
+impl Store {
+    /// Runs `f` with a batch over the database, holding it (so no reopen
+    /// happens in between: a reopen would drop the batch's deferred commits
+    /// under it); a storage failure met in it is dealt with after.
+    pub(crate) fn batch<T>(&self, f: impl FnOnce(&Batch<'_>) -> T) -> T {
+        let (out, generation, failure) = {
+            let db = self.db.read().unwrap_or_else(|e| e.into_inner());
+            let generation = self.faults.generation();
+            let batch = Batch {
+                db: db.as_ref(),
+                faults: &self.faults,
+                committed: Cell::new(false),
+                failure: RefCell::default(),
+            };
+            let out = f(&batch);
+            (out, generation, batch.failure.take())
+        };
+        if let Some(why) = failure {
+            self.failed(generation, &why);
+        }
+        out
     }
 }
 
@@ -57,12 +123,16 @@ impl GroupCommit {
         if group.is_empty() {
             return; // a previous leader ran it
         }
-        let batch = Batch { store };
-        let reports: Vec<Done> = group.into_iter().map(|job| job(&batch)).collect();
-        let persisted = store.persist();
-        for report in reports {
-            report(persisted.clone());
-        }
+        store.retry_writes();
+        let (reports, persisted) = store.batch(|batch| {
+            let reports: Vec<Done> = group.into_iter().map(|job| job(batch)).collect();
+            (reports, batch.persist())
+        });
+        store.batch(|batch| {
+            for report in reports {
+                report(batch, persisted.clone());
+            }
+        });
     }
 }
 
@@ -107,7 +177,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let job: Job = Box::new(move |batch: &Batch<'_>| {
                         let set = set(batch, i, i * 10);
-                        Box::new(move |persisted: Result<(), StoreError>| {
+                        Box::new(move |_: &Batch<'_>, persisted: Result<(), StoreError>| {
                             assert!(persisted.is_ok() && set.is_ok());
                             reported.fetch_add(1, Ordering::SeqCst);
                         })
@@ -134,7 +204,7 @@ mod tests {
         let group = GroupCommit::default();
         let ok: Job = Box::new(|batch: &Batch<'_>| {
             let set = set(batch, 1, 1);
-            Box::new(move |_| assert!(set.is_ok()))
+            Box::new(move |_, _| assert!(set.is_ok()))
         });
         group.run(&store, ok);
         let refused: Job = Box::new(|batch: &Batch<'_>| {
@@ -142,11 +212,11 @@ mod tests {
                 txn.open_table(TABLE)?.insert(2, 2)?;
                 Err::<(), _>(Error::Internal("over a limit".into()))
             });
-            Box::new(move |_| assert!(set.is_err()))
+            Box::new(move |_, _| assert!(set.is_err()))
         });
         let after: Job = Box::new(|batch: &Batch<'_>| {
             let set = set(batch, 3, 3);
-            Box::new(move |_| assert!(set.is_ok()))
+            Box::new(move |_, _| assert!(set.is_ok()))
         });
         group.queue.lock().unwrap().push(refused);
         group.run(&store, after);
@@ -160,7 +230,7 @@ mod tests {
         let job: Job = Box::new(|batch: &Batch<'_>| {
             set(batch, 5, 50).unwrap();
             let seen = batch.read(|txn| Ok(txn.open_table(TABLE)?.get(5)?.map(|v| v.value())));
-            Box::new(move |_| assert_eq!(seen.unwrap(), Some(50)))
+            Box::new(move |_, _| assert_eq!(seen.unwrap(), Some(50)))
         });
         group.run(&store, job);
     }

@@ -1,24 +1,29 @@
-//! The redb store: opening the file with its schema check, migrations, every
-//! table's definition (`tables`), transactions with an explicit durability, and
-//! the group commit that lets concurrent writers share one fsync (`group`).
-//! The rows themselves are read and written by the domain services, each in
-//! its own `data.rs` (`app::kv`, `app::tokens`, `app::github`). Every call is
+//! The redb store: opening the file with its schema check (`open`, which
+//! refuses a damaged file without touching it: `trial`), migrations, every
+//! table's definition (`tables`), transactions with an explicit durability,
+//! the group commit that lets concurrent writers share one fsync (`group`),
+//! and what happens when the storage fails while serving (`faults`). The rows
+//! themselves are read and written by the domain services, each in its own
+//! `data.rs` (`app::kv`, `app::tokens`, `app::github`). Every call is
 //! blocking; async code goes through [`blocking`].
 
+mod faults;
 pub(crate) mod group;
 pub(crate) mod migrations;
+mod open;
 pub(crate) mod tables;
+mod trial;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use crate::error::{Error, Result};
-use migrations::{CURRENT_VERSION, MIGRATIONS};
+use faults::Faults;
+pub use faults::RETRY_AFTER_SECS;
 use tables::META;
 
-const SCHEMA_KEY: &str = "schema_version";
 /// Page cache size; harmy's data is small and the OS caches the file too.
 const CACHE_BYTES: usize = 32 << 20;
 
@@ -39,16 +44,46 @@ pub enum StoreError {
         "database {path} is at schema version {found}, newer than this harmy supports ({supported}); upgrade harmy"
     )]
     TooNew { path: PathBuf, found: u64, supported: u64 },
-    /// Anything redb reports.
+    /// The file cannot be opened as harmy must (read and write): what is wrong, for the operator.
+    #[error("database {path}: {problem}")]
+    Inaccessible { path: PathBuf, problem: String },
+    /// The file is damaged; it was left exactly as it was found.
+    #[error(
+        "database {path} is damaged ({detail}); harmy left it as it is. Restore your backup of it (a copy \
+         taken while harmy was stopped) over that path, or move the file aside and run `harmy migrate` \
+         to start an empty database"
+    )]
+    Damaged { path: PathBuf, detail: String },
+    /// The storage failed under a write (disk full, a file-size limit, a file
+    /// system gone read-only, an I/O error): nothing of the write is kept, and
+    /// writes are refused until the storage takes them again.
+    #[error("the database cannot be written now ({0}); try again later")]
+    Unavailable(String),
+    /// Anything else redb reports.
     #[error("database error: {0}")]
     Redb(String),
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        match e {
+            // The storage failed, or an earlier failure left the database to be reopened
+            // (a transaction that failed part way through is poisoned).
+            redb::Error::Io(_)
+            | redb::Error::PreviousIo
+            | redb::Error::DatabaseClosed
+            | redb::Error::Backend(_)
+            | redb::Error::TransactionPoisoned => StoreError::Unavailable(e.to_string()),
+            other => StoreError::Redb(other.to_string()),
+        }
+    }
 }
 
 macro_rules! redb_errors {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Redb(redb::Error::from(e).to_string())
+                redb::Error::from(e).into()
             }
         }
         // So that the domain files can use `?` on redb's calls inside a transaction.
@@ -59,12 +94,20 @@ macro_rules! redb_errors {
         }
     )*};
 }
-redb_errors!(redb::Error, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+redb_errors!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+
+impl From<redb::Error> for Error {
+    fn from(e: redb::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
 
 /// The open database.
 pub struct Store {
-    db: Database,
+    /// `None` only while reopening it after a storage failure failed too.
+    db: RwLock<Option<Database>>,
     path: PathBuf,
+    faults: Faults,
 }
 
 impl std::fmt::Debug for Store {
@@ -85,36 +128,41 @@ pub enum Durability {
 }
 
 impl Store {
+    fn new(db: Database, path: &Path) -> Store {
+        Store { db: RwLock::new(Some(db)), path: path.into(), faults: Faults::default() }
+    }
+
     /// Runs `f` in a write transaction, committed with `durability` when `f`
     /// succeeds; an error from `f` aborts it, so a refused write changes nothing.
+    /// While the storage is failing, the write is refused at once (`Unavailable`).
     pub fn write<T>(&self, durability: Durability, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
-        let mut txn = self.db.begin_write()?;
-        if durability == Durability::Deferred {
-            txn.set_durability(redb::Durability::None).map_err(|e| StoreError::Redb(e.to_string()))?;
-        }
-        let value = f(&txn)?;
-        txn.commit()?;
-        Ok(value)
+        self.retry_writes();
+        self.faults.writable()?;
+        self.with_db(|db| write_in(db, durability, f))
     }
 
     /// Runs `f` in a write transaction that is then aborted: what a write would
     /// do, changing nothing (dry runs go through the very code of the write).
     pub fn rehearse<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
-        let txn = self.db.begin_write()?;
-        let value = f(&txn)?;
-        txn.abort()?;
-        Ok(value)
+        self.with_db(|db| {
+            let txn = db.begin_write()?;
+            let value = f(&txn)?;
+            txn.abort()?;
+            Ok(value)
+        })
     }
 
     /// Runs `f` in a read transaction: it sees every commit made before, deferred ones included.
     pub fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
-        f(&self.db.begin_read()?)
+        self.with_db(|db| f(&db.begin_read()?))
     }
 
     /// Makes every earlier commit durable: one fsync'd commit of nothing.
     pub fn persist(&self) -> Result<(), StoreError> {
-        self.db.begin_write()?.commit()?;
-        Ok(())
+        self.with_db(|db| persist_in(db).map_err(Error::Store)).map_err(|e| match e {
+            Error::Store(e) => e,
+            other => StoreError::Redb(other.to_string()),
+        })
     }
 
     /// Whether the database answers (for `/health`).
@@ -123,6 +171,32 @@ impl Store {
             txn.open_table(META)?;
             Ok(())
         })
+    }
+
+    /// How many times the storage failed under harmy while serving (a metric).
+    pub fn faults(&self) -> u64 {
+        self.faults.count()
+    }
+
+    /// Runs `f` on the open database. A storage failure in it (`Unavailable`)
+    /// reopens the database once `f` is done with it: redb keeps failing every
+    /// call after an I/O error until then, and the reopen drops the commits the
+    /// failure left undurable.
+    fn with_db<T>(&self, f: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
+        let (result, generation) = {
+            let db = self.db.read().unwrap_or_else(|e| e.into_inner());
+            let generation = self.faults.generation();
+            match db.as_ref() {
+                Some(db) => (f(db), generation),
+                None => {
+                    (Err(Error::Store(StoreError::Unavailable("the database is being reopened".into()))), generation)
+                }
+            }
+        };
+        if let Err(Error::Store(StoreError::Unavailable(why))) = &result {
+            self.failed(generation, why);
+        }
+        result
     }
 
     /// A migrated database in a new temporary directory (for unit tests; the
@@ -136,93 +210,27 @@ impl Store {
         (dir, store)
     }
 
-    /// Opens an existing database at the current schema, refusing any other.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::Missing(path.to_path_buf()));
-        }
-        let store = Self::open_file(path, false)?;
-        match store.schema_version()? {
-            v if v == CURRENT_VERSION => Ok(store),
-            v if v > CURRENT_VERSION => {
-                Err(StoreError::TooNew { path: path.into(), found: v, supported: CURRENT_VERSION })
-            }
-            v => Err(StoreError::NeedsMigration { path: path.into(), found: v, expected: CURRENT_VERSION }),
-        }
-    }
-
     /// The file this store is.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
 
-    /// Creates or upgrades the database; returns what was (or, dry, would be) done.
-    pub fn migrate(path: &Path, dry_run: bool) -> Result<Vec<String>, StoreError> {
-        let mut done = Vec::new();
-        let exists = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
-        let found = if exists {
-            Self::open_file(path, false)?.schema_version()?
-        } else {
-            done.push(format!("create database {}", path.display()));
-            0
-        };
-        if found > CURRENT_VERSION {
-            return Err(StoreError::TooNew { path: path.into(), found, supported: CURRENT_VERSION });
-        }
-        let pending: Vec<_> = MIGRATIONS.iter().filter(|m| m.version > found).collect();
-        done.extend(pending.iter().map(|m| format!("schema {}: {}", m.version, m.description)));
-        if dry_run || pending.is_empty() {
-            return Ok(done);
-        }
-        let store = Self::open_file(path, true)?;
-        for migration in pending {
-            let txn = store.db.begin_write()?;
-            (migration.apply)(&txn)?;
-            txn.open_table(META)?.insert(SCHEMA_KEY, migration.version)?;
-            txn.commit()?;
-        }
-        Ok(done)
+/// A write transaction on `db`, committed with `durability` when `f` succeeds.
+fn write_in<T>(db: &Database, durability: Durability, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
+    let mut txn = db.begin_write()?;
+    if durability == Durability::Deferred {
+        txn.set_durability(redb::Durability::None).map_err(|e| StoreError::Redb(e.to_string()))?;
     }
+    let value = f(&txn)?;
+    txn.commit()?;
+    Ok(value)
+}
 
-    fn open_file(path: &Path, create: bool) -> Result<Store, StoreError> {
-        let mut builder = Database::builder();
-        builder.set_cache_size(CACHE_BYTES);
-        let result = if create {
-            create_private(path)?;
-            builder.create(path)
-        } else {
-            builder.open(path)
-        };
-        let db = result.map_err(|e| match e {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.into()),
-            DatabaseError::Storage(redb::StorageError::Io(io)) => {
-                StoreError::Redb(format!("cannot open {}: {io}", path.display()))
-            }
-            other => StoreError::Redb(format!("cannot open {}: {}", path.display(), redb::Error::from(other))),
-        })?;
-        Ok(Store { db, path: path.into() })
-    }
-
-    /// The schema version recorded in the file (0 when none).
-    fn schema_version(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = match txn.open_table(META) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(table.get(SCHEMA_KEY)?.map(|v| v.value()).unwrap_or(0))
-    }
-
-    /// Writes a schema version directly, to fake an old or a newer file (tests).
-    #[cfg(any(test, feature = "testing"))]
-    pub fn force_schema_version(path: &Path, version: u64) -> Result<(), StoreError> {
-        let store = Self::open_file(path, true)?;
-        let txn = store.db.begin_write()?;
-        txn.open_table(META)?.insert(SCHEMA_KEY, version)?;
-        txn.commit()?;
-        Ok(())
-    }
+/// One durable commit of nothing: every earlier commit is on disk after it.
+fn persist_in(db: &Database) -> Result<(), StoreError> {
+    db.begin_write()?.commit()?;
+    Ok(())
 }
 
 /// Creates the database file owner-only (0600), and its missing directories 0700,

@@ -1,6 +1,9 @@
 //! Opening, migrating and locking the database file. (Each domain's rows are
 //! tested beside its `data.rs`.)
 
+use super::migrations::{CURRENT_VERSION, MIGRATIONS};
+use super::open::SCHEMA_KEY;
+use super::tables::META;
 use super::*;
 
 #[test]
@@ -110,4 +113,59 @@ fn a_schema_1_database_keeps_its_data_through_the_privacy_migration() {
     assert_eq!(pairs, vec![("k".to_string(), "v".to_string())]);
     assert!(store.read(privacy::choices).unwrap().is_empty());
     assert!(store.read(privacy::last_seen_all).unwrap().is_empty());
+}
+
+/// A migrated database with some KV rows, closed; its path.
+fn database_with_rows(dir: &std::path::Path) -> std::path::PathBuf {
+    use crate::app::kv::{KvLimits, data as kv};
+    let path = dir.join("h.redb");
+    Store::migrate(&path, false).unwrap();
+    let store = Store::open(&path).unwrap();
+    for user in 0..50 {
+        let pairs: Vec<(String, String)> = (0..20).map(|k| (format!("k{k}"), "v".repeat(300))).collect();
+        store
+            .write(Durability::Immediate, |txn| kv::set(txn, crate::ids::UserId(user), &pairs, &KvLimits::default()))
+            .unwrap();
+    }
+    path
+}
+
+#[test]
+fn a_damaged_file_is_refused_naming_it_and_left_as_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = database_with_rows(dir.path());
+    let sound = std::fs::read(&path).unwrap();
+    let middle = sound.len() / 2 / 4096 * 4096;
+    let damages: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated to half", sound[..sound.len() / 2].to_vec()),
+        ("one page short", sound[..sound.len() - 4096].to_vec()),
+        ("truncated to 100 bytes", sound[..100].to_vec()),
+        ("garbage in the header", [vec![0x5a; 64], sound[64..].to_vec()].concat()),
+        ("a zeroed page", [&sound[..4096], &[0u8; 4096][..], &sound[8192..]].concat()),
+        ("garbage mid-file", {
+            let mut b = sound.clone();
+            b[middle..middle + 4096].iter_mut().enumerate().for_each(|(i, x)| *x = (i * 7 + 3) as u8);
+            b
+        }),
+    ];
+    for (what, bytes) in damages {
+        std::fs::write(&path, &bytes).unwrap();
+        for attempt in [Store::open(&path).map(drop), Store::migrate(&path, false).map(drop)] {
+            let err = attempt.expect_err(what);
+            assert!(matches!(err, StoreError::Damaged { .. }), "{what}: {err}");
+            let text = err.to_string();
+            assert!(text.contains(&path.display().to_string()) && text.contains("backup"), "{what}: {text}");
+        }
+        assert!(std::fs::read(&path).unwrap() == bytes, "{what}: the file was changed");
+    }
+    std::fs::write(&path, &sound).unwrap();
+    Store::open(&path).expect("the sound file opens again");
+}
+
+#[test]
+fn storage_failures_are_unavailable_and_other_redb_errors_are_not() {
+    let io = redb::Error::Io(std::io::Error::from_raw_os_error(libc::ENOSPC));
+    assert!(matches!(StoreError::from(io), StoreError::Unavailable(_)));
+    assert!(matches!(StoreError::from(redb::Error::PreviousIo), StoreError::Unavailable(_)));
+    assert!(matches!(StoreError::from(redb::Error::TableDoesNotExist("t".into())), StoreError::Redb(_)));
 }

@@ -34,9 +34,12 @@ pub struct Instance {
 impl Instance {
     /// A migrated instance whose config is the defaults for paths plus `extra` TOML
     /// (whole sections, e.g. "[kv]\nmax_keys = 3\n"). `[storage]`/`[admin]` are set here,
-    /// `[http] listen` on port 0 when `extra` has no `[http]` section, and Discord and
-    /// GitHub at a closed local port when it has no `[discord]` / `[github]` (no test
-    /// reaches the internet, not even by omission).
+    /// `[http] listen` on port 0 when `extra` has no `[http]` section, `/metrics` on the
+    /// API listener when it has no `[metrics]` section (the default's fixed port would
+    /// collide between tests running at once; a test of the metrics listener sets its
+    /// own, on port 0, found in [`Server::metrics`]), and Discord and GitHub at a closed
+    /// local port when it has no `[discord]` / `[github]` (no test reaches the
+    /// internet, not even by omission).
     pub fn new(extra: &str) -> Instance {
         let instance = Instance::unmigrated(extra);
         let out = instance.cli(&["migrate"]);
@@ -55,8 +58,9 @@ impl Instance {
             "[discord]\ntoken = \"test-token\"\ngateway_url = \"ws://127.0.0.1:9\"\napi_url = \"http://127.0.0.1:9\"\n\n"
         };
         let github = if extra.contains("[github]") { "" } else { "[github]\napi_url = \"http://127.0.0.1:9\"\n\n" };
+        let metrics = if extra.contains("[metrics]") { "" } else { "[metrics]\nlisten = \"\"\n\n" };
         let config = format!(
-            "[storage]\npath = \"{}\"\n\n[admin]\nsocket = \"{}\"\n\n{http}{discord}{github}{}",
+            "[storage]\npath = \"{}\"\n\n[admin]\nsocket = \"{}\"\n\n{http}{discord}{github}{metrics}{}",
             dir.path().join("harmy.redb").display(),
             dir.path().join("admin.sock").display(),
             extra
@@ -127,6 +131,8 @@ pub struct Server {
     pub log: Arc<Mutex<Vec<String>>>,
     /// The HTTP address, when the started line names one (`http=IP:PORT`).
     pub http: Option<std::net::SocketAddr>,
+    /// The metrics listener's address, when it has one of its own (`metrics=IP:PORT`).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// How long a server gets to start or stop.
@@ -157,11 +163,8 @@ impl Server {
                 panic!("harmy serve did not start; log:\n{}", log.lock().unwrap().join("\n"));
             }
         };
-        let http = started
-            .split_whitespace()
-            .find_map(|field| field.strip_prefix("http="))
-            .and_then(|addr| addr.trim_matches('"').parse().ok());
-        Server { child, log, http }
+        let (http, metrics) = (started_field(&started, "http"), started_field(&started, "metrics"));
+        Server { child, log, http, metrics }
     }
 
     /// The log so far, one string.
@@ -219,6 +222,12 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An address the `harmy serve started` line names as `name=IP:PORT`.
+pub fn started_field(line: &str, name: &str) -> Option<std::net::SocketAddr> {
+    let prefix = format!("{name}=");
+    line.split_whitespace().find_map(|field| field.strip_prefix(&prefix)).and_then(|a| a.trim_matches('"').parse().ok())
 }
 
 /// Polls `check` until it returns Some, or panics after `PATIENCE`.

@@ -270,6 +270,23 @@ impl Presences {
     /// A member of `guild` seen in its sync `epoch` (GUILD_CREATE, chunk, member
     /// add/update); true when their public state changed.
     pub(crate) fn upsert_member(&self, user: u64, guild: u64, epoch: u32, member: MemberSeen<'_>) -> bool {
+        self.sync_member(user, guild, epoch, member, None)
+    }
+
+    /// A member of `guild` seen in its sync `epoch` together with the presence
+    /// the same frame carries for them (`user_json`: the presence's raw user
+    /// object when it is a full one): both applied under one lock and marked
+    /// once, so no reader or push sees the member before that presence (a new
+    /// member would otherwise show "offline" for a moment). True when their
+    /// public state changed.
+    pub(crate) fn sync_member(
+        &self,
+        user: u64,
+        guild: u64,
+        epoch: u32,
+        member: MemberSeen<'_>,
+        presence: Option<(Update<'_>, Option<&str>)>,
+    ) -> bool {
         let mut shard = self.entries.write(&user);
         let entry = match shard.get_mut(&user) {
             Some(entry) => entry,
@@ -279,6 +296,9 @@ impl Presences {
         if *entry.user != *member.user {
             entry.user = member.user.into();
             changed = true;
+        }
+        if let Some((update, user_json)) = presence {
+            changed |= self.apply_presence(user, entry, update, user_json);
         }
         // Nobody may hear of a hidden user's change.
         let visible = !entry.hidden;
@@ -313,6 +333,16 @@ impl Presences {
             }
         };
         let mut changed = entry.join(guild, epoch, None);
+        changed |= self.apply_presence(user, entry, update, user_json);
+        let visible = !entry.hidden;
+        drop(shard);
+        self.marked(user, changed && visible)
+    }
+
+    /// Applies a presence to an entry (under its shard's lock); true when that
+    /// changed it. A served user going offline records a last-seen time.
+    fn apply_presence(&self, user: u64, entry: &mut Entry, update: Update<'_>, user_json: Option<&str>) -> bool {
+        let mut changed = false;
         if let Some(raw) = user_json.filter(|raw| **raw != *entry.user) {
             entry.user = raw.into();
             changed = true;
@@ -328,9 +358,7 @@ impl Presences {
             entry.activities = activities.map(Into::into);
             changed = true;
         }
-        let visible = !entry.hidden;
-        drop(shard);
-        self.marked(user, changed && visible)
+        changed
     }
 
     /// A member left `guild` (or the bot did); true when their public state changed
