@@ -1,7 +1,8 @@
 //! First run end to end: `harmy init` without questions against the fake Discord
 //! REST API writes an owner-only config that `harmy serve` then runs with, and
 //! refuses a bad token with `harmy bot check`'s message, writing nothing; a user
-//! other than root gets the database under their XDG state directory.
+//! other than root gets the database under their XDG state directory; asked on a
+//! terminal, a Ctrl-C at the hidden token question leaves the echo on.
 
 mod support;
 
@@ -273,4 +274,21 @@ fn a_user_without_root_gets_the_database_and_config_under_the_xdg_dirs() {
         as_user(&["bot", "check"]).status.success(),
         "the user's config is found: bot check passes against the fake"
     );
+}
+
+#[test]
+fn ctrl_c_at_the_hidden_token_question_exits_130_with_the_echo_back_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("harmy.toml");
+    let mut cmd = harmy(&["init", "--config", config.to_str().unwrap()], dir.path());
+    let (mut child, screen, mut keyboard) = support::pty::spawn_on_a_terminal(&mut cmd);
+    screen.wait_for(|text| text.contains("Bot token"));
+    // The question is written before the echo goes off: wait for that too.
+    keyboard.wait_for_echo(false);
+    keyboard.type_in(b"secret-so-far\x03");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(keyboard.echoes(), "the terminal echoes again");
+    assert!(!screen.wait_for(|_| true).contains("secret-so-far"), "what was typed was not shown");
+    assert!(!config.exists());
 }

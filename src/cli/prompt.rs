@@ -1,6 +1,11 @@
 //! Questions on the terminal for `harmy init`: a line, or a secret typed without
 //! echo (termios through libc). The terminal is `/dev/tty`, so that the prompts
 //! show even when stdout goes to a file; with no terminal there is no one to ask.
+//!
+//! Not `rpassword`: it turns the echo back on in a destructor, which a Ctrl-C
+//! never runs (SIGINT's default action ends the process), so the user's shell
+//! would be left typing blind. Here a SIGINT handler restores the terminal
+//! first (`tests/init.rs` checks it on a pseudo-terminal).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
