@@ -3,7 +3,8 @@
 //! and the hub's fan-out, with the queue of pushes the session has yet to
 //! write. [`Conn`] is the socket as tokio-websockets sees it.
 //!
-//! **The one fast path** (docs/BENCHMARKS.md, "Hot fan-out"): a push reaches
+//! **The one fast path** (docs/BENCHMARKS.md, "Hot fan-out" for what it buys,
+//! "One path" for the stack around it, before and after): a push reaches
 //! a session with nothing else to write (no queue, nothing tokio-websockets
 //! holds unflushed, no frame of the session's own in progress) as a frame
 //! encoded once per push, written by the fan-out straight to the socket
