@@ -83,7 +83,12 @@ impl Instance {
 
     /// A `harmy` command with this instance's config and a clean environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(harmy_bin());
+        self.command_of(Path::new(harmy_bin()), args)
+    }
+
+    /// Like [`Instance::command`], running the harmy binary at `program`.
+    pub fn command_of(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args).arg("--config").arg(self.config_path());
         for (name, _) in std::env::vars() {
             if name.starts_with("HARMY_") {
