@@ -83,17 +83,8 @@ fn serve_refused(instance: &Instance, extra: &[&str]) -> String {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + support::PATIENCE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("harmy serve started where it must refuse");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let status =
+        support::exited_within(&mut child, support::PATIENCE).expect("harmy serve started where it must refuse");
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(2), "serve must refuse: {err}");

@@ -223,18 +223,7 @@ fn refused(mut cmd: Command) -> (Option<i32>, String) {
         let mut err = String::new();
         std::io::Read::read_to_string(&mut pipe, &mut err).map(|_| err).unwrap_or_default()
     });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let status = support::exited_within(&mut child, std::time::Duration::from_secs(60));
     let err = reader.join().unwrap();
     assert!(status.is_some(), "still running after a minute: it took the file for sound\n{err}");
     assert!(!err.contains("panicked"), "{err}");

@@ -208,17 +208,27 @@ impl Server {
 
     /// Waits for the process to exit (bounded).
     pub fn wait(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("harmy serve did not exit; log:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        match exited_within(&mut self.child, PATIENCE) {
+            Some(status) => status,
+            None => panic!("harmy serve did not exit; log:\n{}", self.log_text()),
         }
+    }
+}
+
+/// The child's exit status once it exits within `patience`; `None` (and the
+/// child killed and reaped) when it does not.
+pub fn exited_within(child: &mut std::process::Child, patience: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
