@@ -261,8 +261,7 @@ async fn demo_with_an_empty_home_serves_every_route_pushes_updates_and_leaves_no
     let listening = support::api::until("a Spotify listener in Lanyard's shape", || async {
         let ids: Vec<String> = (0..20).map(|i| (FIRST_MEMBER + i).to_string()).collect();
         let all = get(addr, &format!("/v1/users?ids={}", ids.join(","))).await.json();
-        let data = all["data"].as_object()?.values();
-        data.find(|data| data["listening_to_spotify"].as_bool().unwrap_or(false)).cloned()
+        all["data"].as_object()?.values().find(|data| data["listening_to_spotify"] == true).cloned()
     })
     .await;
     assert!(listening["spotify"]["album_art_url"].as_str().unwrap().starts_with("https://i.scdn.co/image/"));
