@@ -63,6 +63,7 @@ pub mod gateway;
 pub mod http;
 pub mod ids;
 pub mod limit;
+pub mod memory;
 pub(crate) mod outbound;
 pub(crate) mod query;
 pub(crate) mod serve;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    return_freed_memory();
+    harmy::memory::configure_allocator();
     file_size_limit_is_an_error();
     let cli = harmy::cli::Cli::parse();
     tracing_subscriber::fmt()
@@ -28,21 +28,6 @@ fn main() -> ExitCode {
             eprintln!("harmy: {err:#}");
             ExitCode::from(2)
         }
-    }
-}
-
-/// Makes glibc give large freed blocks back to the system. By default its mmap
-/// threshold grows to the size of the largest block freed (up to 32 MiB), after
-/// which blocks that size come from the heap and stay with the process when freed:
-/// a few large INIT_STATEs or KV bodies would then hold their memory for good,
-/// and the memory budgets of docs/SECURITY.md hold for RSS, not only for live
-/// data. A fixed threshold turns that growth off: blocks above 256 KiB are mapped
-/// and unmapped one by one.
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
 }
 

@@ -113,6 +113,7 @@ pub async fn serve(
     }
 
     parts.spawn(crate::app::privacy::last_seen::run(app.clone(), shutdown.clone()));
+    parts.spawn(crate::memory::trim_periodically(shutdown.clone()));
 
     // The gateway fills the presence cache and hands the bot its events (which
     // it drops when no bot runs).

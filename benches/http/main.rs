@@ -46,6 +46,8 @@ pub static USERS: std::sync::LazyLock<u64> =
 pub const FIRST: u64 = 470_320_681_905_684_500;
 
 fn main() -> anyhow::Result<()> {
+    // The binary's allocator settings, so that harmy served here is harmy as run.
+    harmy::memory::configure_allocator();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let mode = args.first().cloned().unwrap_or_else(|| "rest".into());
     if mode == "socket-clients" {
