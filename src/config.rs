@@ -47,6 +47,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Who is served: everyone, or only those who said so (docs/API.md, "Privacy").
     pub privacy: PrivacyConfig,
+    /// One primary and read replicas joined by NATS JetStream (README, "More than one machine").
+    pub cluster: ClusterConfig,
 }
 
 /// `[discord]`
@@ -345,6 +347,57 @@ pub enum PrivacyMode {
     Public,
     /// Nobody is served until they `.show`.
     OptIn,
+}
+
+/// `[cluster]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The NATS server (`nats://host:4222`, `tls://…` for TLS); empty: one process, no cluster.
+    pub nats_url: String,
+    /// What this process is: the primary (gateway, bot, database, writes) or a replica (reads).
+    pub role: Role,
+    /// Prefix of the subjects and JetStream buckets, so that deployments can share a NATS server.
+    pub name: String,
+    /// A NATS credentials file (`.creds`: a JWT and its nkey seed).
+    pub credentials_file: String,
+    /// A file holding a NATS token (the server's `authorization { token }`).
+    pub token_file: String,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            nats_url: String::new(),
+            role: Role::Primary,
+            name: "harmy".into(),
+            credentials_file: String::new(),
+            token_file: String::new(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Whether this process is part of a cluster.
+    pub fn enabled(&self) -> bool {
+        !self.nats_url.is_empty()
+    }
+
+    /// Whether this process is a read replica.
+    pub fn is_replica(&self) -> bool {
+        self.enabled() && self.role == Role::Replica
+    }
+}
+
+/// `cluster.role`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Connected to Discord, keeps the database, takes the writes, publishes.
+    #[default]
+    Primary,
+    /// Serves the reads from what the primary publishes; relays writes to it.
+    Replica,
 }
 
 /// A secret string: never shown by `Debug`, so it cannot reach a log line.

@@ -53,6 +53,7 @@ pub mod app;
 pub mod bot;
 pub mod card;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod error;

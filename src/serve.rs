@@ -21,6 +21,10 @@ use crate::store::Store;
 pub async fn run(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let signals = Signals::install()?;
     let config = loaded.config;
+    if config.cluster.is_replica() {
+        let parts = Parts { bot: false, github_refresher: false };
+        return serve(App::replica(config)?, parts, signals, |_| {}).await;
+    }
     anyhow::ensure!(
         !config.discord.token.is_empty(),
         "discord.token is not set: put the bot token in the config file, in HARMY_DISCORD_TOKEN, \
@@ -92,16 +96,41 @@ pub async fn serve(
     // the line can connect at once.
     // After `Store::open`: holding the database lock comes first, so a second server
     // on the same database stops there, before touching the first one's socket.
-    let (admin, admin_file) = crate::admin::server::bind(&config.admin.socket)?;
-    parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
+    // A replica has no database and no admin socket: the operator's commands go to the primary.
+    let replica = app.cluster.is_replica();
+    let admin_file = if replica {
+        None
+    } else {
+        let (admin, admin_file) = crate::admin::server::bind(&config.admin.socket)?;
+        parts.spawn(crate::admin::server::serve(app.clone(), admin, shutdown.clone().cancelled_owned()));
+        Some(admin_file)
+    };
+    let remove_admin = |admin_file: Option<crate::admin::server::SocketFile>| {
+        if let Some(file) = admin_file {
+            file.remove();
+        }
+    };
     let listeners = match crate::http::bind(&config).await {
         Ok(listeners) => listeners,
         Err(e) => {
-            admin_file.remove();
+            remove_admin(admin_file);
             return Err(e);
         }
     };
     let http_addr = listeners.api.local_addr()?;
+    let joined = if replica {
+        crate::cluster::start_replica(&app, &mut parts, &shutdown).await
+    } else if config.cluster.enabled() {
+        crate::cluster::start_primary(&app, crate::cluster::holder(http_addr), &mut parts, &shutdown).await
+    } else {
+        Ok(())
+    };
+    if let Err(e) = joined {
+        shutdown.cancel();
+        while parts.join_next().await.is_some() {}
+        remove_admin(admin_file);
+        return Err(e);
+    }
     let metrics_addr = match &listeners.metrics {
         Some(listener) => listener.local_addr()?.to_string(),
         None if config.metrics.enabled => "api".into(),
@@ -112,13 +141,17 @@ pub async fn serve(
         parts.spawn(crate::app::github::refresher::run(app.github.clone(), shutdown.clone()));
     }
 
-    parts.spawn(crate::app::privacy::last_seen::run(app.clone(), shutdown.clone()));
+    if !replica {
+        parts.spawn(crate::app::privacy::last_seen::run(app.clone(), shutdown.clone()));
+    }
     parts.spawn(crate::memory::trim_periodically(shutdown.clone()));
 
     // The gateway fills the presence cache and hands the bot its events (which
-    // it drops when no bot runs).
+    // it drops when no bot runs). A replica's presences come from the primary.
     let (bot_events, bot_inbox) = crate::gateway::bot_channel();
-    parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
+    if !replica {
+        parts.spawn(crate::gateway::run(app.clone(), bot_events, shutdown.clone()));
+    }
     if enabled.bot {
         parts.spawn(crate::bot::run(app.clone(), bot_inbox, shutdown.clone()));
     } else {
@@ -156,7 +189,7 @@ pub async fn serve(
     };
     shutdown.cancel();
     while parts.join_next().await.is_some() {}
-    admin_file.remove();
+    remove_admin(admin_file);
     Ok(code)
 }
 

@@ -1,8 +1,9 @@
 //! The change feed: which users' public state (presence, KV, GitHub) changed.
 //!
-//! Writers mark a user; the one consumer (the WebSocket hub) takes the set of
-//! marked users in batches. Marks coalesce, so a flood of updates for the same
-//! user costs one push of its latest state, memory is bounded by the number of
+//! Writers mark a user; each consumer (the WebSocket hub, and on a primary of
+//! a cluster the publisher to NATS) takes the set of users marked since it last
+//! looked, in batches. Marks coalesce, so a flood of updates for the same user
+//! costs one push of its latest state, memory is bounded by the number of
 //! users, and nothing is ever dropped for lagging.
 //!
 //! The feed also keeps a version per user, bumped by every mark of that user
@@ -19,8 +20,8 @@
 //! is still current while the generation is the one read before deriving it.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use tokio::sync::Notify;
 
@@ -29,10 +30,54 @@ use crate::ids::{UserId, mix};
 /// Version counters; a power of two.
 const SLOTS: usize = 4096;
 
-/// Users whose public state changed since the consumer last looked.
-pub struct ChangeFeed {
+/// Users whose public state changed since one consumer last looked.
+#[derive(Default)]
+struct Marked {
     dirty: Mutex<HashSet<UserId>>,
     notify: Notify,
+}
+
+impl Marked {
+    fn insert(&self, user: UserId) {
+        let first = {
+            let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
+            let was_empty = dirty.is_empty();
+            dirty.insert(user);
+            was_empty
+        };
+        if first {
+            self.notify.notify_one();
+        }
+    }
+
+    fn extend(&self, users: impl IntoIterator<Item = UserId>) {
+        let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
+        dirty.extend(users);
+        if !dirty.is_empty() {
+            self.notify.notify_one();
+        }
+    }
+
+    async fn next_batch(&self) -> Vec<UserId> {
+        loop {
+            let batch: Vec<UserId> = {
+                let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
+                dirty.drain().collect()
+            };
+            if !batch.is_empty() {
+                return batch;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// Who changed, for each consumer, and the versions readers validate with.
+pub struct ChangeFeed {
+    /// The WebSocket hub's.
+    hub: Marked,
+    /// The cluster publisher's, once it follows the feed.
+    publisher: OnceLock<Marked>,
     /// Bumped by `mark_all`: part of every user's version.
     everyone: AtomicU64,
     /// Per-user versions, shared by hash.
@@ -44,8 +89,8 @@ pub struct ChangeFeed {
 impl Default for ChangeFeed {
     fn default() -> Self {
         ChangeFeed {
-            dirty: Mutex::default(),
-            notify: Notify::new(),
+            hub: Marked::default(),
+            publisher: OnceLock::new(),
             everyone: AtomicU64::new(0),
             slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
             generation: AtomicU64::new(0),
@@ -62,14 +107,9 @@ impl ChangeFeed {
     pub fn mark(&self, user: UserId) {
         self.slot(user).fetch_add(1, Ordering::Release);
         self.generation.fetch_add(1, Ordering::Release);
-        let first = {
-            let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
-            let was_empty = dirty.is_empty();
-            dirty.insert(user);
-            was_empty
-        };
-        if first {
-            self.notify.notify_one();
+        self.hub.insert(user);
+        if let Some(publisher) = self.publisher.get() {
+            publisher.insert(user);
         }
     }
 
@@ -77,11 +117,11 @@ impl ChangeFeed {
     pub fn mark_all(&self, users: impl IntoIterator<Item = UserId>) {
         self.everyone.fetch_add(1, Ordering::Release);
         self.generation.fetch_add(1, Ordering::Release);
-        let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
-        dirty.extend(users);
-        if !dirty.is_empty() {
-            self.notify.notify_one();
+        let users: Vec<UserId> = users.into_iter().collect();
+        if let Some(publisher) = self.publisher.get() {
+            publisher.extend(users.iter().copied());
         }
+        self.hub.extend(users);
     }
 
     /// The user's version. Read it before reading the state it validates: while
@@ -97,17 +137,37 @@ impl ChangeFeed {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Waits for changes and takes all of them.
+    /// Waits for changes and takes all of them (the WebSocket hub).
     pub async fn next_batch(&self) -> Vec<UserId> {
-        loop {
-            let batch: Vec<UserId> = {
-                let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
-                dirty.drain().collect()
-            };
-            if !batch.is_empty() {
-                return batch;
-            }
-            self.notify.notified().await;
+        self.hub.next_batch().await
+    }
+
+    /// From now on, marks are also kept for [`ChangeFeed::next_to_publish`].
+    pub fn follow_for_publishing(&self) {
+        let _ = self.publisher.set(Marked::default());
+    }
+
+    /// Takes the changes marked for publishing, without waiting.
+    pub fn take_to_publish(&self) -> Vec<UserId> {
+        self.publisher
+            .get()
+            .map_or_else(Vec::new, |p| p.dirty.lock().unwrap_or_else(|e| e.into_inner()).drain().collect())
+    }
+
+    /// Marks users for publishing again (their records did not get through),
+    /// without changing any version: nothing changed for readers.
+    pub fn publish_again(&self, users: Vec<UserId>) {
+        if let Some(publisher) = self.publisher.get() {
+            publisher.extend(users);
+        }
+    }
+
+    /// Waits for changes and takes all of them (the cluster publisher; call
+    /// [`ChangeFeed::follow_for_publishing`] first, else it waits for ever).
+    pub async fn next_to_publish(&self) -> Vec<UserId> {
+        match self.publisher.get() {
+            Some(publisher) => publisher.next_batch().await,
+            None => std::future::pending().await,
         }
     }
 }
@@ -154,6 +214,21 @@ mod tests {
         let before_all = feed.generation();
         feed.mark_all([]);
         assert_ne!(feed.generation(), before_all);
+    }
+
+    #[tokio::test]
+    async fn the_publisher_takes_its_own_batches_once_it_follows() {
+        let feed = ChangeFeed::default();
+        feed.mark(UserId(1));
+        feed.follow_for_publishing();
+        feed.mark(UserId(2));
+        feed.mark_all([UserId(3)]);
+        let mut published = feed.next_to_publish().await;
+        published.sort();
+        assert_eq!(published, vec![UserId(2), UserId(3)]);
+        let mut hub = feed.next_batch().await;
+        hub.sort();
+        assert_eq!(hub, vec![UserId(1), UserId(2), UserId(3)]);
     }
 
     #[tokio::test]

@@ -71,6 +71,8 @@ pub struct App {
     pub privacy: Privacy,
     /// The gateway's session and counters.
     pub gateway: GatewayHealth,
+    /// This process's part in a cluster (`crate::cluster`).
+    pub cluster: crate::cluster::Node,
     /// The write path of the stored public state (for writes that span services: an import).
     writes: Arc<Writes>,
 }
@@ -104,6 +106,7 @@ impl App {
             github: Arc::new(Github::new(&config.github, store.clone(), writes.clone())),
             privacy: Privacy::new(store.clone(), ledger, presences.clone(), writes.clone(), changes.clone()),
             gateway: GatewayHealth::new(source),
+            cluster: crate::cluster::Node::new(&config.cluster),
             writes,
             config,
             store,
@@ -111,6 +114,15 @@ impl App {
             presences,
             reads,
         }))
+    }
+
+    /// A read replica's services: over an empty in-memory database (a replica
+    /// stores nothing), filled from what the primary publishes, every user it
+    /// holds served (the primary publishes only those it serves).
+    pub fn replica(mut config: Config) -> Result<Arc<App>> {
+        config.privacy.mode = crate::config::PrivacyMode::Public;
+        let store = Store::in_memory().map_err(crate::error::Error::Store)?;
+        App::with_source(config, store, PresenceSource::Discord)
     }
 
     /// An `App` over a migrated database in a new temporary directory (for unit tests).

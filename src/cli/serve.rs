@@ -29,6 +29,13 @@ pub struct ServeArgs {
     /// which has no ExecStartPre to run it. Without it, serve refuses a missing or older database.
     #[arg(long, conflicts_with = "demo")]
     pub migrate: bool,
+    /// Serve as a read replica of the primary that publishes to this NATS server
+    /// (`nats://host:4222`): sets cluster.nats_url and cluster.role = "replica".
+    ///
+    /// A replica needs no Discord token and keeps no database: it serves every read
+    /// from what the primary publishes and relays KV requests to it.
+    #[arg(long, value_name = "NATS_URL", conflicts_with_all = ["demo", "migrate"])]
+    pub replica: Option<String>,
 }
 
 const DEMO_HELP: &str = "Without --demo, serve needs a config with the bot token (`harmy init` writes one).";
@@ -36,7 +43,13 @@ const DEMO_HELP: &str = "Without --demo, serve needs a config with the bot token
 impl ServeArgs {
     /// The settings these flags override.
     pub fn flags(&self) -> Vec<(String, String)> {
-        self.listen.iter().map(|addr| ("http.listen".to_string(), addr.to_string())).collect()
+        let mut flags: Vec<(String, String)> =
+            self.listen.iter().map(|addr| ("http.listen".to_string(), addr.to_string())).collect();
+        if let Some(url) = &self.replica {
+            flags.push(("cluster.nats_url".into(), url.clone()));
+            flags.push(("cluster.role".into(), "replica".into()));
+        }
+        flags
     }
 }
 

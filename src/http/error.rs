@@ -109,6 +109,17 @@ impl ApiError {
         .retry_after(RETRY_AFTER_SECS)
     }
 
+    /// 503 on a replica whose primary cannot be reached: a KV request is
+    /// answered by the primary only, and nothing was changed.
+    pub fn primary_unavailable(retry_after: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "primary_unavailable",
+            "this server relays KV requests to its primary, which cannot be reached now; try again later",
+        )
+        .retry_after(retry_after)
+    }
+
     fn retry_after(self, seconds: u64) -> ApiError {
         ApiError { retry_after: Some(seconds), ..self }
     }

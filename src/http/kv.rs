@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::Body;
 
 use super::error::ApiError;
 use super::response::{self, Reply};
@@ -21,7 +21,11 @@ type PathUser = Result<Who, InvalidUserId>;
 /// Reads a request body of at most `BODY_LIMIT` bytes, within the header timeout
 /// (which covers only the head: without this, a client trickling a body would
 /// hold its connection, and one of `max_connections`, for as long as it liked).
-pub async fn read_body(api: &Api, headers: &HeaderMap, body: Incoming) -> Result<Bytes, ApiError> {
+pub async fn read_body<B>(api: &Api, headers: &HeaderMap, body: B) -> Result<Bytes, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let declared = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
         return Err(ApiError::body_too_large(BODY_LIMIT));
@@ -58,7 +62,11 @@ pub async fn one(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap) -> R
 }
 
 /// `PUT …/kv/:key`: the body is the value.
-pub async fn put(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
+pub async fn put<B>(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap, body: B) -> Result<Reply, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let user = auth::authorize(api, who, headers).await?;
     api.app.kv.admit_write(user)?;
     let body = read_body(api, headers, body).await?;
@@ -68,7 +76,11 @@ pub async fn put(api: &Api, who: &PathUser, key: &str, headers: &HeaderMap, body
 }
 
 /// `PATCH …/kv`: the body is a JSON object of string values, merged in.
-pub async fn patch(api: &Api, who: &PathUser, headers: &HeaderMap, body: Incoming) -> Result<Reply, ApiError> {
+pub async fn patch<B>(api: &Api, who: &PathUser, headers: &HeaderMap, body: B) -> Result<Reply, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let user = auth::authorize(api, who, headers).await?;
     api.app.kv.admit_write(user)?;
     let body = read_body(api, headers, body).await?;

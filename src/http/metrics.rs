@@ -103,6 +103,8 @@ pub struct Outside {
     pub websocket_pushes: u64,
     /// Times the storage failed under a write while serving.
     pub storage_faults: u64,
+    /// In a cluster: connected to NATS, and (a replica) the replication lag in seconds and in changes.
+    pub cluster: Option<(bool, f64, u64)>,
 }
 
 impl Metrics {
@@ -199,7 +201,17 @@ impl Metrics {
         let help = "Batches of last-seen times written to the database (at most one per 30 s, and at shutdown).";
         one("harmy_last_seen_commits_total", "counter", help, outside.last_seen_commits.to_string())?;
         let help = "Times the storage failed under a write (disk full, read-only): writes were refused with 503.";
-        one("harmy_storage_faults_total", "counter", help, outside.storage_faults.to_string())
+        one("harmy_storage_faults_total", "counter", help, outside.storage_faults.to_string())?;
+        if let Some((connected, lag_seconds, lag_changes)) = outside.cluster {
+            let help = "1 while connected to the cluster's NATS server, else 0.";
+            one("harmy_cluster_connected", "gauge", help, u8::from(connected).to_string())?;
+            let help =
+                "A replica: seconds between the primary's publishing of the last change applied and its applying.";
+            one("harmy_cluster_lag_seconds", "gauge", help, lag_seconds.to_string())?;
+            let help = "A replica: changes published and not applied yet.";
+            one("harmy_cluster_lag_changes", "gauge", help, lag_changes.to_string())?;
+        }
+        Ok(())
     }
 }
 
@@ -213,6 +225,7 @@ mod tests {
         m.observe(Route::index_of("/user/:id"), 200, Duration::from_micros(80));
         m.observe(Route::index_of("/user/:id"), 200, Duration::from_millis(3));
         let text = m.render(&Outside {
+            cluster: Some((true, 0.25, 3)),
             monitored_users: 7,
             gateway_up: true,
             gateway_events: 11,
@@ -232,6 +245,7 @@ mod tests {
         assert!(text.contains("harmy_http_connections 2"), "{text}");
         assert!(text.contains("harmy_kv_writes_total 3"), "{text}");
         assert!(text.contains("harmy_storage_faults_total 2\n"), "{text}");
+        assert!(text.contains("harmy_cluster_connected 1\nharmy_cluster_lag_seconds 0.25\n"), "{text}");
         assert!(text.contains("harmy_gateway_events_total 11\n"), "{text}");
         assert!(text.contains("harmy_gateway_reconnects_total 1\n"), "{text}");
         assert!(text.contains("harmy_last_seen_recorded_total 40\n"), "{text}");

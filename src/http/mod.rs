@@ -10,7 +10,8 @@
 //!   (many users in one read), `openapi` (the API's own description), `kv`,
 //!   `service` (`/`, `/health`, `/metrics`), `socket` (Lanyard's `/socket`),
 //!   `card` (the status card and avatar links, made in `crate::card`),
-//!   `page` (the web page browsers get at `/`, chosen by `accept`, and its assets).
+//!   `page` (the web page browsers get at `/`, chosen by `accept`, and its assets),
+//!   `relay` (a replica's KV routes, answered by the primary over NATS).
 //! * Cross-cutting: `error` (the one error → response mapping), `auth`,
 //!   `ratelimit`, `peer` (trusted proxies), `cors`, `metrics`.
 
@@ -28,6 +29,7 @@ pub(crate) mod peer;
 mod per_ip;
 mod presence;
 pub mod ratelimit;
+mod relay;
 mod response;
 pub(crate) mod router;
 mod server;

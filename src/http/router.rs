@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use super::error::ApiError;
 use super::page::AssetName;
 use super::response::Reply;
-use super::{Api, Who, bulk, card, kv, openapi, page, peer, presence, ratelimit, service, socket};
+use super::{Api, Who, bulk, card, kv, openapi, page, peer, presence, ratelimit, relay, service, socket};
 use crate::app::reads::Shape;
 use crate::card::links::AvatarFormat;
 use crate::ids::{InvalidUserId, UserId};
@@ -253,6 +253,16 @@ impl<'a> Handler<'a> {
         // future hyper holds (and moves) for every request stays the size of the
         // presence read's.
         match self {
+            // A replica answers no KV route itself: the primary has the tokens and the data.
+            Handler::KvAll(_)
+            | Handler::KvOne(..)
+            | Handler::KvPut(..)
+            | Handler::KvPatch(_)
+            | Handler::KvDelete(..)
+                if api.app.cluster.is_replica() =>
+            {
+                Box::pin(relay::forward(api, parts, body)).await
+            }
             Handler::Root => Ok(Box::pin(page::root(api, headers, query)).await),
             Handler::Health => Ok(Box::pin(service::health(api)).await),
             Handler::Metrics => Ok(service::metrics(api)),
@@ -272,6 +282,29 @@ impl<'a> Handler<'a> {
             Handler::NotAllowed => Err(ApiError::method_not_allowed()),
         }
     }
+}
+
+/// A KV request a replica relayed (the primary's end of `relay`): answered by
+/// the same KV routes as over HTTP, the address rate limit aside (the replica
+/// the client reached applied it).
+pub(super) async fn relayed(
+    api: &Api,
+    method: &Method,
+    path: &str,
+    headers: &http::HeaderMap,
+    body: bytes::Bytes,
+) -> Reply {
+    let route = Route::parse(path);
+    let body = http_body_util::Full::new(body);
+    let result = match Handler::of(&route, method) {
+        Handler::KvAll(who) => kv::all(api, who, headers).await,
+        Handler::KvOne(who, key) => kv::one(api, who, key, headers).await,
+        Handler::KvPut(who, key) => kv::put(api, who, key, headers, body).await,
+        Handler::KvPatch(who) => kv::patch(api, who, headers, body).await,
+        Handler::KvDelete(who, key) => kv::delete(api, who, key, headers).await,
+        _ => Err(ApiError::not_found()),
+    };
+    result.unwrap_or_else(|e| e.reply(route.shape()))
 }
 
 /// Which routes a listener serves.

@@ -75,6 +75,16 @@ pub async fn serve(app: Arc<App>, listeners: Listeners, shutdown: impl Future<Ou
     let hub = alive.spawn(api.hub.clone().run(api.app.clone(), stop.clone()));
     let mut loops = tokio::task::JoinSet::new();
     loops.spawn(accept(api.clone(), listeners.api, Scope::Api));
+    if let Some(answering) = api.app.cluster.take_answering() {
+        let for_relay = api.clone();
+        let answer = move |request| super::relay::answer(for_relay.clone(), request);
+        let relay = answering.key.serve(answering.nats, answering.names, answer, stop.clone());
+        loops.spawn(async move {
+            if let Err(e) = relay.await {
+                tracing::error!("cluster: answering relayed requests: {e:#}");
+            }
+        });
+    }
     if let Some(listener) = listeners.metrics {
         loops.spawn(accept(api.clone(), listener, Scope::MetricsOnly));
     }

@@ -18,17 +18,36 @@ pub fn root(api: &Api) -> Reply {
 }
 
 /// `GET /health`: 200 when the database answers and the gateway has a session
-/// (`"gateway":"up"`, or `"demo"` under `harmy serve --demo`).
+/// (`"gateway":"up"`, or `"demo"` under `harmy serve --demo`); on a replica,
+/// once it holds the whole state, whether or not its primary is up.
 pub async fn health(api: &Api) -> Reply {
-    let database = api.app.store_ok().await;
-    let gateway = api.app.gateway.up();
     let word = |up: bool| if up { "up" } else { "down" };
-    let body = serde_json::json!({
-        "status": if database && gateway { "ok" } else { "unavailable" },
-        "database": word(database),
-        "gateway": api.app.gateway.state(),
-    });
-    let status = if database && gateway { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let cluster = &api.app.cluster;
+    let (ok, body) = if cluster.is_replica() {
+        let synced = cluster.synced();
+        let body = serde_json::json!({
+            "status": if synced { "ok" } else { "unavailable" },
+            "role": cluster.role(),
+            "state": if synced { "synced" } else { "syncing" },
+            "primary": word(cluster.primary_up()),
+            "nats": word(cluster.connected()),
+        });
+        (synced, body)
+    } else {
+        let database = api.app.store_ok().await;
+        let gateway = api.app.gateway.up();
+        let mut body = serde_json::json!({
+            "status": if database && gateway { "ok" } else { "unavailable" },
+            "role": cluster.role(),
+            "database": word(database),
+            "gateway": api.app.gateway.state(),
+        });
+        if cluster.enabled() {
+            body["nats"] = word(cluster.connected()).into();
+        }
+        (database && gateway, body)
+    };
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     response::json(status, body.to_string())
 }
 
@@ -45,6 +64,10 @@ pub fn metrics(api: &Api) -> Reply {
         last_seen_commits: api.app.privacy.last_seen().commits(),
         websocket_pushes: api.hub.pushes(),
         storage_faults: api.app.storage_faults(),
+        cluster: api.app.cluster.enabled().then(|| {
+            let (seconds, changes) = api.app.cluster.lag();
+            (api.app.cluster.connected(), seconds, changes)
+        }),
     });
     let mut reply = response::json(StatusCode::OK, text);
     reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

@@ -63,6 +63,22 @@ impl Store {
         Ok(done)
     }
 
+    /// An empty database at the current schema that lives in memory only: a
+    /// read replica's, which stores nothing (its state comes from the primary)
+    /// but runs the same services as the primary over it.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| StoreError::Redb(e.to_string()))?;
+        for migration in MIGRATIONS {
+            let txn = db.begin_write()?;
+            (migration.apply)(&txn)?;
+            txn.open_table(META)?.insert(SCHEMA_KEY, migration.version)?;
+            txn.commit()?;
+        }
+        Ok(Store::new(db, Path::new(":memory:")))
+    }
+
     /// Opens (or, with `create`, creates) the file, after a trial that writes nothing.
     pub(super) fn open_file(path: &Path, create: bool) -> Result<Store, StoreError> {
         if create {

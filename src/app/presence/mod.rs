@@ -75,6 +75,22 @@ pub struct RawPresence {
     pub status: Status,
 }
 
+/// A served user's presence as a read replica rebuilds it (`crate::cluster`):
+/// everything the renders read, without the memberships' sync state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The user object (JSON).
+    pub user: Box<str>,
+    /// The activities array (JSON); `None` for none.
+    pub activities: Option<Box<str>>,
+    /// The overall status.
+    pub status: Status,
+    /// The platforms the user is active on.
+    pub clients: ClientStatus,
+    /// The nickname in the first monitored guild (`server_name`).
+    pub nick: Option<Box<str>>,
+}
+
 /// A guild member as the gateway describes them.
 #[derive(Debug, Clone, Copy)]
 pub struct MemberSeen<'a> {
@@ -158,6 +174,46 @@ impl Presences {
         let shard = self.entries.read(&user.0);
         let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
         Some(RawPresence { user: entry.user.clone(), activities: entry.activities.clone(), status: entry.status })
+    }
+
+    /// A served user's presence as a replica needs it; `None` when not monitored (or hidden).
+    pub fn snapshot(&self, user: UserId) -> Option<Snapshot> {
+        let shard = self.entries.read(&user.0);
+        let entry = shard.get(&user.0).filter(|e| !e.hidden)?;
+        Some(Snapshot {
+            user: entry.user.clone(),
+            activities: entry.activities.clone(),
+            status: entry.status,
+            clients: entry.clients,
+            nick: entry.guilds.first().and_then(|m| m.nick.clone()),
+        })
+    }
+
+    /// Sets a user's presence from a snapshot (a read replica, which serves every
+    /// user it holds) and marks the change.
+    pub(crate) fn replace(&self, user: UserId, snapshot: Snapshot) {
+        let entry = Entry {
+            user: snapshot.user,
+            activities: snapshot.activities,
+            status: snapshot.status,
+            clients: snapshot.clients,
+            guilds: Box::new([Membership { guild: 0, epoch: 0, nick: snapshot.nick }]),
+            hidden: false,
+        };
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(old) = self.entries.insert(user.0, entry) {
+            self.uncount(&old);
+        }
+        self.changes.mark(user);
+    }
+
+    /// Removes a user (a read replica: the primary no longer serves them) and
+    /// marks the change; false when there was no entry.
+    pub(crate) fn remove(&self, user: UserId) -> bool {
+        let Some(old) = self.entries.remove(&user.0) else { return false };
+        self.uncount(&old);
+        self.changes.mark(user);
+        true
     }
 
     /// Whether a user is monitored (a hidden user is not).

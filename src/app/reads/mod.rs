@@ -249,9 +249,13 @@ impl Reads {
         self.stored.refresh(batch, user)
     }
 
-    /// A user's stored state (KV and GitHub as shown), read from the store if needed
-    /// (tests and benchmarks: a server that served everyone has them in memory).
-    #[cfg(any(test, feature = "testing"))]
+    /// Sets a user's stored state as the primary published it (a read replica,
+    /// which has no store to read it from); the caller marks the change.
+    pub(crate) fn set_stored(&self, user: UserId, stored: Stored) {
+        self.stored.set(user, stored);
+    }
+
+    /// A user's stored state (KV and GitHub as shown), read from the store if needed.
     pub async fn stored(&self, user: UserId) -> Result<Arc<Stored>> {
         if let Some(stored) = self.stored.now(user) {
             return Ok(stored);

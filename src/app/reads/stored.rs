@@ -107,6 +107,16 @@ impl StoredTier {
         })
     }
 
+    /// Keeps `stored` as the user's stored state (a read replica's, published by the primary).
+    pub(super) fn set(&self, user: UserId, stored: Stored) {
+        let mut shard = self.slots.write(&user);
+        if stored == *Stored::none() {
+            shard.remove(&user);
+        } else {
+            shard.insert(user, Slot::Loaded(Arc::new(stored)));
+        }
+    }
+
     /// Renders the user's stored state from the state `batch` committed, and keeps
     /// them; true when they differ from what was kept (or nothing was).
     pub(super) fn refresh(&self, batch: &Batch<'_>, user: UserId) -> Result<bool> {
