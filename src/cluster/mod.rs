@@ -245,24 +245,32 @@ pub async fn connected(client: &async_nats::Client) {
 }
 
 /// The bucket of `bucket`'s name, made when missing (history 1: the current
-/// value of each key is all a replica needs; `max_age` for the lease).
+/// value of each key is all a replica needs; `max_age` for the lease). Its
+/// stream is made as a KV bucket's by hand: async-nats's `create_key_value`
+/// first reads the account's limits in a form servers before 2.10 do not send.
 async fn bucket(
     js: &async_nats::jetstream::Context,
     bucket: &str,
     max_age: Duration,
 ) -> anyhow::Result<async_nats::jetstream::kv::Store> {
-    match js.get_key_value(bucket).await {
-        Ok(store) => Ok(store),
-        Err(_) => js
-            .create_key_value(async_nats::jetstream::kv::Config {
-                bucket: bucket.to_string(),
-                history: 1,
-                max_age,
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("making the JetStream bucket {bucket} (is JetStream on: nats-server -js?)")),
+    if let Ok(store) = js.get_key_value(bucket).await {
+        return Ok(store);
     }
+    js.get_or_create_stream(async_nats::jetstream::stream::Config {
+        name: format!("KV_{bucket}"),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        discard: async_nats::jetstream::stream::DiscardPolicy::New,
+        allow_rollup: true,
+        deny_delete: true,
+        num_replicas: 1,
+        storage: async_nats::jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .with_context(|| format!("making the JetStream bucket {bucket} (is JetStream on: nats-server -js?)"))?;
+    js.get_key_value(bucket).await.with_context(|| format!("opening the JetStream bucket {bucket}"))
 }
 
 /// Joins the cluster as its primary, before the gateway starts: connects,

@@ -39,7 +39,8 @@ pub async fn follow(app: Arc<App>, js: async_nats::jetstream::Context, names: Na
                 if status.values() == 0 {
                     node.synced.store(true, Ordering::Relaxed);
                 }
-                anyhow::Ok(b.watch_all().await?)
+                // Every key's current value, then every change.
+                anyhow::Ok(b.watch_with_history(">").await?)
             } else {
                 anyhow::Ok(b.watch_all_from_revision(next).await?)
             }
@@ -99,7 +100,7 @@ fn apply(app: &App, entry: &Entry) {
     let lag_ms = (now as i128 - entry.created.unix_timestamp_nanos()).max(0) / 1_000_000;
     node.lag_ms.store(lag_ms as u64, Ordering::Relaxed);
     node.lag_changes.store(entry.delta, Ordering::Relaxed);
-    if entry.delta == 0 {
+    if entry.delta == 0 || entry.seen_current {
         node.synced.store(true, Ordering::Relaxed);
     }
     if let Some(applied) = node.applied.get() {

@@ -245,7 +245,10 @@ mod tests {
         assert!(text.contains("harmy_http_connections 2"), "{text}");
         assert!(text.contains("harmy_kv_writes_total 3"), "{text}");
         assert!(text.contains("harmy_storage_faults_total 2\n"), "{text}");
-        assert!(text.contains("harmy_cluster_connected 1\nharmy_cluster_lag_seconds 0.25\n"), "{text}");
+        for line in ["harmy_cluster_connected 1\n", "harmy_cluster_lag_seconds 0.25\n", "harmy_cluster_lag_changes 3\n"]
+        {
+            assert!(text.contains(line), "{line} in {text}");
+        }
         assert!(text.contains("harmy_gateway_events_total 11\n"), "{text}");
         assert!(text.contains("harmy_gateway_reconnects_total 1\n"), "{text}");
         assert!(text.contains("harmy_last_seen_recorded_total 40\n"), "{text}");

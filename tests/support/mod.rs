@@ -11,6 +11,7 @@ pub mod discord_payloads;
 pub mod discord_rest;
 pub mod github;
 pub mod http_client;
+pub mod nats;
 pub mod openapi;
 pub mod pty;
 pub mod redis;
