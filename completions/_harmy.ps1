@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'harmy' -ScriptBlock {
         }
         'harmy;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address of the HTTP API (overrides http.listen; with --demo, default 127.0.0.1:4001)')
+            [CompletionResult]::new('--replica', '--replica', [CompletionResultType]::ParameterName, 'Serve as a read replica of the primary that publishes to this NATS server (`nats://host:4222`): sets cluster.nats_url and cluster.role = "replica"')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]')
             [CompletionResult]::new('--admin-socket', '--admin-socket', [CompletionResultType]::ParameterName, 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]')

@@ -1598,13 +1598,17 @@ _harmy() {
             return 0
             ;;
         harmy__subcmd__serve)
-            opts="-h -V --listen --demo --migrate --config --database --admin-socket --set --help --version"
+            opts="-h -V --listen --demo --migrate --replica --config --database --admin-socket --set --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replica)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[harmy] = {|@words|
         }
         &'harmy;serve'= {
             cand --listen 'Address of the HTTP API (overrides http.listen; with --demo, default 127.0.0.1:4001)'
+            cand --replica 'Serve as a read replica of the primary that publishes to this NATS server (`nats://host:4222`): sets cluster.nats_url and cluster.role = "replica"'
             cand --config 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]'
             cand --database 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]'
             cand --admin-socket 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]'

@@ -43,6 +43,7 @@ complete -c harmy -n "__fish_harmy_needs_command" -f -a "init" -d 'Write a first
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "generate-docs" -d 'Write the man pages and shell completions (for packagers and the repo\'s own docs)'
 complete -c harmy -n "__fish_harmy_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -l listen -d 'Address of the HTTP API (overrides http.listen; with --demo, default 127.0.0.1:4001)' -r
+complete -c harmy -n "__fish_harmy_using_subcommand serve" -l replica -d 'Serve as a read replica of the primary that publishes to this NATS server (`nats://host:4222`): sets cluster.nats_url and cluster.role = "replica"' -r
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -l config -d 'Configuration file [default: for a user other than root $XDG_CONFIG_HOME/harmy/config.toml (~/.config/harmy/config.toml) if it exists, else /etc/harmy/config.toml, else ./harmy.toml]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -l database -d 'The database file (overrides storage.path) [default: /var/lib/harmy/harmy.redb as root or under systemd, else $XDG_STATE_HOME/harmy/harmy.redb (~/.local/state/harmy/harmy.redb)]' -r -F
 complete -c harmy -n "__fish_harmy_using_subcommand serve" -l admin-socket -d 'The admin socket (overrides admin.socket) [default: /run/harmy/admin.sock as root or under systemd, else $XDG_RUNTIME_DIR/harmy/admin.sock, or beside the database without $XDG_RUNTIME_DIR]' -r -F

@@ -22,7 +22,7 @@ async fn root_health_and_metrics() {
 
     let health =
         until("a gateway session", || async { Some(get(addr, "/health").await).filter(|h| h.status == 200) }).await;
-    assert_eq!(health.json(), serde_json::json!({"status": "ok", "database": "up", "gateway": "up"}));
+    assert_eq!(health.json(), serde_json::json!({"status": "ok", "role": "single", "database": "up", "gateway": "up"}));
 
     let metrics = get(addr, "/metrics").await;
     assert_eq!(metrics.status, 200);
@@ -49,7 +49,10 @@ async fn health_is_503_naming_the_gateway_while_it_has_no_session() {
     let served = serve_with_gateway(NO_LIMITS, |gw| gw.refuse_identify(Some(4000)), false);
     let health = get(served.addr, "/health").await;
     assert_eq!(health.status, 503, "{}", health.text());
-    assert_eq!(health.json(), serde_json::json!({"status": "unavailable", "database": "up", "gateway": "down"}));
+    assert_eq!(
+        health.json(),
+        serde_json::json!({"status": "unavailable", "role": "single", "database": "up", "gateway": "down"})
+    );
 }
 
 #[tokio::test]

@@ -125,7 +125,9 @@ fn outbound_urls_nowhere(config: Config) -> Config {
     for (section, keys) in table.iter_mut() {
         let Some(keys) = keys.as_table_mut() else { continue };
         for (key, value) in keys.iter_mut() {
-            if key.ends_with("_url") && !(section == "discord" && key == "gateway_url") {
+            // An empty URL is a part turned off (`cluster.nats_url`): it stays off.
+            let off = value.as_str().is_some_and(str::is_empty);
+            if key.ends_with("_url") && !off && !(section == "discord" && key == "gateway_url") {
                 *value = toml::Value::String(NOWHERE.into());
             }
         }
@@ -236,18 +238,22 @@ mod tests {
         assert_eq!(config.discord.gateway_url, "ws://127.0.0.1:5555");
         assert_eq!((config.discord.api_url.as_str(), config.github.api_url.as_str()), (NOWHERE, NOWHERE));
         assert_eq!((config.card.cdn_url.as_str(), config.card.spotify_image_url.as_str()), (NOWHERE, NOWHERE));
+        assert!(!config.cluster.enabled(), "the demo joins no cluster");
         assert_eq!(config.storage.path, Path::new("/tmp/d/harmy.redb"));
         assert_eq!(config.admin.socket, Path::new("/tmp/d/admin.sock"));
         assert!(config.http.listen.ip().is_loopback());
         assert_eq!(config.metrics.listen, "", "metrics on the API listener");
         assert_eq!(config.discord.guild_ids, vec![guild::GUILD_ID]);
         assert_eq!(config.discord.token, token, "the rest survives the round trip");
-        // Every outbound URL setting, whatever section it is in, points nowhere.
+        // Every outbound URL setting, whatever section it is in, points nowhere
+        // (or stays off: empty by default).
         for (section, keys) in crate::config::defaults_table() {
-            for key in keys.as_table().unwrap().keys().filter(|k| k.ends_with("_url")) {
+            for (key, default) in keys.as_table().unwrap().iter().filter(|(k, _)| k.ends_with("_url")) {
                 let value = toml::Value::try_from(&config).unwrap()[&section][key].clone();
                 let expected = if (section.as_str(), key.as_str()) == ("discord", "gateway_url") {
                     "ws://127.0.0.1:5555"
+                } else if default.as_str() == Some("") {
+                    ""
                 } else {
                     NOWHERE
                 };

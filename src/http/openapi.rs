@@ -92,6 +92,7 @@ mod tests {
             ApiError::rate_limited(1),
             ApiError::internal(&"x"),
             ApiError::storage_unavailable(),
+            ApiError::primary_unavailable(5),
             Error::from(id_error()).into(),
             Error::Kv(crate::app::kv::KvError::InvalidKey("-".into())).into(),
             Error::Kv(crate::app::kv::KvError::ValueTooLong { len: 2, max: 1 }).into(),
