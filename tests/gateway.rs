@@ -23,10 +23,10 @@ fn bare_shard(gw: &FakeGateway) -> (tokio::runtime::Runtime, mpsc::Receiver<Even
         let config = ConfigBuilder::new("test-token".into(), intents).proxy_url(url).queue(queue).build();
         let mut shard = Shard::with_config(ShardId::ONE, config);
         while let Some(item) = shard.next_event(EventTypeFlags::all()).await {
-            if let Ok(event) = item {
-                if tx.send(event).is_err() {
-                    break;
-                }
+            if let Ok(event) = item
+                && tx.send(event).is_err()
+            {
+                break;
             }
         }
     });

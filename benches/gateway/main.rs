@@ -169,10 +169,10 @@ fn harmy_in_process(gw: &BenchGateway) -> Duration {
     let done = loop {
         // The raw presence, not a view: rendering on every poll would take CPU
         // (and the shard's read lock) from the ingest it measures.
-        if let Some(raw) = app.presences.raw(last_user) {
-            if raw.activities.is_some_and(|a| memchr(a.as_bytes(), last_song.as_bytes())) {
-                break Instant::now();
-            }
+        if let Some(raw) = app.presences.raw(last_user)
+            && raw.activities.is_some_and(|a| memchr(a.as_bytes(), last_song.as_bytes()))
+        {
+            break Instant::now();
         }
         assert!(Instant::now() < deadline, "harmy never showed the last update");
         std::thread::sleep(Duration::from_millis(1));

@@ -440,11 +440,10 @@ async fn connection(tcp: TcpStream, shared: Arc<Shared>) {
     loop {
         tokio::select! {
             incoming = ws.next() => match incoming {
-                Some(Ok(msg)) => if let Some(text) = msg.as_text() {
-                    if let Ok(frame) = serde_json::from_str::<Value>(text) {
+                Some(Ok(msg)) => if let Some(text) = msg.as_text()
+                    && let Ok(frame) = serde_json::from_str::<Value>(text) {
                         handle(&shared, &tx, frame, silent);
-                    }
-                },
+                    },
                 _ => break,
             },
             out = rx.recv() => match out {

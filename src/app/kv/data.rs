@@ -109,11 +109,11 @@ pub(crate) fn import(
             }
         }
     }
-    if !writes.is_empty() {
-        if let Err(e) = limits.check_total(after.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-            imported.refused = Some((e, writes.len()));
-            return Ok(imported);
-        }
+    if !writes.is_empty()
+        && let Err(e) = limits.check_total(after.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    {
+        imported.refused = Some((e, writes.len()));
+        return Ok(imported);
     }
     for (key, value) in writes {
         table.insert((user.0, key.as_str()), value.as_str())?;

@@ -262,7 +262,7 @@ fn a_body_older_than_an_acknowledged_change_is_never_served() {
                 let mut reads = 0u64;
                 while !done.load(Ordering::Relaxed) {
                     let user = (reads + r) % USERS;
-                    let shape = if reads % 2 == 0 { Shape::Native } else { Shape::Lanyard };
+                    let shape = if reads.is_multiple_of(2) { Shape::Native } else { Shape::Lanyard };
                     let floor = (
                         acked[user as usize][0].load(Ordering::Acquire),
                         acked[user as usize][1].load(Ordering::Acquire),

@@ -13,11 +13,11 @@ pub(super) fn activity(card: &mut Card<'_>, game: &Game<'_>, pictures: &Pictures
         (card.colours.text, card.colours.sub, card.colours.muted, card.colours.bg.clone());
     let wanted = game.large_image.as_ref().and(pictures.data(&pictures.large));
     card.image("large-image", (15.0, top + 17.0, 80.0), "large", wanted, |c| c.tile("large-image", 15.0, top + 17.0));
-    if game.small_image.is_some() {
-        if let Some(uri) = pictures.data(&pictures.small) {
-            let _ = write!(card.out, r#"<circle cx="88" cy="{}" r="15" fill="{bg}"/>"#, top + 90.0);
-            card.image("small-image", (75.0, top + 77.0, 26.0), "small", Some(uri), |_| {});
-        }
+    if game.small_image.is_some()
+        && let Some(uri) = pictures.data(&pictures.small)
+    {
+        let _ = write!(card.out, r#"<circle cx="88" cy="{}" r="15" fill="{bg}"/>"#, top + 90.0);
+        card.image("small-image", (75.0, top + 77.0, 26.0), "small", Some(uri), |_| {});
     }
     let max = RIGHT - ACTIVITY_X;
     let mut lines = [top + 35.0, top + 54.0, top + 72.0, top + 90.0].into_iter();

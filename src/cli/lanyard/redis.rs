@@ -149,10 +149,10 @@ impl Redis {
             }
             if has & KEY != 0 {
                 user.key = bulk(answers.next());
-                if let Some(key) = user.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()) {
-                    if is_lanyard_key(key) {
-                        fetches.push((i, Fetch::Owner, format!("api_key:{key}"), 32));
-                    }
+                if let Some(key) = user.key.as_deref().and_then(|k| std::str::from_utf8(k).ok())
+                    && is_lanyard_key(key)
+                {
+                    fetches.push((i, Fetch::Owner, format!("api_key:{key}"), 32));
                 }
             }
             if has & LAST_SEEN != 0 {
