@@ -1,0 +1,275 @@
+//! Replica benchmarks (results in docs/BENCHMARKS.md, "Replicas"): the release
+//! binary as a primary against the tests' fake gateway and a real nats-server,
+//! and as replicas.
+//!
+//! ```text
+//! cargo bench --bench cluster -- freshness   # a change at the primary's gateway → the push on a replica's
+//!                                            # socket, p50/p99, with 1 and 4 replicas, beside the primary's own socket
+//! cargo bench --bench cluster -- sync        # a replica started with 100 000 users published: time to /health 200,
+//!                                            # and RSS per user ((RSS at 100 000 − RSS of a replica of nobody) / 100 000)
+//! cargo bench --bench cluster -- rest        # GET /user/:id on a replica and on the primary vs a bare hyper server
+//!                                            # sending the same bytes (wrk -t2 -c64, needs wrk)
+//! ```
+//! Needs nats-server (apt-get install nats-server). `BENCH_USERS` sets the users of `sync` (100 000).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use support::discord_gateway::{FakeGateway, Guild, member, presence_update, presence_with, spotify};
+use support::http_client::{get, say, socket};
+use support::nats::NatsServer;
+use support::{Instance, Server};
+
+const FIRST: u64 = 700_000_000_000_000_000;
+const CARD: &str = "[card]\ncdn_url = \"http://127.0.0.1:9\"\nspotify_image_url = \"http://127.0.0.1:9\"\n";
+const LIMITS: &str = "[rate_limit]\nper_second = 1000000\nper_minute = 100000000\n[socket]\nmax_per_ip = 100000\n[http]\nmax_connections_per_ip = 100000\n";
+
+fn main() {
+    harmy::install_crypto_provider();
+    let modes: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wants = |mode: &str| modes.is_empty() || modes.iter().any(|m| m == mode);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    if wants("freshness") {
+        runtime.block_on(freshness());
+    }
+    if wants("sync") {
+        let users = std::env::var("BENCH_USERS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+        runtime.block_on(sync(users));
+    }
+    if wants("rest") {
+        runtime.block_on(rest());
+    }
+}
+
+fn guild(n: u64) -> Guild {
+    (FIRST..FIRST + n).fold(Guild::new(1).large(), |guild, id| {
+        let activities = if id % 3 == 0 { vec![spotify("first")] } else { vec![] };
+        guild.member(
+            member(id, &format!("m{id}")),
+            Some(presence_with(id, "online", serde_json::json!({"desktop": "online"}), activities)),
+        )
+    })
+}
+
+/// A primary of `members` against a fake gateway, in a cluster on `nats`.
+fn primary(nats: &NatsServer, members: u64) -> (FakeGateway, Instance, Server) {
+    let gw = FakeGateway::start();
+    gw.set_guild(guild(members));
+    let config = format!(
+        "{LIMITS}listen = \"127.0.0.1:0\"\n{CARD}[cluster]\nnats_url = \"{}\"\n{}",
+        nats.url(),
+        gw.discord_toml("http://127.0.0.1:9")
+    );
+    let instance = Instance::new(&config);
+    let mut cmd = instance.command(&["serve"]);
+    cmd.env("HARMY_LOG", "warn");
+    let server = Server::start(cmd);
+    (gw, instance, server)
+}
+
+fn replica(nats: &NatsServer) -> (Instance, Server) {
+    let instance = Instance::unmigrated(&format!("{LIMITS}listen = \"127.0.0.1:0\"\n{CARD}"));
+    let mut cmd = instance.command(&["serve", "--replica", &nats.url()]);
+    cmd.env("HARMY_LOG", "warn");
+    let server = Server::start(cmd);
+    (instance, server)
+}
+
+async fn until(what: &str, patience: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + patience;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn synced(addr: SocketAddr) -> bool {
+    let reply = get(addr, "/health").await;
+    reply.status == 200 && reply.json()["primary"] == "up"
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Changes of one user at the primary's gateway, each timed until every socket
+/// (the primary's own first, then each replica's) has the push.
+async fn freshness() {
+    const CHANGES: usize = 300;
+    let nats = NatsServer::start();
+    let (gw, _primary_instance, primary) = primary(&nats, 1_000);
+    let primary_addr = primary.http.unwrap();
+    let user = FIRST + 1;
+    until("the primary served", Duration::from_secs(30), async || {
+        get(primary_addr, &format!("/user/{user}")).await.status == 200
+    })
+    .await;
+    let mut replicas = Vec::new();
+    for replicas_wanted in [1usize, 4] {
+        while replicas.len() < replicas_wanted {
+            let (instance, server) = replica(&nats);
+            let addr = server.http.unwrap();
+            until("a replica synced", Duration::from_secs(30), async || synced(addr).await).await;
+            replicas.push((instance, server, addr));
+        }
+        let mut sockets = Vec::new();
+        for addr in std::iter::once(primary_addr).chain(replicas.iter().map(|r| r.2)) {
+            let mut ws = socket(addr, "/socket").await;
+            let _hello = support::http_client::next_json(&mut ws).await;
+            say(&mut ws, &format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{user}"}}}}"#)).await;
+            let _init = support::http_client::next_json(&mut ws).await;
+            sockets.push(ws);
+        }
+        let mut on_primary = Vec::new();
+        let mut on_replicas = Vec::new();
+        for i in 0..CHANGES {
+            let song = format!("r{replicas_wanted}-{i}");
+            let sent = Instant::now();
+            gw.dispatch("PRESENCE_UPDATE", presence_update(1, user, "online", vec![spotify(&song)]));
+            for (n, ws) in sockets.iter_mut().enumerate() {
+                loop {
+                    let frame = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a push in time");
+                    let text = frame.unwrap().unwrap();
+                    if text.as_text().is_some_and(|t| t.contains(&song)) {
+                        break;
+                    }
+                }
+                let took = sent.elapsed();
+                if n == 0 { on_primary.push(took) } else { on_replicas.push(took) }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        on_primary.sort();
+        on_replicas.sort();
+        println!(
+            "freshness, {replicas_wanted} replica(s), {CHANGES} changes: primary's socket p50 {} p99 {} | replicas' sockets p50 {} p99 {} max {}",
+            ms(percentile(&on_primary, 0.5)),
+            ms(percentile(&on_primary, 0.99)),
+            ms(percentile(&on_replicas, 0.5)),
+            ms(percentile(&on_replicas, 0.99)),
+            ms(*on_replicas.last().unwrap()),
+        );
+    }
+}
+
+/// A replica started with `users` users published: the time to `/health` 200 and RSS per user.
+async fn sync(users: u64) {
+    // A replica of nobody, for the RSS it has without users.
+    let empty = NatsServer::start();
+    let _nobody_primary = primary(&empty, 0);
+    let (_nobody_instance, nobody) = replica(&empty);
+    let nobody_addr = nobody.http.unwrap();
+    until("the empty replica synced", Duration::from_secs(30), async || synced(nobody_addr).await).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let base = nobody.memory_kib().rss;
+
+    let nats = NatsServer::start();
+    let (_gw, _instance, primary) = primary(&nats, users);
+    let primary_addr = primary.http.unwrap();
+    until("every user served by the primary", Duration::from_secs(300), async || {
+        get(primary_addr, "/").await.json()["monitored_users"] == users
+    })
+    .await;
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let mut bucket = js.get_key_value("harmy_users").await.unwrap();
+    until("every user published", Duration::from_secs(300), async || {
+        bucket.status().await.is_ok_and(|s| s.values() >= users)
+    })
+    .await;
+    bucket = js.get_key_value("harmy_users").await.unwrap();
+    let _ = &bucket;
+    for round in 1..=3 {
+        let spawned = Instant::now();
+        let (_replica_instance, replica) = replica(&nats);
+        let addr = replica.http.unwrap();
+        let started = spawned.elapsed();
+        until("the replica synced", Duration::from_secs(120), async || synced(addr).await).await;
+        let ready = spawned.elapsed();
+        let served: Value = get(addr, "/").await.json();
+        assert_eq!(served["monitored_users"], users);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss = replica.memory_kib().rss;
+        println!(
+            "sync round {round}: {users} users: replica listening {} after spawn, whole state held (/health 200) {} after spawn; \
+             RSS {} KiB, a replica of nobody {} KiB: {:.0} bytes per user",
+            ms(started),
+            ms(ready),
+            rss,
+            base,
+            (rss.saturating_sub(base) * 1024) as f64 / users as f64
+        );
+    }
+}
+
+/// wrk -t2 -c64 for 10 s against `url`; requests per second.
+fn wrk(url: &str) -> f64 {
+    let out = std::process::Command::new("wrk").args(["-t2", "-c64", "-d10s", url]).output().expect("wrk on the PATH");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("wrk said: {text}"))
+}
+
+/// GET /user/:id on a replica and on the primary, against a bare hyper server
+/// sending the same bytes, in alternating rounds.
+async fn rest() {
+    let nats = NatsServer::start();
+    let (_gw, _instance, primary) = primary(&nats, 1_000);
+    let (_replica_instance, replica) = replica(&nats);
+    let (primary_addr, replica_addr) = (primary.http.unwrap(), replica.http.unwrap());
+    let path = format!("/user/{}", FIRST + 3);
+    until("the replica synced", Duration::from_secs(60), async || {
+        synced(replica_addr).await && get(replica_addr, &path).await.status == 200
+    })
+    .await;
+    let body = get(replica_addr, &path).await.body;
+    let bare = bare_server(body).await;
+    for round in 1..=3 {
+        let b = wrk(&format!("http://{bare}{path}"));
+        let r = wrk(&format!("http://{replica_addr}{path}"));
+        let p = wrk(&format!("http://{primary_addr}{path}"));
+        println!(
+            "rest round {round}: bare {b:.0} req/s | replica {r:.0} req/s ({:.3}) | primary {p:.0} req/s ({:.3})",
+            r / b,
+            p / b
+        );
+    }
+}
+
+/// A bare hyper server answering every request with `body` as JSON.
+async fn bare_server(body: bytes::Bytes) -> SocketAddr {
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let body = body.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_req| {
+                    let body = body.clone();
+                    async move {
+                        let mut reply = hyper::Response::new(Full::new(body));
+                        reply.headers_mut().insert("content-type", "application/json; charset=utf-8".parse().unwrap());
+                        Ok::<_, std::convert::Infallible>(reply)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
