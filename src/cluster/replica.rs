@@ -34,9 +34,10 @@ pub async fn follow(app: Arc<App>, js: async_nats::jetstream::Context, names: Na
             };
             bucket = Some(b.clone());
             if next == 0 {
-                // Nothing in the bucket: whole at once.
+                // Nothing ever written to the bucket: whole at once. (Its last
+                // sequence, not its message count, which lags on nats-server 2.9.)
                 let status = b.status().await?;
-                if status.values() == 0 {
+                if status.info.state.last_sequence == 0 {
                     node.synced.store(true, Ordering::Relaxed);
                 }
                 // Every key's current value, then every change.
