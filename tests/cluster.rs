@@ -89,6 +89,11 @@ async fn a_replica_answers_every_read_as_the_primary_and_relays_kv_requests() {
     );
     assert_eq!(status, 200);
     assert_eq!(health(primary.addr).await.1["role"], "primary");
+    let metrics = get(replica, "/metrics").await.text();
+    for line in ["harmy_cluster_connected 1\n", "harmy_cluster_lag_changes ", "harmy_cluster_lag_seconds "] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    assert!(get(primary.addr, "/metrics").await.text().contains("harmy_cluster_connected 1\n"));
     same_as_primary(primary.addr, replica, &format!("/user/{ALICE}")).await;
 
     // Every read route: the same status, bytes, ETag, Content-Type and Cache-Control.
