@@ -6,6 +6,7 @@
 //! cargo bench --bench gateway -- startup   # time from spawning `harmy serve` to the 100 000th member served
 //! cargo bench --bench gateway -- flips     # ingest with status flips: every update changes the status, half go offline (last seen)
 //! cargo bench --bench gateway -- memory-last-seen   # memory, then every member goes offline (a last-seen time each)
+//! BENCH_NATS_URL=nats://127.0.0.1:4222 cargo bench --bench gateway -- ingest   # the binary as a cluster's primary
 //! ```
 //!
 //! Ingest runs, in the same run against the same local gateway: a bare
@@ -265,10 +266,12 @@ impl Harmy {
             format!(
                 "[discord]\ntoken = \"bench-token\"\ngateway_url = \"{}\"\napi_url = \"http://127.0.0.1:1\"\n\
                  [http]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"\"\n[rate_limit]\nper_second = 1000000\nper_minute = 60000000\n\
-                 [storage]\npath = \"{}\"\n[admin]\nsocket = \"{}\"\n",
+                 [storage]\npath = \"{}\"\n[admin]\nsocket = \"{}\"\n{}",
                 gw.url,
                 dir.path().join("harmy.redb").display(),
-                dir.path().join("admin.sock").display()
+                dir.path().join("admin.sock").display(),
+                // The primary of a cluster, publishing every change to this NATS server.
+                std::env::var("BENCH_NATS_URL").map(|url| format!("[cluster]\nnats_url = \"{url}\"\n")).unwrap_or_default()
             ),
         )
         .unwrap();
