@@ -271,7 +271,10 @@ impl Harmy {
                 dir.path().join("harmy.redb").display(),
                 dir.path().join("admin.sock").display(),
                 // The primary of a cluster, publishing every change to this NATS server.
-                std::env::var("BENCH_NATS_URL").map(|url| format!("[cluster]\nnats_url = \"{url}\"\n")).unwrap_or_default()
+                // A name of its own each time: a killed primary holds its name for 30 s.
+                std::env::var("BENCH_NATS_URL")
+                    .map(|url| format!("[cluster]\nnats_url = \"{url}\"\nname = \"bench{}\"\n", rand::random::<u32>()))
+                    .unwrap_or_default()
             ),
         )
         .unwrap();
