@@ -230,6 +230,60 @@ async fn the_replica_outlives_its_nats_server_and_its_primary() {
     support::http_client::say(&mut ws, r#"{"op":3}"#).await;
     let quiet = tokio::time::timeout(Duration::from_millis(500), support::http_client::next(&mut ws)).await;
     assert!(quiet.is_err(), "the socket stays open and quiet: {quiet:?}");
+
+    // The dead primary's lease runs out within 30 s: a new primary of the name is
+    // refused until then, and starts after; the replica hears it and relays again.
+    let killed = std::time::Instant::now();
+    let discord = primary.gw().discord_toml("http://127.0.0.1:1");
+    let next = Instance::new(&format!("{NO_LIMITS}{CARD}{}{discord}", cluster_toml(&nats, "two")));
+    let mut refusals = 0;
+    let (started, _next) = loop {
+        match try_serve(&next) {
+            Some(server) => break (killed.elapsed(), server),
+            None => refusals += 1,
+        }
+        assert!(killed.elapsed() < Duration::from_secs(40), "no new primary within 40 s of the kill");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(refusals > 0, "the dead primary's lease held the name at first");
+    assert!(started <= Duration::from_secs(32), "the lease ran out {started:?} after the kill");
+    until("the new primary heard", || async { (health(replica).await.1["primary"] == "up").then_some(()) }).await;
+    let alice = token(&next, ALICE);
+    let put = send(replica, "PUT", "/user/@me/kv/back", &[("authorization", alice.as_str())], "yes").await;
+    assert_eq!(put.status, 204, "{}", put.text());
+}
+
+/// Starts `harmy serve` on `instance`: the server once it says it started, or
+/// `None` when it exits first (a primary refused for the name).
+fn try_serve(instance: &Instance) -> Option<Server> {
+    use std::io::BufRead;
+    let mut child = instance
+        .command(&["serve"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut lines = stderr.lines();
+    for line in lines.by_ref().map_while(Result::ok) {
+        log.lock().unwrap().push(line.clone());
+        if line.contains("harmy serve started") {
+            let http = line.split_whitespace().find_map(|f| f.strip_prefix("http=")).and_then(|a| a.parse().ok());
+            let kept = log.clone();
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    kept.lock().unwrap().push(line);
+                }
+            });
+            return Some(Server { child, log, http, metrics: None });
+        }
+    }
+    let status = child.wait().unwrap();
+    let text = log.lock().unwrap().join("\n");
+    assert!(!status.success() && text.contains("another primary holds the cluster name"), "{status:?}: {text}");
+    None
 }
 
 #[tokio::test]
