@@ -14,6 +14,13 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+// The gateway benchmark's gateway: pre-encoded member chunks, fast enough for 100 000 members.
+#[allow(dead_code)]
+#[path = "gateway/frames.rs"]
+mod frames;
+#[allow(dead_code)]
+#[path = "gateway/server.rs"]
+mod server;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -46,8 +53,18 @@ fn main() {
     }
     if wants("sync") {
         let users = std::env::var("BENCH_USERS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
-        let (nobody, everyone) = (gateway(0), gateway(users));
-        runtime.block_on(sync(&nobody, &everyone, users));
+        let nobody = gateway(0);
+        let everyone = server::BenchGateway::start(server::Script::Chunks {
+            guild_create: std::sync::Arc::new(frames::guild_create(users, true)),
+            chunks: std::sync::Arc::new(frames::chunks(users)),
+            users,
+            then_offline: false,
+        });
+        let discord = format!(
+            "[discord]\ntoken = \"bench-token\"\ngateway_url = \"{}\"\napi_url = \"http://127.0.0.1:9\"\n",
+            everyone.url
+        );
+        runtime.block_on(sync(&nobody, &discord, users));
     }
     if wants("rest") {
         let gw = gateway(1_000);
@@ -67,11 +84,12 @@ fn guild(n: u64) -> Guild {
 
 /// A primary against the fake gateway `gw`, in a cluster on `nats`.
 fn primary(nats: &NatsServer, gw: &FakeGateway) -> (Instance, Server) {
-    let config = format!(
-        "{LIMITS}listen = \"127.0.0.1:0\"\n{CARD}[cluster]\nnats_url = \"{}\"\n{}",
-        nats.url(),
-        gw.discord_toml("http://127.0.0.1:9")
-    );
+    primary_of(nats, &gw.discord_toml("http://127.0.0.1:9"))
+}
+
+/// A primary with `discord` as its `[discord]` section, in a cluster on `nats`.
+fn primary_of(nats: &NatsServer, discord: &str) -> (Instance, Server) {
+    let config = format!("{LIMITS}listen = \"127.0.0.1:0\"\n{CARD}[cluster]\nnats_url = \"{}\"\n{discord}", nats.url());
     let instance = Instance::new(&config);
     let mut cmd = instance.command(&["serve"]);
     cmd.env("HARMY_LOG", "info");
@@ -169,7 +187,7 @@ async fn freshness(gw: &FakeGateway) {
 }
 
 /// A replica started with `users` users published: the time to `/health` 200 and RSS per user.
-async fn sync(nobody_gw: &FakeGateway, gw: &FakeGateway, users: u64) {
+async fn sync(nobody_gw: &FakeGateway, discord: &str, users: u64) {
     // A replica of nobody, for the RSS it has without users.
     let empty = NatsServer::start();
     let _nobody_primary = primary(&empty, nobody_gw);
@@ -180,7 +198,7 @@ async fn sync(nobody_gw: &FakeGateway, gw: &FakeGateway, users: u64) {
     let base = nobody.memory_kib().rss;
 
     let nats = NatsServer::start();
-    let (_instance, primary) = primary(&nats, gw);
+    let (_instance, primary) = primary_of(&nats, discord);
     let primary_addr = primary.http.unwrap();
     until("every user served by the primary", Duration::from_secs(1200), async || {
         get(primary_addr, "/").await.json()["monitored_users"] == users
