@@ -345,3 +345,29 @@ async fn one_primary_per_name_and_a_late_replica_holds_the_latest_state_and_noth
         assert!(entry.value.is_empty(), "{entry:?}");
     }
 }
+
+#[tokio::test]
+async fn a_cluster_behind_a_nats_token_joins_with_token_files_and_refuses_without() {
+    let nats = NatsServer::start_with_token("s3cret-nats-token");
+    let files = tempfile::tempdir().unwrap();
+    let token_file = files.path().join("nats-token");
+    std::fs::write(&token_file, "s3cret-nats-token\n").unwrap();
+    let cluster = format!("{}token_file = \"{}\"\n", cluster_toml(&nats, "four"), token_file.display());
+
+    // Without the token, a primary does not start, and says why.
+    let refused = Instance::new(&format!("{NO_LIMITS}{CARD}{}", cluster_toml(&nats, "four")));
+    let out = refused.cli(&["serve"]);
+    let err = support::stderr(&out);
+    assert!(
+        !out.status.success() && err.contains("refused this client") && err.contains("cluster.token_file"),
+        "{err}"
+    );
+
+    // With it, primary and replica join, and the replica serves the primary's bytes.
+    let primary = serve_with(&format!("{NO_LIMITS}{CARD}{cluster}"), guild());
+    let instance = Instance::unmigrated(&format!("{NO_LIMITS}{CARD}{cluster}"));
+    let server = Server::start(instance.command(&["serve", "--replica", &nats.url()]));
+    let replica = server.http.unwrap();
+    synced(&server, replica).await;
+    same_as_primary(primary.addr, replica, &format!("/user/{ALICE}")).await;
+}

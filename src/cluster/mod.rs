@@ -286,9 +286,13 @@ pub async fn start_primary(
     let config = &app.config().cluster;
     let names = Names::of(&config.name)?;
     let nats = connect(config, Role::Primary).await?;
-    tokio::time::timeout(RELAY_TIMEOUT, connected(&nats))
-        .await
-        .with_context(|| format!("NATS at {} cannot be reached (cluster.nats_url)", config.nats_url))?;
+    tokio::time::timeout(RELAY_TIMEOUT, connected(&nats)).await.with_context(|| {
+        format!(
+            "NATS at {} cannot be reached or refused this client (cluster.nats_url; \
+                 cluster.credentials_file or cluster.token_file when the server asks for them)",
+            config.nats_url
+        )
+    })?;
     let js = async_nats::jetstream::new(nats.clone());
     let lease = primary::Lease::take(&js, &names, holder.clone()).await?;
     let users = bucket(&js, &names.users, Duration::ZERO).await?;

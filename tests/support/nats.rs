@@ -13,6 +13,8 @@ pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// The token clients must give (`--auth`), if any.
+    token: Option<String>,
 }
 
 fn free_port() -> u16 {
@@ -22,7 +24,17 @@ fn free_port() -> u16 {
 impl NatsServer {
     /// A nats-server with JetStream on.
     pub fn start() -> NatsServer {
-        let mut server = NatsServer { child: None, port: free_port(), dir: tempfile::tempdir().expect("temp dir") };
+        NatsServer::launched(None)
+    }
+
+    /// A nats-server with JetStream on that accepts only clients giving `token`.
+    pub fn start_with_token(token: &str) -> NatsServer {
+        NatsServer::launched(Some(token.to_string()))
+    }
+
+    fn launched(token: Option<String>) -> NatsServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = NatsServer { child: None, port: free_port(), dir, token };
         server.launch();
         server
     }
@@ -35,6 +47,9 @@ impl NatsServer {
     fn launch(&mut self) {
         let mut cmd = Command::new("nats-server");
         cmd.args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()]).arg("-sd").arg(self.dir.path());
+        if let Some(token) = &self.token {
+            cmd.args(["--auth", token]);
+        }
         let child = match cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn() {
             Ok(child) => child,
             Err(e) => panic!("nats-server could not be started ({e}): install Debian's nats-server package"),
