@@ -61,8 +61,9 @@ pub async fn trim_periodically(stop: CancellationToken) -> anyhow::Result<()> {
     }
 }
 
-/// Returns every whole free page of every arena to the system.
-fn trim() {
+/// Returns every whole free page of every arena to the system (also called at
+/// once by whoever just freed a flood's worth of memory, e.g. the rate limiter's sweep).
+pub(crate) fn trim() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim has no preconditions; it takes the allocator's locks itself.
     unsafe {

@@ -166,7 +166,7 @@ impl<K: Hash + Eq + Copy + Send + Sync, V: Default + Send + Sync> Keyed<K, V> {
             self.generation.fetch_add(1, Ordering::Release);
         }
         if dropped >= TRIM_AFTER {
-            trim();
+            crate::memory::trim();
         }
     }
 }
@@ -178,17 +178,6 @@ fn seen<V>(slot: &Slot<V>, now_ms: u64) -> &V {
         slot.seen.store(now_ms, Ordering::Relaxed);
     }
     &slot.state
-}
-
-/// Hands the allocator's free pages back to the system. glibc's malloc keeps
-/// freed small blocks in its arenas, where a flood's states would stay counted
-/// in the RSS; other allocators return memory on their own.
-fn trim() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks and releases the allocator's free memory.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 #[cfg(test)]
