@@ -201,7 +201,7 @@ impl Node {
 /// Connects to the NATS server of `config`, with its credentials, retrying in
 /// the background when it is down (the first connection included: a replica
 /// started before its NATS server serves `/health` 503 until it syncs).
-pub async fn connect(config: &ClusterConfig, role: Role) -> anyhow::Result<async_nats::Client> {
+pub async fn connect(config: &ClusterConfig) -> anyhow::Result<async_nats::Client> {
     let mut options = if config.credentials_file.is_empty() {
         async_nats::ConnectOptions::new()
     } else {
@@ -214,7 +214,7 @@ pub async fn connect(config: &ClusterConfig, role: Role) -> anyhow::Result<async
             .with_context(|| format!("reading cluster.token_file {}", config.token_file))?;
         options = options.token(token.trim().to_string());
     }
-    let role = match role {
+    let role = match config.role {
         Role::Primary => "primary",
         Role::Replica => "replica",
     };
@@ -285,7 +285,7 @@ pub async fn start_primary(
 ) -> anyhow::Result<()> {
     let config = &app.config().cluster;
     let names = Names::of(&config.name)?;
-    let nats = connect(config, Role::Primary).await?;
+    let nats = connect(config).await?;
     tokio::time::timeout(RELAY_TIMEOUT, connected(&nats)).await.with_context(|| {
         format!(
             "NATS at {} cannot be reached or refused this client (cluster.nats_url; \
@@ -321,21 +321,13 @@ pub async fn start_replica(
 ) -> anyhow::Result<()> {
     let config = &app.config().cluster;
     let names = Names::of(&config.name)?;
-    let nats = connect(config, Role::Replica).await?;
+    let nats = connect(config).await?;
     let js = async_nats::jetstream::new(nats.clone());
     let _ = app.cluster.relay.set(relay::Client::new(nats.clone(), &names));
     let _ = app.cluster.applied.set(tokio::sync::watch::Sender::new(0));
     app.cluster.set_client(nats.clone());
-    let (follow, listen) = (app.clone(), app.clone());
-    let (names_follow, stop_follow, stop_listen) = (names.clone(), stop.clone(), stop.clone());
-    parts.spawn(async move {
-        replica::follow(follow, js, names_follow, stop_follow).await;
-        Ok(())
-    });
-    parts.spawn(async move {
-        replica::listen(listen, nats, names, stop_listen).await;
-        Ok(())
-    });
+    parts.spawn(replica::follow(app.clone(), js, names.clone(), stop.clone()));
+    parts.spawn(replica::listen(app.clone(), nats, names, stop.clone()));
     tracing::info!(name = %config.name, nats = %config.nats_url, "cluster: this process is a replica");
     Ok(())
 }

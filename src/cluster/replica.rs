@@ -19,13 +19,18 @@ const REWATCH_AFTER: Duration = Duration::from_millis(250);
 /// applied in order. When the watch breaks (NATS restarted, the connection
 /// lost), it is made again from the revision after the last one applied, so
 /// that every change missed meanwhile is applied; no restart needed.
-pub async fn follow(app: Arc<App>, js: async_nats::jetstream::Context, names: Names, stop: CancellationToken) {
+pub async fn follow(
+    app: Arc<App>,
+    js: async_nats::jetstream::Context,
+    names: Names,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
     let node = &app.cluster;
     let mut next = 0u64;
     let mut bucket: Option<Bucket> = None;
     loop {
         if stop.is_cancelled() {
-            return;
+            return Ok(());
         }
         let watched = async {
             let b = match &bucket {
@@ -46,7 +51,7 @@ pub async fn follow(app: Arc<App>, js: async_nats::jetstream::Context, names: Na
                 anyhow::Ok(b.watch_all_from_revision(next).await?)
             }
         };
-        let mut watch = match tokio::select! { _ = stop.cancelled() => return, w = watched => w } {
+        let mut watch = match tokio::select! { _ = stop.cancelled() => return Ok(()), w = watched => w } {
             Ok(watch) => watch,
             Err(e) => {
                 tracing::debug!("cluster: watching {}: {e:#}", names.users);
@@ -56,7 +61,7 @@ pub async fn follow(app: Arc<App>, js: async_nats::jetstream::Context, names: Na
         };
         loop {
             let entry = tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => return Ok(()),
                 entry = watch.next() => entry,
             };
             match entry {
@@ -111,9 +116,17 @@ fn apply(app: &App, entry: &Entry) {
 
 /// Listens for the primary's beat until `stop`: the primary is up while beats
 /// come within [`BEAT_LOST`], and each beat names the key relayed requests are sealed to.
-pub async fn listen(app: Arc<App>, client: async_nats::Client, names: Names, stop: CancellationToken) {
+pub async fn listen(
+    app: Arc<App>,
+    client: async_nats::Client,
+    names: Names,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
     let node = &app.cluster;
     loop {
+        if stop.is_cancelled() {
+            return Ok(());
+        }
         let mut beats = match client.subscribe(names.alive.clone()).await {
             Ok(beats) => beats,
             Err(e) => {
@@ -124,7 +137,7 @@ pub async fn listen(app: Arc<App>, client: async_nats::Client, names: Names, sto
         };
         loop {
             let beat = tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => return Ok(()),
                 beat = tokio::time::timeout(BEAT_LOST, beats.next()) => beat,
             };
             match beat {
