@@ -15,9 +15,9 @@
 //!   are about as many as the cores, so one arena per core is kept;
 //! * it gives back only the free memory at the top of each heap: what is freed
 //!   below a block still in use stays resident. [`trim_periodically`] asks it
-//!   once a minute to return every free page (`malloc_trim`): a few
-//!   milliseconds (4 ms to return 64 MiB on the benchmark machine), on a
-//!   blocking thread.
+//!   every ten seconds to return every free page (`malloc_trim`): a few
+//!   milliseconds (4 ms to return 64 MiB on the benchmark machine, less when
+//!   little was freed), on a blocking thread.
 //!
 //! The figures (an hour of everything at once, without these settings and with
 //! them) are in docs/BENCHMARKS.md, "Soak": the hour ends 20 MiB lower with
@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How often free pages go back to the system.
-const TRIM_EVERY: Duration = Duration::from_secs(60);
+const TRIM_EVERY: Duration = Duration::from_secs(10);
 
 /// Sets the allocator's parameters. Call it first thing in `main`, before any
 /// thread starts (glibc reads them as it creates arenas).

@@ -23,10 +23,15 @@
 //!
 //! Every 10 s: VmRSS and VmHWM, open files and sockets, threads, and the
 //! server's sockets and connections from `/metrics`, the database file's
-//! size. The verdict: the RSS after the warm-up (the first ten minutes, or a
-//! third of a shorter run) stays within 10 % of the RSS then, the files
-//! and sockets open 15 s after the load stops are those open before it
-//! started, no client met a failure, and the server logged no panic.
+//! size. The verdict: no sample after the warm-up (the first ten minutes, or a
+//! third of a shorter run) is more than 10 % above the highest sample of the
+//! warm-up's second half; the files and sockets open 15 s after the load stops
+//! are those open before it started; no client met a failure; and the server
+//! logged no panic. The load comes in cycles (a stalled reader's queue grows
+//! for the minute before the server drops it, once every two; a gateway
+//! trouble every 150 s), so a single sample falls on a low or on a high: the
+//! warm-up's second half has seen every cycle's high at least once, and each
+//! row of the table gives the highest sample since the row before.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -231,14 +236,18 @@ fn report(samples: &[Sample], idle: Sample, after: Sample, length: Duration, tal
     let warm_up = (length / 3).min(Duration::from_secs(600));
     let step = if length > Duration::from_secs(20 * 60) { 30 } else { 6 };
     println!(
-        "\n| time | RSS MiB | HWM MiB | database MiB | files | sockets | threads | WebSockets | HTTP connections |"
+        "\n| time | RSS MiB | highest since the row before, MiB | HWM MiB | database MiB | files | sockets | threads | \
+         WebSockets | HTTP connections |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for s in samples.iter().skip(step - 1).step_by(step) {
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for rows in samples.chunks(step).filter(|rows| rows.len() == step) {
+        let s = rows[step - 1];
+        let highest = rows.iter().map(|r| r.rss_kib).max().unwrap_or(s.rss_kib);
         println!(
-            "| {:.0} min | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {:.0} min | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} |",
             s.at.as_secs_f64() / 60.0,
             s.rss_kib as f64 / 1024.0,
+            highest as f64 / 1024.0,
             s.hwm_kib as f64 / 1024.0,
             s.db_kib as f64 / 1024.0,
             s.fds,
@@ -248,22 +257,24 @@ fn report(samples: &[Sample], idle: Sample, after: Sample, length: Duration, tal
             s.http_connections
         );
     }
-    let base = samples.iter().find(|s| s.at >= warm_up).copied().unwrap_or(idle);
+    let highest_in =
+        |from: Duration, to: Duration| samples.iter().filter(|s| s.at >= from && s.at < to).map(|s| s.rss_kib).max();
+    let base = highest_in(warm_up / 2, warm_up).unwrap_or(idle.rss_kib);
     let end = samples.last().copied().unwrap_or(idle);
-    let highest = samples.iter().filter(|s| s.at >= warm_up).map(|s| s.rss_kib).max().unwrap_or(base.rss_kib);
-    let growth = (end.rss_kib as f64 / base.rss_kib as f64 - 1.0) * 100.0;
-    let peak = (highest as f64 / base.rss_kib as f64 - 1.0) * 100.0;
+    let highest = highest_in(warm_up, Duration::MAX).unwrap_or(base);
+    let growth = (end.rss_kib as f64 / base as f64 - 1.0) * 100.0;
+    let peak = (highest as f64 / base as f64 - 1.0) * 100.0;
     let memory_ok = peak <= GOAL_PERCENT;
     let files_ok = after.fds <= idle.fds + 2 && after.sockets <= idle.sockets + 2;
     let failures = tally.failures.load(Ordering::Relaxed);
     let log = server.log_text();
     let panicked = log.contains("panicked");
     println!(
-        "\nRSS: idle {:.1} MiB; {:.1} MiB after the {:.0} min warm-up, {:.1} MiB at the end ({growth:+.1} %), highest \
-         after the warm-up {:.1} MiB ({peak:+.1} %, goal ≤ +{GOAL_PERCENT} %); VmHWM {:.1} MiB",
+        "\nRSS: idle {:.1} MiB; highest in the second half of the {:.0} min warm-up {:.1} MiB; {:.1} MiB at the end \
+         ({growth:+.1} %), highest after the warm-up {:.1} MiB ({peak:+.1} %, goal ≤ +{GOAL_PERCENT} %); VmHWM {:.1} MiB",
         idle.rss_kib as f64 / 1024.0,
-        base.rss_kib as f64 / 1024.0,
         warm_up.as_secs_f64() / 60.0,
+        base as f64 / 1024.0,
         end.rss_kib as f64 / 1024.0,
         highest as f64 / 1024.0,
         end.hwm_kib as f64 / 1024.0,
