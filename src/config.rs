@@ -363,6 +363,13 @@ pub struct ClusterConfig {
     pub credentials_file: String,
     /// A file holding a NATS token (the server's `authorization { token }`).
     pub token_file: String,
+    /// PEM certificates of the authorities trusted for the NATS server's TLS
+    /// certificate; empty: the system's.
+    pub ca_file: String,
+    /// A PEM client certificate and its key, for a NATS server that verifies its
+    /// clients (`tls { verify: true }`).
+    pub cert_file: String,
+    pub key_file: String,
 }
 
 impl Default for ClusterConfig {
@@ -373,6 +380,9 @@ impl Default for ClusterConfig {
             name: "harmy".into(),
             credentials_file: String::new(),
             token_file: String::new(),
+            ca_file: String::new(),
+            cert_file: String::new(),
+            key_file: String::new(),
         }
     }
 }

@@ -371,3 +371,69 @@ async fn a_cluster_behind_a_nats_token_joins_with_token_files_and_refuses_withou
     synced(&server, replica).await;
     same_as_primary(primary.addr, replica, &format!("/user/{ALICE}")).await;
 }
+
+/// The setting lines of a cluster member joining `nats` with `extra` settings.
+fn joining(nats: &NatsServer, name: &str, extra: &str) -> String {
+    format!("{NO_LIMITS}{CARD}{}{extra}", cluster_toml(nats, name))
+}
+
+/// A primary of the cluster `name` that must not start: what it says.
+fn refused_primary(config: &str) -> String {
+    let out = Instance::new(config).cli(&["serve"]);
+    let err = support::stderr(&out);
+    assert!(!out.status.success(), "a primary started with {config}: {err}");
+    err
+}
+
+/// A primary and a replica of `config`: the replica syncs and serves the primary's bytes.
+async fn primary_and_replica_join(config: &str, nats: &NatsServer) {
+    let primary = serve_with(config, guild());
+    let instance = Instance::unmigrated(config);
+    let server = Server::start(instance.command(&["serve", "--replica", &nats.url()]));
+    let replica = server.http.unwrap();
+    synced(&server, replica).await;
+    same_as_primary(primary.addr, replica, &format!("/user/{ALICE}")).await;
+}
+
+#[tokio::test]
+async fn a_cluster_joins_a_nats_server_of_accounts_with_credentials_files() {
+    let accounts = support::nats::Accounts::new();
+    let nats = NatsServer::start_with_accounts(&accounts);
+
+    // No credentials, or a user of an account the server does not trust: refused, saying where to look.
+    let err = refused_primary(&joining(&nats, "five", ""));
+    assert!(err.contains("refused this client") && err.contains("cluster.credentials_file"), "{err}");
+    let stranger = accounts.credentials("stranger", false);
+    let err = refused_primary(&joining(&nats, "five", &format!("credentials_file = \"{stranger}\"\n")));
+    assert!(err.contains("refused this client"), "{err}");
+    // A file that is not a credentials file: said at once, naming the setting.
+    let err = refused_primary(&joining(&nats, "five", "credentials_file = \"/etc/hostname\"\n"));
+    assert!(err.contains("cluster.credentials_file /etc/hostname"), "{err}");
+
+    let creds = accounts.credentials("harmy", true);
+    primary_and_replica_join(&joining(&nats, "five", &format!("credentials_file = \"{creds}\"\n")), &nats).await;
+}
+
+#[tokio::test]
+async fn a_cluster_joins_over_tls_with_a_private_authority_and_client_certificates() {
+    let tls = support::nats::Tls::new();
+    let nats = NatsServer::start_with_tls(&tls);
+    assert!(nats.url().starts_with("tls://"));
+    let ca = format!("ca_file = \"{}\"\n", tls.file("ca.pem"));
+    let client = format!("cert_file = \"{}\"\nkey_file = \"{}\"\n", tls.file("client.pem"), tls.file("client.key"));
+
+    // The server's certificate is not trusted without the authority; without a
+    // client certificate the server refuses; half a pair is a mistake said at once.
+    let err = refused_primary(&joining(&nats, "six", &client));
+    assert!(err.contains("cluster.ca_file"), "{err}");
+    let err = refused_primary(&joining(&nats, "six", &ca));
+    assert!(err.contains("refused this client"), "{err}");
+    let half = format!("{ca}cert_file = \"{}\"\n", tls.file("client.pem"));
+    let err = refused_primary(&joining(&nats, "six", &half));
+    assert!(err.contains("cluster.cert_file and cluster.key_file go together"), "{err}");
+    let missing = format!("{client}ca_file = \"{}\"\n", tls.file("nowhere.pem"));
+    let err = refused_primary(&joining(&nats, "six", &missing));
+    assert!(err.contains("reading cluster.ca_file"), "{err}");
+
+    primary_and_replica_join(&joining(&nats, "six", &format!("{ca}{client}")), &nats).await;
+}

@@ -214,6 +214,25 @@ pub async fn connect(config: &ClusterConfig) -> anyhow::Result<async_nats::Clien
             .with_context(|| format!("reading cluster.token_file {}", config.token_file))?;
         options = options.token(token.trim().to_string());
     }
+    // async-nats reads the TLS files at each connection attempt, and a failed
+    // attempt is only retried: read here, a missing file is said at once.
+    let tls_file = |setting: &str, path: &str| -> anyhow::Result<std::path::PathBuf> {
+        std::fs::File::open(path).with_context(|| format!("reading cluster.{setting} {path}"))?;
+        Ok(path.into())
+    };
+    if !config.ca_file.is_empty() {
+        options = options.add_root_certificates(tls_file("ca_file", &config.ca_file)?);
+    }
+    match (config.cert_file.is_empty(), config.key_file.is_empty()) {
+        (true, true) => {}
+        (false, false) => {
+            options = options.add_client_certificate(
+                tls_file("cert_file", &config.cert_file)?,
+                tls_file("key_file", &config.key_file)?,
+            );
+        }
+        _ => anyhow::bail!("cluster.cert_file and cluster.key_file go together: set both or neither"),
+    }
     let role = match config.role {
         Role::Primary => "primary",
         Role::Replica => "replica",
@@ -289,7 +308,8 @@ pub async fn start_primary(
     tokio::time::timeout(RELAY_TIMEOUT, connected(&nats)).await.with_context(|| {
         format!(
             "NATS at {} cannot be reached or refused this client (cluster.nats_url; \
-                 cluster.credentials_file or cluster.token_file when the server asks for them)",
+                 cluster.credentials_file or cluster.token_file when the server asks for them; \
+                 cluster.ca_file, cert_file and key_file for its TLS)",
             config.nats_url
         )
     })?;
