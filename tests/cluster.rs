@@ -437,3 +437,66 @@ async fn a_cluster_joins_over_tls_with_a_private_authority_and_client_certificat
 
     primary_and_replica_join(&joining(&nats, "six", &format!("{ca}{client}")), &nats).await;
 }
+
+#[tokio::test]
+async fn a_flood_of_relayed_requests_is_answered_busy_beyond_the_cap_and_the_primary_serves_on() {
+    use harmy::cluster::relay::MAX_ANSWERING;
+    const FLOOD: usize = 4_000;
+    let nats = NatsServer::start();
+    let primary = primary(&nats, "seven");
+    let alice = token(&primary.instance, ALICE);
+    // A NATS user flooding the relay subject as replicas would, sealing to the primary's key from its beat.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let mut beats = client.subscribe("seven.alive").await.unwrap();
+    let beat: Value = serde_json::from_slice(&beats.next().await.unwrap().payload).unwrap();
+    let primary_key = nkeys::XKey::from_public_key(beat["key"].as_str().unwrap()).unwrap();
+    let ours = nkeys::XKey::new();
+    let mut answers = client.subscribe("flood.>").await.unwrap();
+    let before = primary.server.memory_kib();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    for i in 0..FLOOD {
+        let request = serde_json::json!({
+            "method": "PUT", "path": format!("/user/@me/kv/k{}", i % 100), "authorization": alice,
+            "content_type": null, "body": vec![b'v'; 1024], "at": now_ms,
+        });
+        let sealed = ours.seal(request.to_string().as_bytes(), &primary_key).unwrap();
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Harmy-Sender", ours.public_key().as_str());
+        client
+            .publish_with_reply_and_headers("seven.relay", format!("flood.{i}"), headers, sealed.into())
+            .await
+            .unwrap();
+    }
+    client.flush().await.unwrap();
+
+    // While it answers, the primary serves its own clients.
+    let asked = std::time::Instant::now();
+    assert_eq!(get(primary.addr, "/health").await.status, 200);
+    let health_took = asked.elapsed();
+
+    // Each request is answered: the first ones written, those beyond the cap told "busy" at once.
+    let (mut busy, mut written) = (0, 0);
+    while busy + written < FLOOD {
+        let answer = tokio::time::timeout(support::PATIENCE, answers.next()).await.expect("every request answered");
+        let answer = answer.unwrap();
+        if answer.headers.as_ref().is_some_and(|h| h.get("Harmy-Busy").is_some()) {
+            busy += 1;
+            continue;
+        }
+        let opened: Value = serde_json::from_slice(&ours.open(&answer.payload, &primary_key).unwrap()).unwrap();
+        assert!((200..300).contains(&opened["status"].as_u64().unwrap()), "{opened}");
+        written += 1;
+    }
+    let after = primary.server.memory_kib();
+    println!(
+        "{written} written, {busy} answered busy; /health took {health_took:?} during the flood; \
+         RSS {} -> {} KiB, VmHWM {} -> {} KiB",
+        before.rss, after.rss, before.hwm, after.hwm
+    );
+    assert!(written >= MAX_ANSWERING && busy > 0, "{written} written, {busy} busy");
+    assert!(health_took < Duration::from_secs(1), "/health took {health_took:?}");
+    assert!(after.hwm < before.hwm + 32 * 1024, "VmHWM {} -> {} KiB", before.hwm, after.hwm);
+    // The writes answered are in place.
+    let kv = get(primary.addr, &format!("/user/{ALICE}")).await.json();
+    assert_eq!(kv["KV"]["k0"].as_str().map(str::len), Some(1024), "k0 of {:?}", kv["KV"].as_object().map(|o| o.len()));
+}

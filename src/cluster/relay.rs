@@ -25,6 +25,13 @@ use super::{Names, RELAY_TIMEOUT};
 const SENDER: &str = "Harmy-Sender";
 /// A relayed request older than this is refused (a replay).
 const MAX_AGE_MS: u64 = 30_000;
+/// The header of the primary's answer to a request beyond [`MAX_ANSWERING`].
+const BUSY: &str = "Harmy-Busy";
+/// Relayed requests the primary answers at once; more are answered "busy" (the
+/// replica's client gets 503 `primary_unavailable` with `Retry-After`) rather
+/// than held: every replica's clients together cannot make the primary hold
+/// more than this many requests, bodies and tasks.
+pub const MAX_ANSWERING: usize = 64;
 
 /// The primary's beat: who holds the name, and the key to seal requests to.
 #[derive(Debug, Serialize, Deserialize)]
@@ -69,6 +76,8 @@ pub enum Unanswered {
     NoPrimary,
     #[error("the primary did not answer within {0:?}")]
     TimedOut(Duration),
+    #[error("the primary is answering as many relayed requests as it takes")]
+    Busy,
     #[error("the request could not be relayed: {0}")]
     Failed(String),
 }
@@ -127,6 +136,9 @@ impl Client {
             Ok(Err(e)) => return Err(Unanswered::Failed(e.to_string())),
             Ok(Ok(reply)) => reply,
         };
+        if reply.headers.as_ref().is_some_and(|h| h.get(BUSY).is_some()) {
+            return Err(Unanswered::Busy);
+        }
         open(&reply.payload, &self.key, &primary)
             .ok_or_else(|| Unanswered::Failed("the answer is not sealed to us".into()))
     }
@@ -156,7 +168,7 @@ impl Primary {
     }
 
     /// Answers relayed requests until `stop`, each with `answer` (the primary's
-    /// KV routes), on its own task.
+    /// KV routes), on its own task, [`MAX_ANSWERING`] at most at once.
     pub async fn serve<F, Fut>(
         self: Arc<Self>,
         nats: async_nats::Client,
@@ -169,6 +181,7 @@ impl Primary {
         Fut: std::future::Future<Output = Answer> + Send + 'static,
     {
         let answer = Arc::new(answer);
+        let answering = Arc::new(tokio::sync::Semaphore::new(MAX_ANSWERING));
         let mut requests = nats.subscribe(names.relay.clone()).await?;
         loop {
             let message = tokio::select! {
@@ -178,9 +191,17 @@ impl Primary {
                     None => return Ok(()),
                 },
             };
+            let Some(reply_to) = message.reply.clone() else { continue };
+            let Ok(permit) = answering.clone().try_acquire_owned() else {
+                tracing::debug!("cluster: a relayed request was answered busy ({MAX_ANSWERING} being answered)");
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(BUSY, "1");
+                let _ = nats.publish_with_headers(reply_to, headers, Bytes::new()).await;
+                continue;
+            };
             let (this, nats, answer) = (self.clone(), nats.clone(), answer.clone());
             tokio::spawn(async move {
-                let Some(reply_to) = message.reply.clone() else { return };
+                let _permit = permit;
                 let sender = message.headers.as_ref().and_then(|h| h.get(SENDER)).map(|v| v.as_str().to_string());
                 let Some(sender) = sender.and_then(|s| XKey::from_public_key(&s).ok()) else { return };
                 let Some(request) = open::<Request>(&message.payload, &this.key, &sender) else {
