@@ -9,8 +9,11 @@
 //!                                            # and RSS per user ((RSS at 100 000 − RSS of a replica of nobody) / 100 000)
 //! cargo bench --bench cluster -- rest        # GET /user/:id on a replica and on the primary vs a bare hyper server
 //!                                            # sending the same bytes (wrk -t2 -c64, needs wrk)
+//! cargo bench --bench cluster -- fanout      # 20 changes of one user at the primary's gateway, each pushed to
+//!                                            # 10 000 sockets on the primary alone, then to 40 000 over 4 replicas
 //! ```
-//! Needs nats-server (apt-get install nats-server). `BENCH_USERS` sets the users of `sync` (100 000).
+//! Needs nats-server (apt-get install nats-server). `BENCH_USERS` sets the users of `sync` (100 000),
+//! `BENCH_SOCKETS` the sockets per process of `fanout` (10 000).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -21,6 +24,9 @@ mod frames;
 #[allow(dead_code)]
 #[path = "gateway/server.rs"]
 mod server;
+// The fan-out's subscribers, in child processes (the `http` benchmark's).
+#[path = "http/clients.rs"]
+mod clients;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -34,11 +40,24 @@ use support::{Instance, Server};
 
 const FIRST: u64 = 700_000_000_000_000_000;
 const CARD: &str = "[card]\ncdn_url = \"http://127.0.0.1:9\"\nspotify_image_url = \"http://127.0.0.1:9\"\n";
-const LIMITS: &str = "[rate_limit]\nper_second = 1000000\nper_minute = 100000000\n[socket]\nmax_per_ip = 100000\n[http]\nmax_connections_per_ip = 100000\n";
+const LIMITS: &str = "[rate_limit]\nper_second = 1000000\nper_minute = 100000000\n[socket]\nmax_per_ip = 100000\n[http]\nmax_connections_per_ip = 100000\nmax_connections = 15000\n";
+
+/// `fanout`: sockets per process (`BENCH_SOCKETS`, 10 000), `subscribe_to_all`
+/// among them, changes, and the user they watch.
+static SOCKETS: std::sync::LazyLock<usize> =
+    std::sync::LazyLock::new(|| std::env::var("BENCH_SOCKETS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000));
+const ALL: usize = 10;
+const CHANGES: usize = 20;
+const HOT: u64 = FIRST + 99;
 
 fn main() {
     harmy::install_crypto_provider();
     let modes: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if modes.first().is_some_and(|m| m == "socket-clients") {
+        let addr = modes.get(1).cloned().unwrap_or_default();
+        clients::run(&addr, *SOCKETS, &|i| (i >= ALL).then_some(HOT), CHANGES * *SOCKETS).unwrap();
+        return;
+    }
     let wants = |mode: &str| modes.is_empty() || modes.iter().any(|m| m == mode);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     // The fake gateways own runtimes: made and dropped outside the benchmark's own.
@@ -69,6 +88,10 @@ fn main() {
     if wants("rest") {
         let gw = gateway(1_000);
         runtime.block_on(rest(&gw));
+    }
+    if wants("fanout") {
+        let gw = gateway(1_000);
+        runtime.block_on(fanout(&gw));
     }
 }
 
@@ -305,4 +328,93 @@ async fn bare_server(body: bytes::Bytes) -> SocketAddr {
         }
     });
     addr
+}
+
+/// One change of `HOT` fanned out to [`SOCKETS`] sockets on the primary alone,
+/// then to 4 × [`SOCKETS`] over 4 replicas: each change's send time rides in an
+/// activity, and each socket's arrival time is its latency.
+async fn fanout(gw: &FakeGateway) {
+    let nats = NatsServer::start();
+    let (_primary_instance, primary) = primary(&nats, gw);
+    let primary_addr = primary.http.unwrap();
+    until("the primary served", Duration::from_secs(30), async || {
+        get(primary_addr, &format!("/user/{HOT}")).await.status == 200
+    })
+    .await;
+    fan_out(gw, "the primary alone", &[primary_addr]).await;
+    let mut replicas = Vec::new();
+    while replicas.len() < 4 {
+        let (instance, server) = replica(&nats);
+        let addr = server.http.unwrap();
+        until("a replica synced", Duration::from_secs(30), async || synced(addr).await).await;
+        replicas.push((instance, server, addr));
+    }
+    let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.2).collect();
+    fan_out(gw, "4 replicas", &addrs).await;
+    for (_, server, _) in &replicas {
+        println!("a replica after the fan-out: RSS {} MiB", server.memory_kib().rss >> 10);
+    }
+}
+
+/// [`SOCKETS`] subscribers on each of `targets` (a child process each), then
+/// [`CHANGES`] changes of `HOT` at the gateway 250 ms apart; prints the latency
+/// of every delivery, merged.
+async fn fan_out(gw: &FakeGateway, label: &str, targets: &[SocketAddr]) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut children = Vec::new();
+    for addr in targets {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["socket-clients", &addr.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        children.push((child, lines));
+    }
+    let mut waiting = Vec::new();
+    for (child, mut lines) in children {
+        waiting.push(tokio::task::spawn_blocking(move || {
+            let connected = lines.next().and_then(Result::ok).unwrap_or_default();
+            (child, lines, connected)
+        }));
+    }
+    let mut children = Vec::new();
+    for waited in waiting {
+        let (child, lines, connected) = waited.await.unwrap();
+        println!("fanout, {label}: {connected}");
+        children.push((child, lines));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    for _ in 0..CHANGES {
+        tick.tick().await;
+        let stamp = serde_json::json!({"bench_sent_ns": clients::now_ns() as u64, "name": "bench", "type": 0});
+        gw.dispatch("PRESENCE_UPDATE", presence_update(1, HOT, "dnd", vec![stamp]));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut latencies = Vec::new();
+    for (mut child, lines) in children {
+        let _ = child.stdin.take().unwrap().write_all(b"done\n");
+        let rest = tokio::task::spawn_blocking(move || lines.map_while(Result::ok).collect::<Vec<_>>()).await.unwrap();
+        for line in rest {
+            match line.strip_prefix("latencies-ns ") {
+                Some(all) => latencies.extend(all.split(' ').filter_map(|n| n.parse::<u128>().ok())),
+                None => println!("fanout, {label}: {line}"),
+            }
+        }
+        let _ = child.wait();
+    }
+    latencies.sort_unstable();
+    println!(
+        "fanout, {label}: {} deliveries of {} expected; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        CHANGES * *SOCKETS * targets.len(),
+        clients::percentile(&latencies, 0.5),
+        clients::percentile(&latencies, 0.99),
+        clients::percentile(&latencies, 1.0)
+    );
+    // The sessions close before the next run connects.
+    tokio::time::sleep(Duration::from_secs(2)).await;
 }

@@ -24,6 +24,7 @@
 //! Needs `wrk` on the PATH (apt-get install wrk).
 
 mod card;
+mod clients;
 mod socket;
 
 use std::convert::Infallible;

@@ -13,8 +13,7 @@
 //! same 10 000 subscribers ([`Bare`]): rounds alternate between the two, and the
 //! result is the median of the rounds' p99 ratios (`BENCH_ROUNDS`, default 5).
 //!
-//! The clients run in a child process (`socket-clients ADDR`): 10 000 sockets
-//! on each side would pass the per-process file limit. Latency is measured
+//! The clients run in a child process (`socket-clients ADDR`, `clients.rs`). Latency is measured
 //! from a send timestamp carried in the pushed presence to its arrival.
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,14 +21,14 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use harmy::app::App;
 use harmy::ids::UserId;
 use tokio::net::TcpStream;
-use tokio_websockets::{ClientBuilder, Limits, Message, ServerBuilder};
+use tokio_websockets::{Message, ServerBuilder};
 
 const SUBSCRIBERS: usize = 10_000;
 const ALL: usize = 10;
@@ -96,9 +95,7 @@ impl Scenario {
     }
 }
 
-fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
-}
+use super::clients::now_ns;
 
 /// The server side. `socket-spread`: one measured run against harmy. `socket` (hot):
 /// rounds of one run against harmy and one against the bare server (below), in
@@ -262,7 +259,7 @@ async fn measure(target: Server<'_>, scenario: Scenario) -> anyhow::Result<Measu
     let _ = child.stdin.take().unwrap().write_all(b"done\n");
     let rest = tokio::task::spawn_blocking(move || lines.map_while(Result::ok).collect::<Vec<_>>()).await?;
     let (mut p50, mut p99) = (f64::NAN, f64::NAN);
-    for line in rest {
+    for line in rest.iter().filter(|l| !l.starts_with("latencies-ns ")) {
         println!("{name}: {line}");
         if let Some(result) = line.strip_prefix("latency-ms ") {
             let numbers: Vec<f64> = result.split(' ').filter_map(|n| n.parse().ok()).collect();
@@ -407,89 +404,6 @@ fn cpu_ms(pid: &str) -> (f64, f64) {
 
 /// The client process.
 pub fn clients(addr: &str, scenario: Scenario) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(async {
-        let latencies = Arc::new(Mutex::new(Vec::<u128>::new()));
-        let started = Instant::now();
-        let uri = format!("ws://{addr}/socket");
-        let connected = futures_util::stream::iter(0..SUBSCRIBERS)
-            .map(|i| {
-                let (uri, latencies) = (uri.clone(), latencies.clone());
-                let watch = (i >= ALL).then(|| scenario.watched(i));
-                async move { subscriber(&uri, watch, latencies).await }
-            })
-            .buffer_unordered(128)
-            .collect::<Vec<_>>()
-            .await;
-        let failed = connected.iter().filter(|r| r.is_err()).count();
-        println!(
-            "connected {} subscribers ({ALL} subscribe_to_all) in {:.1} s (target < 60 s), {failed} failed",
-            SUBSCRIBERS - failed,
-            started.elapsed().as_secs_f64()
-        );
-        std::io::stdout().flush()?;
-        let mut line = String::new();
-        tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await??;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut seen = latencies.lock().unwrap().clone();
-        seen.sort_unstable();
-        let pct = |p: f64| {
-            seen.get(((seen.len() as f64 * p) as usize).min(seen.len().saturating_sub(1))).copied().unwrap_or(0) as f64
-                / 1e6
-        };
-        println!(
-            "updates delivered: {} of {} expected; latency p50 {:.1} ms, p99 {:.1} ms (target < 50 ms), max {:.1} ms",
-            seen.len(),
-            scenario.updates() * scenario.reach(),
-            pct(0.5),
-            pct(0.99),
-            pct(1.0)
-        );
-        println!("latency-ms {} {} {}", pct(0.5), pct(0.99), pct(1.0));
-        Ok(())
-    })
-}
-
-/// One client: `subscribe_to_all` when `watch` is `None`, else `subscribe_to_id` on it.
-async fn subscriber(uri: &str, watch: Option<u64>, latencies: Arc<Mutex<Vec<u128>>>) -> anyhow::Result<()> {
-    let (mut ws, _) = ClientBuilder::new().uri(uri)?.limits(Limits::unlimited()).connect().await?;
-    ws.next().await.ok_or_else(|| anyhow::anyhow!("no hello"))??;
-    let op = match watch {
-        None => r#"{"op":2,"d":{"subscribe_to_all":true}}"#.to_string(),
-        Some(user) => format!(r#"{{"op":2,"d":{{"subscribe_to_id":"{user}"}}}}"#),
-    };
-    ws.send(Message::text(op)).await?;
-    let asked = Instant::now();
-    let init = ws.next().await.ok_or_else(|| anyhow::anyhow!("no INIT_STATE"))??;
-    if watch.is_none() {
-        eprintln!(
-            "subscribe_to_all INIT_STATE: {} bytes in {:.1} s",
-            init.as_payload().len(),
-            asked.elapsed().as_secs_f64()
-        );
-    }
-    anyhow::ensure!(init.is_text(), "no INIT_STATE but {:?}", init.as_close());
-    tokio::spawn(async move {
-        // A heartbeat every 30 s, as Lanyard clients send them (a run can outlast the
-        // server's 60 s heartbeat timeout).
-        let mut beat =
-            tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(30), Duration::from_secs(30));
-        loop {
-            let message = tokio::select! {
-                message = ws.next() => message,
-                _ = beat.tick() => {
-                    let _ = ws.send(Message::text(r#"{"op":3}"#)).await;
-                    continue;
-                }
-            };
-            let Some(Ok(message)) = message else { break };
-            let Some(text) = message.as_text() else { continue };
-            let Some(at) = text.find("\"bench_sent_ns\":") else { continue };
-            let digits: String = text[at + 16..].chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(sent) = digits.parse::<u128>() {
-                latencies.lock().unwrap().push(now_ns().saturating_sub(sent));
-            }
-        }
-    });
-    Ok(())
+    let watched = |i: usize| (i >= ALL).then(|| scenario.watched(i));
+    super::clients::run(addr, SUBSCRIBERS, &watched, scenario.updates() * scenario.reach())
 }
