@@ -9,7 +9,7 @@
 //!                                            # and RSS per user ((RSS at 100 000 − RSS of a replica of nobody) / 100 000)
 //! cargo bench --bench cluster -- rest        # GET /user/:id on a replica and on the primary vs a bare hyper server
 //!                                            # sending the same bytes (wrk -t2 -c64, needs wrk)
-//! cargo bench --bench cluster -- fanout      # 20 changes of one user at the primary's gateway, each pushed to
+//! cargo bench --bench cluster -- fanout      # 20 changes of one user at the primary's gateway, 1.5 s apart, each pushed to
 //!                                            # 10 000 sockets on the primary alone, then to 40 000 over 4 replicas
 //! ```
 //! Needs nats-server (apt-get install nats-server). `BENCH_USERS` sets the users of `sync` (100 000),
@@ -48,6 +48,10 @@ static SOCKETS: std::sync::LazyLock<usize> =
     std::sync::LazyLock::new(|| std::env::var("BENCH_SOCKETS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000));
 const ALL: usize = 10;
 const CHANGES: usize = 20;
+/// Between changes: long enough for every process on this 2-core machine to
+/// have delivered the last one (a change that finds the previous one still
+/// being delivered supersedes it for the sockets not yet written).
+const CHANGE_EVERY: Duration = Duration::from_millis(1_500);
 const HOT: u64 = FIRST + 99;
 
 fn main() {
@@ -341,7 +345,7 @@ async fn fanout(gw: &FakeGateway) {
         get(primary_addr, &format!("/user/{HOT}")).await.status == 200
     })
     .await;
-    fan_out(gw, "the primary alone", &[primary_addr]).await;
+    fan_out(gw, "the primary alone", &[(primary_addr, primary.child.id())]).await;
     let mut replicas = Vec::new();
     while replicas.len() < 4 {
         let (instance, server) = replica(&nats);
@@ -349,20 +353,18 @@ async fn fanout(gw: &FakeGateway) {
         until("a replica synced", Duration::from_secs(30), async || synced(addr).await).await;
         replicas.push((instance, server, addr));
     }
-    let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.2).collect();
-    fan_out(gw, "4 replicas", &addrs).await;
-    for (_, server, _) in &replicas {
-        println!("a replica after the fan-out: RSS {} MiB", server.memory_kib().rss >> 10);
-    }
+    let targets: Vec<(SocketAddr, u32)> = replicas.iter().map(|r| (r.2, r.1.child.id())).collect();
+    fan_out(gw, "4 replicas", &targets).await;
 }
 
-/// [`SOCKETS`] subscribers on each of `targets` (a child process each), then
-/// [`CHANGES`] changes of `HOT` at the gateway 250 ms apart; prints the latency
-/// of every delivery, merged.
-async fn fan_out(gw: &FakeGateway, label: &str, targets: &[SocketAddr]) {
+/// [`SOCKETS`] subscribers on each of `targets` (address and pid; a child
+/// process of clients each), then [`CHANGES`] changes of `HOT` at the gateway,
+/// [`CHANGE_EVERY`] apart; prints the latency of every delivery, merged, and
+/// each target's RSS with its sessions open.
+async fn fan_out(gw: &FakeGateway, label: &str, targets: &[(SocketAddr, u32)]) {
     use std::io::{BufRead, BufReader, Write};
     let mut children = Vec::new();
-    for addr in targets {
+    for (addr, _) in targets {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args(["socket-clients", &addr.to_string()])
             .stdin(std::process::Stdio::piped())
@@ -387,13 +389,16 @@ async fn fan_out(gw: &FakeGateway, label: &str, targets: &[SocketAddr]) {
         children.push((child, lines));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(CHANGE_EVERY);
     for _ in 0..CHANGES {
         tick.tick().await;
         let stamp = serde_json::json!({"bench_sent_ns": clients::now_ns() as u64, "name": "bench", "type": 0});
         gw.dispatch("PRESENCE_UPDATE", presence_update(1, HOT, "dnd", vec![stamp]));
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(CHANGE_EVERY).await;
+    let rss: Vec<String> =
+        targets.iter().map(|(_, pid)| format!("{} MiB", support::memory_kib(*pid).rss >> 10)).collect();
+    println!("fanout, {label}: RSS with {} sessions open: {}", *SOCKETS, rss.join(", "));
     let mut latencies = Vec::new();
     for (mut child, lines) in children {
         let _ = child.stdin.take().unwrap().write_all(b"done\n");

@@ -62,6 +62,10 @@ impl Tally {
     }
 }
 
+/// The keys each writer writes (`k0`..), and the mean size of a value.
+pub const KV_KEYS: u32 = 30;
+pub const KV_VALUE_BYTES: usize = 1_000;
+
 /// What every workload shares.
 pub struct Soak {
     pub addr: SocketAddr,
@@ -235,8 +239,8 @@ impl Soak {
     async fn kv_writes(self: Arc<Soak>) {
         while self.pause(Duration::from_millis(500)).await {
             let (user, token) = &self.writers[random_range(0..self.writers.len())];
-            let key = format!("k{}", random_range(0..30));
-            let value = "v".repeat(random_range(1..2_000));
+            let key = format!("k{}", random_range(0..KV_KEYS));
+            let value = "v".repeat(random_range(1..2 * KV_VALUE_BYTES));
             let auth = [("authorization", token.as_str())];
             let (method, path, body, headers) = match random_range(0..10) {
                 0..6 => ("PUT", format!("/user/{user}/kv/{key}"), value, auth.to_vec()),

@@ -14,10 +14,11 @@
 //! gateway trouble every 150 s (op 7, a dropped connection, a new session, a
 //! TCP reset), 100 sockets that each live 5–60 s and come back, REST readers
 //! (~20 a second: both shapes, bulk, cards), KV writes (2 a second over 20
-//! users) and hostile clients (~5 a second, each from a new address: wrong
-//! tokens, rate-limit bursts, oversized heads and bodies, garbage, bad socket
-//! messages; plus 10 slow request heads and 3 `subscribe_to_all` sockets that
-//! never read, held open throughout). Clients name their addresses in
+//! users and 30 keys each, filled before the clock starts) and hostile
+//! clients (~5 a second, each from a new address: wrong tokens, rate-limit
+//! bursts, oversized heads and bodies, garbage, bad socket messages; plus 10
+//! slow request heads and 3 `subscribe_to_all` sockets that never read, each
+//! held two minutes and then replaced). Clients name their addresses in
 //! `X-Forwarded-For`, the server trusting 127.0.0.1, so the default rate
 //! limits apply per client as on the internet.
 //!
@@ -108,6 +109,7 @@ async fn soak(gw: Arc<FakeGateway>, length: Duration) -> bool {
     })
     .await;
     let writers: Vec<(u64, String)> = (FIRST..FIRST + WRITERS).map(|user| (user, token(&instance, user))).collect();
+    fill_kv(addr, &writers).await;
     let victim = FIRST + WRITERS;
     let wrong = token(&instance, victim);
     let wrong = format!("{}{}", &wrong[..wrong.len() - 32], "0".repeat(32));
@@ -157,6 +159,26 @@ async fn soak(gw: Arc<FakeGateway>, length: Duration) -> bool {
     tokio::time::sleep(Duration::from_secs(15)).await;
     let after = sample(pid, metrics, &db, started.elapsed()).await;
     report(&samples, idle, after, length, &soak.tally, &server)
+}
+
+/// Fills every key the KV load writes, with values of its mean size, before the
+/// clock starts: the data the server holds is then as large at the tenth minute
+/// as at the last (the load keeps it about steady), so what grows is the
+/// server's own. Left to the load, the KV would fill over the first half hour,
+/// and the pushes and INIT_STATEs that carry it would grow with it.
+async fn fill_kv(addr: SocketAddr, writers: &[(u64, String)]) {
+    for (i, (user, token)) in writers.iter().enumerate() {
+        for key in 0..load::KV_KEYS {
+            // Each from an address of its own: the default limits apply (3 a second per address).
+            let me = format!("10.9.{i}.{key}");
+            let path = format!("/user/{user}/kv/k{key}");
+            let value = "v".repeat(load::KV_VALUE_BYTES);
+            match client::request(addr, &me, "PUT", &path, &[("authorization", token)], value).await {
+                Ok((204, _)) => {}
+                other => panic!("filling the KV: PUT {path}: {other:?}"),
+            }
+        }
+    }
 }
 
 /// Whether the process runs (a zombie does not).
