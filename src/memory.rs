@@ -21,7 +21,9 @@
 //!
 //! The figures (an hour of everything at once, without these settings and with
 //! them) are in docs/BENCHMARKS.md, "Soak": the hour ends 20 MiB lower with
-//! them, but its RSS still swings by 10 % from minute to minute.
+//! them, and no longer grows; what still swings from minute to minute is the
+//! queue of clients that stop reading, which the server holds (bounded by
+//! `socket.max_queue_bytes`) until `socket.write_timeout` drops them.
 
 use std::time::Duration;
 
