@@ -124,6 +124,14 @@ fn primary_of(nats: &NatsServer, discord: &str) -> (Instance, Server) {
     (instance, server)
 }
 
+/// A replica on `nats`, once it holds the whole state and hears its primary.
+async fn synced_replica(nats: &NatsServer) -> (Instance, Server, SocketAddr) {
+    let (instance, server) = replica(nats);
+    let addr = server.http.unwrap();
+    until("a replica synced", Duration::from_secs(30), async || synced(addr).await).await;
+    (instance, server, addr)
+}
+
 fn replica(nats: &NatsServer) -> (Instance, Server) {
     let instance = Instance::unmigrated(&format!("{LIMITS}listen = \"127.0.0.1:0\"\n{CARD}"));
     let mut cmd = instance.command(&["serve", "--replica", &nats.url()]);
@@ -168,10 +176,7 @@ async fn freshness(gw: &FakeGateway) {
     let mut replicas = Vec::new();
     for replicas_wanted in [1usize, 4] {
         while replicas.len() < replicas_wanted {
-            let (instance, server) = replica(&nats);
-            let addr = server.http.unwrap();
-            until("a replica synced", Duration::from_secs(30), async || synced(addr).await).await;
-            replicas.push((instance, server, addr));
+            replicas.push(synced_replica(&nats).await);
         }
         let mut sockets = Vec::new();
         for addr in std::iter::once(primary_addr).chain(replicas.iter().map(|r| r.2)) {
@@ -348,10 +353,7 @@ async fn fanout(gw: &FakeGateway) {
     fan_out(gw, "the primary alone", &[(primary_addr, primary.child.id())]).await;
     let mut replicas = Vec::new();
     while replicas.len() < 4 {
-        let (instance, server) = replica(&nats);
-        let addr = server.http.unwrap();
-        until("a replica synced", Duration::from_secs(30), async || synced(addr).await).await;
-        replicas.push((instance, server, addr));
+        replicas.push(synced_replica(&nats).await);
     }
     let targets: Vec<(SocketAddr, u32)> = replicas.iter().map(|r| (r.2, r.1.child.id())).collect();
     fan_out(gw, "4 replicas", &targets).await;

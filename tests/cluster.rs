@@ -455,11 +455,15 @@ async fn a_flood_of_relayed_requests_is_answered_busy_beyond_the_cap_and_the_pri
     let before = primary.server.memory_kib();
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     for i in 0..FLOOD {
-        let request = serde_json::json!({
-            "method": "PUT", "path": format!("/user/@me/kv/k{}", i % 100), "authorization": alice,
-            "content_type": null, "body": vec![b'v'; 1024], "at": now_ms,
-        });
-        let sealed = ours.seal(request.to_string().as_bytes(), &primary_key).unwrap();
+        let request = harmy::cluster::relay::Request {
+            method: "PUT".into(),
+            path: format!("/user/@me/kv/k{}", i % 100),
+            authorization: Some(alice.clone()),
+            content_type: None,
+            body: vec![b'v'; 1024],
+            at: now_ms,
+        };
+        let sealed = ours.seal(&serde_json::to_vec(&request).unwrap(), &primary_key).unwrap();
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Harmy-Sender", ours.public_key().as_str());
         client

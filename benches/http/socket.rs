@@ -13,8 +13,9 @@
 //! same 10 000 subscribers ([`Bare`]): rounds alternate between the two, and the
 //! result is the median of the rounds' p99 ratios (`BENCH_ROUNDS`, default 5).
 //!
-//! The clients run in a child process (`socket-clients ADDR`, `clients.rs`). Latency is measured
-//! from a send timestamp carried in the pushed presence to its arrival.
+//! The clients run in a child process (`socket-clients ADDR`, `clients.rs`).
+//! Latency is measured from a send timestamp carried in the pushed presence to
+//! its arrival.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ use harmy::app::App;
 use harmy::ids::UserId;
 use tokio::net::TcpStream;
 use tokio_websockets::{Message, ServerBuilder};
+
+use super::clients::now_ns;
 
 const SUBSCRIBERS: usize = 10_000;
 const ALL: usize = 10;
@@ -94,8 +97,6 @@ impl Scenario {
         }
     }
 }
-
-use super::clients::now_ns;
 
 /// The server side. `socket-spread`: one measured run against harmy. `socket` (hot):
 /// rounds of one run against harmy and one against the bare server (below), in

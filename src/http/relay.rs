@@ -35,13 +35,13 @@ pub async fn forward(api: &Api, parts: &Parts, body: Incoming) -> Result<Reply, 
     let node = &api.app.cluster;
     let answer = match node.relay(request).await {
         Ok(answer) => answer,
-        Err(busy @ crate::cluster::relay::Unanswered::Busy) => {
-            // The primary said so at once; a flood would repeat this line for each request.
-            tracing::debug!("cluster: a KV request was refused: {busy}");
-            return Err(ApiError::primary_unavailable(PRIMARY_RETRY_AFTER));
-        }
         Err(e) => {
-            tracing::warn!("cluster: a KV request could not reach the primary: {e}");
+            // "Busy" is the primary's own answer, at once: a flood would repeat it for each request.
+            if matches!(e, crate::cluster::relay::Unanswered::Busy) {
+                tracing::debug!("cluster: a KV request was refused: {e}");
+            } else {
+                tracing::warn!("cluster: a KV request could not reach the primary: {e}");
+            }
             return Err(ApiError::primary_unavailable(PRIMARY_RETRY_AFTER));
         }
     };
